@@ -1,0 +1,1 @@
+//! List queries: `filter`, `search`, `orderby`, `skip`, `top`.
