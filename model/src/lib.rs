@@ -1,3 +1,14 @@
-//! Ratedeck's shared domain types. Everything here compiles for the browser too.
+//! Ratedeck's shared domain types. Everything here compiles for the browser too,
+//! so the portal validates with the same code the server runs.
 
+pub mod billing;
+pub mod call_rate;
+pub mod fields;
+pub mod id;
+pub mod money;
 pub mod query;
+pub mod user;
+
+pub use fields::{FieldError, Fields};
+pub use id::ApiId;
+pub use money::Money;
