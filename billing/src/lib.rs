@@ -1,1 +1,22 @@
-//! billing
+//! Ratedeck's storage and use cases.
+//!
+//! One [`Db`] handle serves every front door (the REST API, the tariff API,
+//! XML-RPC and the portal): each use case is a method on it that checks the
+//! caller's rights and tenant itself, so a surface is only a translation.
+
+pub mod auth;
+pub mod call_rates;
+pub mod csv;
+pub mod db;
+pub mod error;
+pub mod listing;
+pub mod sessions;
+pub mod tenants;
+pub mod testing;
+pub mod time;
+pub mod users;
+
+pub use auth::{Caller, Scope};
+pub use db::{Backend, Db};
+pub use error::{Error, Result};
+pub use listing::Page;

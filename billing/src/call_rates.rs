@@ -1,0 +1,571 @@
+//! Call rates of a tenant's default tariff: the v22 `/api/call_rates`.
+
+use std::collections::HashMap;
+
+use futures::{Stream, StreamExt};
+use model::call_rate::{prefix_key, CallRate, CallRateFields, CallRatePatch, RateType, CSV_COLUMNS};
+use model::query::{FieldKind, FieldSpec, ListQuery, ResourceSpec, SqlValue};
+use model::{ApiId, FieldError, Money};
+use serde::{Deserialize, Serialize};
+use sqlx::any::AnyRow;
+use sqlx::{Any, Executor, Row};
+
+use crate::auth::Scope;
+use crate::csv::{self, CsvReader};
+use crate::db::{now_ms, Db, Tx};
+use crate::error::{is_unique_violation, Error, Result};
+use crate::listing::{bind_all, Listing, Page};
+
+const FROM: &str = "call_rates r JOIN tariffs t ON t.id = r.tariff_id";
+
+/// Rate-level values fall back to the tariff's when a rate leaves them unset.
+const COLUMNS: &str = "r.id, r.prefix, r.rate_type, \
+    COALESCE(r.free_seconds, t.free_seconds), \
+    COALESCE(r.grace_period, CASE WHEN r.grace_period_enable THEN t.grace_period ELSE 0 END), \
+    r.interval_1, r.interval_n, \
+    COALESCE(r.connect_fee, t.connect_fee), \
+    COALESCE(r.postcall_surcharge, t.post_call_surcharge), \
+    r.price_1, r.price_n, r.description";
+
+pub static CALL_RATE_SPEC: ResourceSpec = ResourceSpec {
+    fields: &[
+        FieldSpec::new("id", "r.id", FieldKind::Id),
+        FieldSpec::new("prefix", "r.prefix", FieldKind::Text),
+        FieldSpec::new(
+            "type",
+            "r.rate_type",
+            FieldKind::Enum(&["LOCAL", "NATIONAL", "INTERNATIONAL", "MOBILE"]),
+        ),
+        FieldSpec::new(
+            "free_seconds",
+            "COALESCE(r.free_seconds, t.free_seconds)",
+            FieldKind::Integer,
+        ),
+        FieldSpec::new(
+            "grace_period",
+            "COALESCE(r.grace_period, CASE WHEN r.grace_period_enable THEN t.grace_period ELSE 0 END)",
+            FieldKind::Integer,
+        ),
+        FieldSpec::new("interval_1", "r.interval_1", FieldKind::Integer),
+        FieldSpec::new("interval_n", "r.interval_n", FieldKind::Integer),
+        FieldSpec::new(
+            "connect_fee",
+            "COALESCE(r.connect_fee, t.connect_fee)",
+            FieldKind::Money,
+        ),
+        FieldSpec::new(
+            "postcall_surcharge",
+            "COALESCE(r.postcall_surcharge, t.post_call_surcharge)",
+            FieldKind::Money,
+        ),
+        FieldSpec::new("price_1", "r.price_1", FieldKind::Money),
+        FieldSpec::new("price_n", "r.price_n", FieldKind::Money),
+        FieldSpec::new("description", "r.description", FieldKind::Text),
+    ],
+    search: &["r.prefix", "r.description"],
+    default_order: "r.id",
+    decode_id: ApiId::decode,
+};
+
+fn fields_from_row(row: &AnyRow) -> Result<CallRateFields> {
+    Ok(CallRateFields {
+        prefix: row.try_get(1)?,
+        rate_type: row
+            .try_get::<String, _>(2)?
+            .parse::<RateType>()
+            .map_err(Error::internal)?,
+        free_seconds: row.try_get(3)?,
+        grace_period: row.try_get(4)?,
+        interval_1: row.try_get(5)?,
+        interval_n: row.try_get(6)?,
+        connect_fee: Money::from_units(row.try_get(7)?),
+        postcall_surcharge: Money::from_units(row.try_get(8)?),
+        price_1: Money::from_units(row.try_get(9)?),
+        price_n: Money::from_units(row.try_get(10)?),
+        description: row.try_get(11)?,
+    })
+}
+
+fn rate_from_row(row: &AnyRow) -> Result<CallRate> {
+    Ok(CallRate {
+        id: ApiId::encode(row.try_get(0)?),
+        fields: fields_from_row(row)?,
+    })
+}
+
+/// One line of an import that cannot be taken, and why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LineError {
+    pub line: u64,
+    pub field: Option<String>,
+    pub message: String,
+}
+
+/// Lines named in a refused import, at most.
+pub const IMPORT_ERRORS_LISTED: usize = 1000;
+/// Rows written per INSERT statement during an import.
+const IMPORT_BATCH: usize = 500;
+
+/// The outcome of an import.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Imported {
+    pub imported: u64,
+}
+
+fn money_units(m: Money) -> Result<i64> {
+    m.to_units().map_err(Error::internal)
+}
+
+async fn default_tariff<'e, E: Executor<'e, Database = Any>>(executor: E, tenant_id: i64) -> Result<i64> {
+    let row = sqlx::query("SELECT id FROM tariffs WHERE tenant_id = $1 AND is_default = TRUE")
+        .bind(tenant_id)
+        .fetch_optional(executor)
+        .await?
+        .ok_or(Error::NotFound("tenant"))?;
+    Ok(row.try_get(0)?)
+}
+
+/// Marks the tenant's rates as changed, so rate tables built before are rebuilt.
+pub(crate) async fn bump_rates_version(tx: &mut Tx, tenant_id: i64) -> Result<()> {
+    sqlx::query("UPDATE tenants SET rates_version = rates_version + 1 WHERE id = $1")
+        .bind(tenant_id)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
+fn duplicate_prefix() -> Error {
+    Error::field("prefix", "already exists in this tenant's rates")
+}
+
+impl Db {
+    pub async fn list_call_rates(&self, scope: &Scope, query: &ListQuery) -> Result<Page<CallRate>> {
+        let tariff = default_tariff(self.pool(), scope.tenant_id).await?;
+        self.page(
+            Listing {
+                columns: COLUMNS,
+                from: FROM,
+                scope: "r.tariff_id = $1",
+                scope_binds: vec![SqlValue::Int(tariff)],
+                spec: &CALL_RATE_SPEC,
+            },
+            query,
+            rate_from_row,
+        )
+        .await
+    }
+
+    pub async fn get_call_rate(&self, scope: &Scope, id: i64) -> Result<CallRate> {
+        let sql = format!("SELECT {COLUMNS} FROM {FROM} WHERE r.id = $1 AND r.tenant_id = $2");
+        let row = sqlx::query(&sql)
+            .bind(id)
+            .bind(scope.tenant_id)
+            .fetch_optional(self.pool())
+            .await?
+            .ok_or(Error::NotFound("call rate"))?;
+        rate_from_row(&row)
+    }
+
+    /// Adds a rate to the tenant's default tariff; answers its id.
+    pub async fn create_call_rate(&self, scope: &Scope, rate: CallRateFields) -> Result<i64> {
+        scope.require_manager()?;
+        let now = now_ms();
+        let mut tx = self.write().await?;
+        let tariff = default_tariff(&mut *tx, scope.tenant_id).await?;
+        let inserted = sqlx::query(
+            "INSERT INTO call_rates (tenant_id, tariff_id, prefix, prefix_key, rate_type, free_seconds, \
+             grace_period, interval_1, interval_n, connect_fee, postcall_surcharge, price_1, price_n, \
+             description, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $15) RETURNING id",
+        )
+        .bind(scope.tenant_id)
+        .bind(tariff)
+        .bind(&rate.prefix)
+        .bind(prefix_key(&rate.prefix))
+        .bind(rate.rate_type.to_string())
+        .bind(rate.free_seconds)
+        .bind(rate.grace_period)
+        .bind(rate.interval_1)
+        .bind(rate.interval_n)
+        .bind(money_units(rate.connect_fee)?)
+        .bind(money_units(rate.postcall_surcharge)?)
+        .bind(money_units(rate.price_1)?)
+        .bind(money_units(rate.price_n)?)
+        .bind(&rate.description)
+        .bind(now)
+        .fetch_one(&mut *tx)
+        .await;
+        let id: i64 = match inserted {
+            Ok(row) => row.try_get(0)?,
+            Err(e) if is_unique_violation(&e) => return Err(duplicate_prefix()),
+            Err(e) => return Err(e.into()),
+        };
+        bump_rates_version(&mut tx, scope.tenant_id).await?;
+        tx.commit().await?;
+        Ok(id)
+    }
+
+    /// Changes the fields a patch names; the others stay as they are.
+    pub async fn update_call_rate(&self, scope: &Scope, id: i64, patch: CallRatePatch) -> Result<()> {
+        scope.require_manager()?;
+        let mut sets: Vec<&str> = Vec::new();
+        let mut binds: Vec<SqlValue> = Vec::new();
+        let mut set = |column: &'static str, value: SqlValue| {
+            sets.push(column);
+            binds.push(value);
+        };
+        if let Some(p) = &patch.prefix {
+            set("prefix", SqlValue::Text(p.clone()));
+            set("prefix_key", SqlValue::Text(prefix_key(p).to_string()));
+        }
+        if let Some(t) = patch.rate_type {
+            set("rate_type", SqlValue::Text(t.to_string()));
+        }
+        for (column, value) in [
+            ("free_seconds", patch.free_seconds),
+            ("grace_period", patch.grace_period),
+            ("interval_1", patch.interval_1),
+            ("interval_n", patch.interval_n),
+        ] {
+            if let Some(v) = value {
+                set(column, SqlValue::Int(v));
+            }
+        }
+        for (column, value) in [
+            ("connect_fee", patch.connect_fee),
+            ("postcall_surcharge", patch.postcall_surcharge),
+            ("price_1", patch.price_1),
+            ("price_n", patch.price_n),
+        ] {
+            if let Some(v) = value {
+                set(column, SqlValue::Int(money_units(v)?));
+            }
+        }
+        if let Some(d) = &patch.description {
+            set("description", SqlValue::Text(d.clone()));
+        }
+        set("updated_at", SqlValue::Int(now_ms()));
+        let assignments: Vec<String> = sets
+            .iter()
+            .enumerate()
+            .map(|(i, column)| format!("{column} = ${}", i + 1))
+            .collect();
+        let n = binds.len();
+        let sql = format!(
+            "UPDATE call_rates SET {} WHERE id = ${} AND tenant_id = ${}",
+            assignments.join(", "),
+            n + 1,
+            n + 2
+        );
+        binds.push(SqlValue::Int(id));
+        binds.push(SqlValue::Int(scope.tenant_id));
+        let mut tx = self.write().await?;
+        let done = bind_all(sqlx::query(&sql), &binds).execute(&mut *tx).await;
+        match done {
+            Ok(r) if r.rows_affected() == 0 => return Err(Error::NotFound("call rate")),
+            Ok(_) => {}
+            Err(e) if is_unique_violation(&e) => return Err(duplicate_prefix()),
+            Err(e) => return Err(e.into()),
+        }
+        bump_rates_version(&mut tx, scope.tenant_id).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub async fn delete_call_rate(&self, scope: &Scope, id: i64) -> Result<()> {
+        scope.require_manager()?;
+        let mut tx = self.write().await?;
+        let done = sqlx::query("DELETE FROM call_rates WHERE id = $1 AND tenant_id = $2")
+            .bind(id)
+            .bind(scope.tenant_id)
+            .execute(&mut *tx)
+            .await?;
+        if done.rows_affected() == 0 {
+            return Err(Error::NotFound("call rate"));
+        }
+        bump_rates_version(&mut tx, scope.tenant_id).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// The default tariff's rates as CSV, produced page by page (in id order)
+    /// so that an export of any size streams in constant memory.
+    pub async fn export_call_rates(
+        &self,
+        scope: &Scope,
+    ) -> Result<impl Stream<Item = Result<String>> + Send + 'static> {
+        let tariff = default_tariff(self.pool(), scope.tenant_id).await?;
+        let db = self.clone();
+        let header = format!("{}\n", CSV_COLUMNS.join(","));
+        let pages = futures::stream::try_unfold(Some(0i64), move |after| {
+            let db = db.clone();
+            async move {
+                let Some(after) = after else { return Ok(None) };
+                let sql = format!(
+                    "SELECT {COLUMNS} FROM {FROM} WHERE r.tariff_id = $1 AND r.id > $2 ORDER BY r.id LIMIT 5000"
+                );
+                let rows = sqlx::query(&sql)
+                    .bind(tariff)
+                    .bind(after)
+                    .fetch_all(db.pool())
+                    .await?;
+                if rows.is_empty() {
+                    return Ok(None);
+                }
+                let mut chunk = String::with_capacity(rows.len() * 80);
+                let mut last = after;
+                for row in &rows {
+                    last = row.try_get(0)?;
+                    write_csv_line(&mut chunk, last, &fields_from_row(row)?);
+                }
+                let next = (rows.len() == 5000).then_some(last);
+                Ok(Some((chunk, next)))
+            }
+        });
+        Ok(futures::stream::once(async move { Ok(header) }).chain(pages))
+    }
+
+    /// Imports CSV in the export's format into the default tariff, all or
+    /// nothing: a rate whose prefix exists is updated, others are added. Bad
+    /// lines are all reported (up to [`IMPORT_ERRORS_LISTED`]) and nothing is
+    /// written.
+    pub async fn import_call_rates<S, B, E>(&self, scope: &Scope, mut body: S) -> Result<Imported>
+    where
+        S: Stream<Item = std::result::Result<B, E>> + Unpin,
+        B: AsRef<[u8]>,
+        E: std::fmt::Display,
+    {
+        scope.require_manager()?;
+        let mut tx = self.write().await?;
+        let tariff = default_tariff(&mut *tx, scope.tenant_id).await?;
+        let mut import = Import {
+            tenant_id: scope.tenant_id,
+            tariff,
+            now: now_ms(),
+            columns: None,
+            seen: HashMap::new(),
+            batch: Vec::with_capacity(IMPORT_BATCH),
+            errors: Vec::new(),
+            more_errors: 0,
+            imported: 0,
+        };
+        let mut reader = CsvReader::new();
+        loop {
+            let (records, end) = match body.next().await {
+                Some(Ok(chunk)) => (reader.push(chunk.as_ref()), false),
+                Some(Err(e)) => {
+                    return Err(Error::field("file", format!("could not be read: {e}")))
+                }
+                None => (reader.finish(), true),
+            };
+            match records {
+                Ok(records) => {
+                    for record in records {
+                        import.take(record);
+                        if import.batch.len() >= IMPORT_BATCH {
+                            import.flush(&mut tx).await?;
+                        }
+                    }
+                }
+                Err(e) => {
+                    import.fail(e.line, None, format!("CSV {}", e.message));
+                    break;
+                }
+            }
+            if end {
+                break;
+            }
+        }
+        import.flush(&mut tx).await?;
+        if import.columns.is_none() {
+            import.fail(1, None, "the file is empty: the first line must name the columns".into());
+        }
+        if !import.errors.is_empty() {
+            tx.rollback().await?;
+            return Err(Error::BadLines {
+                lines: import.errors,
+                more: import.more_errors,
+            });
+        }
+        bump_rates_version(&mut tx, scope.tenant_id).await?;
+        tx.commit().await?;
+        Ok(Imported {
+            imported: import.imported,
+        })
+    }
+}
+
+fn write_csv_line(out: &mut String, id: i64, r: &CallRateFields) {
+    use std::fmt::Write;
+    let _ = writeln!(
+        out,
+        "{},{},{},{},{},{},{},{},{},{},{},{}",
+        ApiId::encode(id),
+        csv::field(&r.prefix),
+        r.rate_type,
+        r.free_seconds,
+        r.grace_period,
+        r.interval_1,
+        r.interval_n,
+        r.connect_fee,
+        r.postcall_surcharge,
+        r.price_1,
+        r.price_n,
+        csv::field(&r.description),
+    );
+}
+
+/// The state of one import.
+struct Import {
+    tenant_id: i64,
+    tariff: i64,
+    now: i64,
+    /// For each CSV column, the API field it holds (from the header line).
+    columns: Option<Vec<&'static str>>,
+    /// Prefix keys seen so far, with their line: a file may not name one twice.
+    seen: HashMap<Box<str>, u64>,
+    batch: Vec<CallRateFields>,
+    errors: Vec<LineError>,
+    more_errors: u64,
+    imported: u64,
+}
+
+impl Import {
+    fn fail(&mut self, line: u64, field: Option<String>, message: String) {
+        if self.errors.len() < IMPORT_ERRORS_LISTED {
+            self.errors.push(LineError {
+                line,
+                field,
+                message,
+            });
+        } else {
+            self.more_errors += 1;
+        }
+    }
+
+    fn take(&mut self, record: csv::Record) {
+        let Some(columns) = &self.columns else {
+            self.read_header(record);
+            return;
+        };
+        if record.fields.len() != columns.len() {
+            let message = format!(
+                "has {} fields where the header names {}",
+                record.fields.len(),
+                columns.len()
+            );
+            self.fail(record.line, None, message);
+            return;
+        }
+        let mut body = serde_json::Map::new();
+        for (name, value) in columns.iter().zip(record.fields) {
+            if *name != "id" && !value.is_empty() {
+                body.insert((*name).to_string(), serde_json::Value::String(value));
+            }
+        }
+        match CallRateFields::from_json(&body) {
+            Ok(rate) => {
+                let key: Box<str> = prefix_key(&rate.prefix).into();
+                if let Some(first) = self.seen.get(&key) {
+                    let message = format!("repeats the prefix of line {first}");
+                    self.fail(record.line, Some("prefix".into()), message);
+                    return;
+                }
+                self.seen.insert(key, record.line);
+                if self.errors.is_empty() {
+                    self.batch.push(rate);
+                }
+            }
+            Err(errors) => {
+                for FieldError { field, message } in errors {
+                    self.fail(record.line, Some(field), message);
+                }
+            }
+        }
+    }
+
+    fn read_header(&mut self, record: csv::Record) {
+        let mut columns = Vec::new();
+        for name in &record.fields {
+            let name = name.trim();
+            match CSV_COLUMNS.iter().find(|c| **c == name) {
+                Some(c) if columns.contains(c) => {
+                    self.fail(record.line, Some(name.to_string()), "is named twice in the header".into())
+                }
+                Some(c) => columns.push(*c),
+                None => self.fail(
+                    record.line,
+                    Some(name.to_string()),
+                    format!("is not a column; columns are {}", CSV_COLUMNS.join(", ")),
+                ),
+            }
+        }
+        for required in model::call_rate::REQUIRED {
+            if !columns.contains(required) {
+                self.fail(record.line, Some((*required).to_string()), "column is missing from the header".into());
+            }
+        }
+        self.columns = Some(columns);
+    }
+
+    /// Writes the pending rows in one statement (unless the import already failed).
+    async fn flush(&mut self, tx: &mut Tx) -> Result<()> {
+        if self.batch.is_empty() {
+            return Ok(());
+        }
+        let rows = std::mem::take(&mut self.batch);
+        if !self.errors.is_empty() {
+            return Ok(());
+        }
+        const PER_ROW: usize = 16;
+        let mut sql = String::from(
+            "INSERT INTO call_rates (tenant_id, tariff_id, prefix, prefix_key, rate_type, free_seconds, \
+             grace_period, interval_1, interval_n, connect_fee, postcall_surcharge, price_1, price_n, \
+             description, created_at, updated_at) VALUES ",
+        );
+        let mut binds = Vec::with_capacity(rows.len() * PER_ROW);
+        for (i, r) in rows.iter().enumerate() {
+            let base = i * PER_ROW;
+            if i > 0 {
+                sql.push(',');
+            }
+            sql.push('(');
+            for k in 1..=PER_ROW {
+                if k > 1 {
+                    sql.push(',');
+                }
+                sql.push_str(&format!("${}", base + k));
+            }
+            sql.push(')');
+            binds.extend([
+                SqlValue::Int(self.tenant_id),
+                SqlValue::Int(self.tariff),
+                SqlValue::Text(r.prefix.clone()),
+                SqlValue::Text(prefix_key(&r.prefix).to_string()),
+                SqlValue::Text(r.rate_type.to_string()),
+                SqlValue::Int(r.free_seconds),
+                SqlValue::Int(r.grace_period),
+                SqlValue::Int(r.interval_1),
+                SqlValue::Int(r.interval_n),
+                SqlValue::Int(money_units(r.connect_fee)?),
+                SqlValue::Int(money_units(r.postcall_surcharge)?),
+                SqlValue::Int(money_units(r.price_1)?),
+                SqlValue::Int(money_units(r.price_n)?),
+                SqlValue::Text(r.description.clone()),
+                SqlValue::Int(self.now),
+                SqlValue::Int(self.now),
+            ]);
+        }
+        sql.push_str(
+            " ON CONFLICT (tariff_id, prefix_key, activation_at) DO UPDATE SET \
+             prefix = excluded.prefix, rate_type = excluded.rate_type, free_seconds = excluded.free_seconds, \
+             grace_period = excluded.grace_period, interval_1 = excluded.interval_1, \
+             interval_n = excluded.interval_n, connect_fee = excluded.connect_fee, \
+             postcall_surcharge = excluded.postcall_surcharge, price_1 = excluded.price_1, \
+             price_n = excluded.price_n, description = excluded.description, updated_at = excluded.updated_at",
+        );
+        bind_all(sqlx::query(&sql), &binds).execute(&mut **tx).await?;
+        self.imported += rows.len() as u64;
+        Ok(())
+    }
+}

@@ -1,0 +1,171 @@
+//! The database: SQLite (embedded, the default) or PostgreSQL, one code path.
+//!
+//! Every query is one SQL text with `$n` placeholders run through sqlx's `Any`
+//! driver. Money is bound as integer units, times as unix milliseconds, so no
+//! type needs a backend of its own.
+
+use std::path::Path;
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::any::AnyPoolOptions;
+use sqlx::migrate::Migrator;
+use sqlx::{Any, AnyPool, Transaction};
+
+use crate::error::{Error, Result};
+
+static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("../migrations/sqlite");
+static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("../migrations/postgres");
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+impl FromStr for Backend {
+    type Err = Error;
+    fn from_str(url: &str) -> Result<Backend> {
+        if url.starts_with("sqlite:") {
+            Ok(Backend::Sqlite)
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Ok(Backend::Postgres)
+        } else {
+            Err(Error::Internal(
+                "DATABASE_URL must start with sqlite: or postgres://".into(),
+            ))
+        }
+    }
+}
+
+/// A pool on one database, with its migrations applied.
+#[derive(Debug, Clone)]
+pub struct Db {
+    pool: AnyPool,
+    backend: Backend,
+}
+
+pub type Tx = Transaction<'static, Any>;
+
+impl Db {
+    /// Opens (creating when needed) the database at `url` and applies migrations.
+    pub async fn connect(url: &str) -> Result<Db> {
+        sqlx::any::install_default_drivers();
+        let backend: Backend = url.parse()?;
+        let (url, max) = match backend {
+            Backend::Sqlite => sqlite_url(url)?,
+            Backend::Postgres => (url.to_string(), 16),
+        };
+        let mut options = AnyPoolOptions::new()
+            .max_connections(max)
+            .acquire_timeout(Duration::from_secs(30));
+        if backend == Backend::Sqlite {
+            options = options.after_connect(|conn, _meta| {
+                Box::pin(async move {
+                    for pragma in [
+                        "PRAGMA foreign_keys = ON",
+                        "PRAGMA busy_timeout = 30000",
+                        "PRAGMA journal_mode = WAL",
+                        "PRAGMA synchronous = NORMAL",
+                    ] {
+                        sqlx::Executor::execute(&mut *conn, pragma).await?;
+                    }
+                    Ok(())
+                })
+            });
+        }
+        let pool = options.connect(&url).await?;
+        let db = Db { pool, backend };
+        db.migrate().await?;
+        Ok(db)
+    }
+
+    async fn migrate(&self) -> Result<()> {
+        let migrator = match self.backend {
+            Backend::Sqlite => &SQLITE_MIGRATIONS,
+            Backend::Postgres => &POSTGRES_MIGRATIONS,
+        };
+        migrator
+            .run(&self.pool)
+            .await
+            .map_err(|e| Error::Internal(format!("migrations: {e}")))
+    }
+
+    pub fn pool(&self) -> &AnyPool {
+        &self.pool
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// A transaction that will write. On SQLite it takes the write lock at once
+    /// (`BEGIN IMMEDIATE`), so two writers queue instead of failing midway.
+    pub async fn write(&self) -> Result<Tx> {
+        Ok(match self.backend {
+            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
+            Backend::Postgres => self.pool.begin().await?,
+        })
+    }
+
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
+/// The SQLite URL with `mode=rwc` (create the file) and its pool size; makes
+/// the file's folder if it is missing.
+fn sqlite_url(url: &str) -> Result<(String, u32)> {
+    let rest = url.trim_start_matches("sqlite://").trim_start_matches("sqlite:");
+    let (path, query) = rest.split_once('?').unwrap_or((rest, ""));
+    if path == ":memory:" || query.contains("mode=memory") {
+        // Each in-memory connection is its own database: keep exactly one.
+        return Ok((url.to_string(), 1));
+    }
+    if let Some(parent) = Path::new(path).parent() {
+        if !parent.as_os_str().is_empty() {
+            std::fs::create_dir_all(parent)
+                .map_err(|e| Error::Internal(format!("cannot create {}: {e}", parent.display())))?;
+        }
+    }
+    let query = if query.contains("mode=") {
+        query.to_string()
+    } else if query.is_empty() {
+        "mode=rwc".to_string()
+    } else {
+        format!("{query}&mode=rwc")
+    };
+    Ok((format!("sqlite://{path}?{query}"), 8))
+}
+
+/// Unix milliseconds now.
+pub fn now_ms() -> i64 {
+    let now = time::OffsetDateTime::now_utc();
+    i64::try_from(now.unix_timestamp_nanos() / 1_000_000).unwrap_or(i64::MAX)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sqlite_urls_create_their_file_and_folder() {
+        let dir = std::env::temp_dir().join(format!("ratedeck-url-{}", now_ms()));
+        let url = format!("sqlite://{}/x/ratedeck.db", dir.display());
+        let (out, max) = sqlite_url(&url).expect("valid");
+        assert!(out.ends_with("ratedeck.db?mode=rwc"));
+        assert_eq!(max, 8);
+        assert!(dir.join("x").is_dir());
+        assert_eq!(sqlite_url("sqlite::memory:").expect("valid").1, 1);
+    }
+
+    #[test]
+    fn the_scheme_picks_the_backend() {
+        assert_eq!("sqlite://a.db".parse::<Backend>().ok(), Some(Backend::Sqlite));
+        assert_eq!(
+            "postgres://postgres@127.0.0.1/test".parse::<Backend>().ok(),
+            Some(Backend::Postgres)
+        );
+        assert!("mysql://x".parse::<Backend>().is_err());
+    }
+}
