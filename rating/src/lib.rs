@@ -1,1 +1,55 @@
-//! Rating engine.
+//! Ratedeck's rating engine.
+//!
+//! This crate is the single implementation of `/work/shared/RATING.md`: every
+//! surface (REST, XML-RPC, the portal, CDR rating, online charging) calls into it so
+//! that the same call always gets the same number. It does no I/O.
+//!
+//! * [`RateTerms`] holds the terms of one rate; [`RateTerms::rate`] gives the full
+//!   [`Breakdown`] of a call, [`RateTerms::amount`] only the rounded amount and
+//!   [`RateTerms::max_duration`] the longest call a sum of money covers.
+//! * [`Pricing`] is the same terms compiled to exact integers, for callers that rate
+//!   many calls against the same rate (the [`RateTable`] keeps one per distinct terms).
+//! * [`RateTable`] is an immutable longest-prefix index over a deck of rates with
+//!   activation windows, built once and shared between threads.
+//!
+//! Money is exact decimal throughout: the amount is computed as an exact rational
+//! number and rounded once, to 5 decimal places, so no intermediate rounding can
+//! shift a call's cost by a unit.
+
+mod pricing;
+mod table;
+mod terms;
+
+pub use pricing::{Pricing, MAX_AMOUNT};
+pub use rust_decimal::Decimal;
+pub use table::{AmountQuote, Call, Priced, Quote, RateEntry, RateTable, BATCH_LANES};
+pub use terms::{Breakdown, RateTerms, Rounding, TermsError};
+
+/// Whole seconds billed for an answered duration given with a fraction.
+///
+/// RATING.md: "a fractional duration is rounded up to the next second", so
+/// `12.001` bills as 13 s. Negative durations (clock skew in a CDR) bill as 0, and a
+/// duration beyond `u64::MAX` seconds saturates rather than wrapping.
+pub fn billable_duration(seconds: Decimal) -> u64 {
+    if seconds <= Decimal::ZERO {
+        return 0;
+    }
+    u64::try_from(seconds.ceil()).unwrap_or(u64::MAX)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rust_decimal_macros::dec;
+
+    #[test]
+    fn fractional_seconds_round_up() {
+        assert_eq!(billable_duration(dec!(0)), 0);
+        assert_eq!(billable_duration(dec!(-3.5)), 0);
+        assert_eq!(billable_duration(dec!(0.0001)), 1);
+        assert_eq!(billable_duration(dec!(12)), 12);
+        assert_eq!(billable_duration(dec!(12.000)), 12);
+        assert_eq!(billable_duration(dec!(12.001)), 13);
+        assert_eq!(billable_duration(Decimal::MAX), u64::MAX);
+    }
+}

@@ -1,0 +1,656 @@
+//! Rate terms compiled to exact integer arithmetic.
+//!
+//! RATING.md's amount for `n` blocks is
+//! `(connect + i1*p1/60 + n*in*pn/60) * (1 + s)`, which is the rational number
+//! `(am + n*bm) / div` once every decimal is brought to one common scale:
+//! `am = (60*connect + i1*p1) * (1 + s)` and `bm = in*pn * (1 + s)`, both integers at
+//! that scale, and `div = 60 * 10^(scale - 5)` so the quotient is in units of 10^-5.
+//! Rounding that quotient with an integer division and its remainder is exact (no
+//! 28-digit `Decimal` division in between) and costs one multiply, one add and one
+//! division per call, which is what makes a million quotes a second possible.
+//!
+//! When the integers do not fit in `i128` (absurd magnitudes or precisions, or a
+//! block count near `u64::MAX`) the same formula is evaluated with `Decimal`
+//! operations instead, which are exact up to 28 significant digits and saturate
+//! at [`MAX_AMOUNT`] instead of panicking.
+
+use crate::terms::{Breakdown, RateTerms, Rounding};
+use rust_decimal::{Decimal, RoundingStrategy};
+
+/// The largest amount that can be represented with exactly 5 decimal places
+/// (`2^96 - 1` units of 10^-5). Larger amounts saturate to it.
+pub const MAX_AMOUNT: Decimal = Decimal::from_parts(u32::MAX, u32::MAX, u32::MAX, false, 5);
+
+/// Zero with scale 5, so that every amount prints with 5 decimals.
+const ZERO_AMOUNT: Decimal = Decimal::from_parts(0, 0, 0, false, 5);
+
+/// [`RateTerms`] compiled for fast, exact rating. Build one with [`RateTerms::compile`].
+///
+/// Two value-equal terms (e.g. a price of `0.10` and `0.1`) compile to equal
+/// `Pricing`s, which is what lets a [`crate::RateTable`] share one per distinct terms.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Pricing {
+    quick: Quick,
+    exact: Option<Exact>,
+    /// `60 * connect_fee + interval_1 * price_1` (money * 60), for the fallback path and
+    /// the breakdown's `unrounded`.
+    a: Decimal,
+    /// `interval_n * price_n` (money * 60 per block).
+    b: Decimal,
+    /// `1 + postcall_surcharge`.
+    m: Decimal,
+}
+
+/// What the usual amount needs, in 40 bytes: the durations and the exact formula in
+/// 64-bit integers. A [`crate::RateTable`] copies it next to each rate's time window so
+/// a quote reads one cache line for both.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub(crate) struct Quick {
+    grace: u32,
+    interval_1: u32,
+    free: u32,
+    /// Never 0 (an `interval_n` of 0 is treated as 1).
+    interval_n: u32,
+    /// The exact formula when it fits in 64 bits (the usual case).
+    small: Small,
+}
+
+impl Quick {
+    /// Number of `interval_n` blocks a call of `duration` seconds owes (grace aside).
+    #[inline]
+    fn blocks(&self, duration: u64) -> u64 {
+        let covered = u64::from(self.interval_1) + u64::from(self.free);
+        duration
+            .saturating_sub(covered)
+            .div_ceil(u64::from(self.interval_n))
+    }
+
+    /// The amount, or `None` when it needs the wide path of the full [`Pricing`].
+    #[inline]
+    pub(crate) fn amount(&self, duration: u64, rounding: Rounding) -> Option<Decimal> {
+        if duration < u64::from(self.grace) {
+            return Some(ZERO_AMOUNT);
+        }
+        let units = self.small.units(self.blocks(duration), rounding)?;
+        Decimal::try_from_i128_with_scale(units, 5).ok()
+    }
+}
+
+/// The amount for `n` blocks is `(am + n*bm) / div` units of 10^-5; `div > 0`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+struct Exact {
+    am: i128,
+    bm: i128,
+    div: i128,
+}
+
+/// [`Exact`] in 64 bits; `div == 0` when it does not fit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+struct Small {
+    am: i64,
+    bm: i64,
+    div: i64,
+}
+
+impl Small {
+    const NONE: Small = Small {
+        am: 0,
+        bm: 0,
+        div: 0,
+    };
+
+    fn new(e: Option<Exact>) -> Small {
+        let fit = |e: Exact| {
+            Some(Small {
+                am: i64::try_from(e.am).ok()?,
+                bm: i64::try_from(e.bm).ok()?,
+                div: i64::try_from(e.div).ok()?,
+            })
+        };
+        e.and_then(fit).unwrap_or(Small::NONE)
+    }
+
+    #[inline]
+    fn units(&self, n: u64, rounding: Rounding) -> Option<i128> {
+        if self.div == 0 {
+            return None;
+        }
+        let num = self
+            .bm
+            .checked_mul(i64::try_from(n).ok()?)?
+            .checked_add(self.am)?;
+        Some(i128::from(div_round_64(num, self.div, rounding)))
+    }
+}
+
+impl Pricing {
+    pub(crate) fn new(t: &RateTerms) -> Pricing {
+        let interval_n = t.interval_n.max(1);
+        let a = add(
+            mul(t.connect_fee, Decimal::from(60u32)),
+            mul(Decimal::from(t.interval_1), t.price_1),
+        );
+        let b = mul(Decimal::from(interval_n), t.price_n);
+        let m = add(Decimal::ONE, t.postcall_surcharge);
+        let exact = Exact::new(t, interval_n);
+        Pricing {
+            quick: Quick {
+                grace: t.grace_period,
+                interval_1: t.interval_1,
+                free: t.free_seconds,
+                interval_n,
+                small: Small::new(exact),
+            },
+            exact,
+            a: a.normalize(),
+            b: b.normalize(),
+            m: m.normalize(),
+        }
+    }
+
+    /// Number of `interval_n` blocks a call of `duration` seconds owes (grace aside):
+    /// `ceil(max(0, d - interval_1 - free_seconds) / interval_n)`.
+    pub fn blocks(&self, duration: u64) -> u64 {
+        self.quick.blocks(duration)
+    }
+
+    pub(crate) fn quick(&self) -> Quick {
+        self.quick
+    }
+
+    /// The billed amount of a call (scale 5). Same number as [`RateTerms::amount`].
+    pub fn amount(&self, duration: u64, rounding: Rounding) -> Decimal {
+        if duration < u64::from(self.quick.grace) {
+            return ZERO_AMOUNT;
+        }
+        self.amount_for_blocks(self.blocks(duration), rounding)
+    }
+
+    /// The rounded amount once the grace period is over, for `n` blocks.
+    fn amount_for_blocks(&self, n: u64, rounding: Rounding) -> Decimal {
+        match self.units(n, rounding) {
+            Some(units) => Decimal::try_from_i128_with_scale(units, 5).unwrap_or(if units < 0 {
+                -MAX_AMOUNT
+            } else {
+                MAX_AMOUNT
+            }),
+            None => round_amount(self.unrounded(n), rounding),
+        }
+    }
+
+    /// Exact rounded amount for `n` blocks in units of 10^-5, `None` on overflow.
+    #[inline]
+    fn units(&self, n: u64, rounding: Rounding) -> Option<i128> {
+        self.quick
+            .small
+            .units(n, rounding)
+            .or_else(|| self.exact.and_then(|e| e.units(n, rounding)))
+    }
+
+    /// `(a + n*b) * m / 60` with `Decimal` operations (one division, at the end).
+    fn unrounded(&self, n: u64) -> Decimal {
+        let numerator = mul(add(self.a, mul(Decimal::from(n), self.b)), self.m);
+        div(numerator, Decimal::from(60u32))
+    }
+
+    /// Whether the amount for `n` blocks is at most `funds`; `funds_units` is
+    /// `floor(funds * 10^5)`, which compares the same against a whole number of units.
+    fn fits(&self, n: u64, rounding: Rounding, funds: Decimal, funds_units: i128) -> bool {
+        match self.units(n, rounding) {
+            Some(units) => units <= funds_units,
+            None => self.amount_for_blocks(n, rounding) <= funds,
+        }
+    }
+
+    /// Whether each block adds to the amount. If not, a call that can start can run
+    /// for ever (up to the caller's cap).
+    fn grows(&self) -> bool {
+        match self.exact {
+            Some(e) => e.bm > 0,
+            None => mul(self.b, self.m) > Decimal::ZERO,
+        }
+    }
+
+    /// Longest duration, in whole seconds, whose amount is at most `funds`.
+    ///
+    /// * `None` when `funds` do not cover the first interval (connect fee, first
+    ///   interval and surcharge): RATING.md's "refusal when even the first interval is
+    ///   not covered". This holds even though a call under the grace period would cost
+    ///   nothing: a call cannot be authorised on the hope that it stays that short.
+    /// * `Some(cap)` when the call may run at least `cap` seconds, including when blocks
+    ///   cost nothing and the duration is unbounded.
+    /// * Otherwise `Some(d)` with `amount(d) <= funds < amount(d + 1)`. Amounts are
+    ///   step functions, so `d` is the last second of the last block that fits. When
+    ///   the grace period outlasts the blocks funds pay for, `d` is `grace_period - 1`
+    ///   (that call is free, one second more is not affordable).
+    ///
+    /// Computed from the block count in closed form and checked against the exact
+    /// amount, so it is exact and does not loop over seconds. The guarantee assumes
+    /// terms that pass [`RateTerms::validate`] (amounts that never decrease).
+    pub fn max_duration(&self, funds: Decimal, rounding: Rounding, cap: u64) -> Option<u64> {
+        let funds_units = floor_units(funds);
+        let fits = |n: u64| self.fits(n, rounding, funds, funds_units);
+        if !fits(0) {
+            return None;
+        }
+        let covered = u64::from(self.quick.interval_1) + u64::from(self.quick.free);
+        let paid = if self.grows() {
+            // Blocks needed to reach the cap; no need to look further.
+            let cap_blocks = self.blocks(cap);
+            let n = if fits(cap_blocks) {
+                cap_blocks
+            } else {
+                self.last_fitting(cap_blocks, rounding, funds_units, &fits)
+            };
+            covered
+                .saturating_add(n.saturating_mul(u64::from(self.quick.interval_n)))
+                .min(cap)
+        } else {
+            cap
+        };
+        if paid >= u64::from(self.quick.grace) {
+            Some(paid)
+        } else if funds >= Decimal::ZERO {
+            // Every call that reaches the grace period owes more than funds cover;
+            // the calls shorter than it are free. `grace > paid >= 0` here.
+            Some(cap.min(u64::from(self.quick.grace) - 1))
+        } else {
+            None
+        }
+    }
+
+    /// The largest `n` in `[0, hi)` with `fits(n)`, given `fits(0)` and `!fits(hi)`.
+    /// A closed-form estimate usually lands on it (two evaluations); a binary search
+    /// over blocks covers rounding subtleties and the overflow fallback.
+    fn last_fitting(
+        &self,
+        hi: u64,
+        rounding: Rounding,
+        funds_units: i128,
+        fits: &dyn Fn(u64) -> bool,
+    ) -> u64 {
+        let (mut lo, mut hi) = (0u64, hi);
+        if let Some(estimate) = self.exact.and_then(|e| e.estimate(funds_units, rounding)) {
+            let guess = u64::try_from(estimate.max(0))
+                .unwrap_or(u64::MAX)
+                .min(hi - 1);
+            if fits(guess) {
+                if guess + 1 == hi || !fits(guess + 1) {
+                    return guess;
+                }
+                lo = guess + 1;
+            } else {
+                hi = guess;
+            }
+        }
+        while hi - lo > 1 {
+            let mid = lo + (hi - lo) / 2;
+            if fits(mid) {
+                lo = mid;
+            } else {
+                hi = mid;
+            }
+        }
+        lo
+    }
+
+    /// The full breakdown; `terms` must be the terms this was compiled from.
+    pub(crate) fn rate_with(
+        &self,
+        terms: &RateTerms,
+        duration: u64,
+        rounding: Rounding,
+    ) -> Breakdown {
+        if duration < u64::from(self.quick.grace) {
+            return Breakdown {
+                duration,
+                billable_seconds: 0,
+                within_grace: true,
+                connect_fee: Decimal::ZERO,
+                first_interval: Decimal::ZERO,
+                blocks: 0,
+                blocks_cost: Decimal::ZERO,
+                surcharge: Decimal::ZERO,
+                unrounded: Decimal::ZERO,
+                amount: ZERO_AMOUNT,
+                rounding,
+            };
+        }
+        let n = self.blocks(duration);
+        let sixty = Decimal::from(60u32);
+        let block_seconds = u128::from(n) * u128::from(self.quick.interval_n);
+        let first_interval = div(
+            mul(Decimal::from(self.quick.interval_1), terms.price_1),
+            sixty,
+        );
+        let blocks_cost = div(mul(Decimal::from(block_seconds), terms.price_n), sixty);
+        let charge = add(add(terms.connect_fee, first_interval), blocks_cost);
+        Breakdown {
+            duration,
+            billable_seconds: u64::try_from(u128::from(self.quick.interval_1) + block_seconds)
+                .unwrap_or(u64::MAX),
+            within_grace: false,
+            connect_fee: terms.connect_fee,
+            first_interval,
+            blocks: n,
+            blocks_cost,
+            surcharge: mul(charge, terms.postcall_surcharge),
+            unrounded: self.unrounded(n),
+            amount: self.amount_for_blocks(n, rounding),
+            rounding,
+        }
+    }
+}
+
+impl Exact {
+    fn new(t: &RateTerms, interval_n: u32) -> Option<Exact> {
+        let (cm, cs) = parts(t.connect_fee);
+        let (p1m, p1s) = parts(t.price_1);
+        let (pnm, pns) = parts(t.price_n);
+        let (sm, ss) = parts(t.postcall_surcharge);
+        let k = cs.max(p1s).max(pns);
+        let a = rescaled(cm, cs, k)?
+            .checked_mul(60)?
+            .checked_add(rescaled(p1m, p1s, k)?.checked_mul(i128::from(t.interval_1))?)?;
+        let b = rescaled(pnm, pns, k)?.checked_mul(i128::from(interval_n))?;
+        let m = pow10(ss)?.checked_add(sm)?;
+        let (mut am, mut bm) = (a.checked_mul(m)?, b.checked_mul(m)?);
+        let scale = k + ss;
+        let mut div = if scale < 5 {
+            let up = pow10(5 - scale)?;
+            am = am.checked_mul(up)?;
+            bm = bm.checked_mul(up)?;
+            60
+        } else {
+            pow10(scale - 5)?.checked_mul(60)?
+        };
+        // Dividing out the common factor keeps the numbers small, so the evaluation
+        // usually runs on 64-bit division and overflows later.
+        let g = gcd(
+            gcd(am.unsigned_abs(), bm.unsigned_abs()),
+            div.unsigned_abs(),
+        );
+        if g > 1 {
+            let g = i128::try_from(g).ok()?;
+            am /= g;
+            bm /= g;
+            div /= g;
+        }
+        Some(Exact { am, bm, div })
+    }
+
+    /// Rounded amount for `n` blocks in units of 10^-5, or `None` on overflow.
+    #[inline]
+    fn units(&self, n: u64, rounding: Rounding) -> Option<i128> {
+        let num = self.bm.checked_mul(i128::from(n))?.checked_add(self.am)?;
+        Some(match (i64::try_from(num), i64::try_from(self.div)) {
+            (Ok(num), Ok(div)) => i128::from(div_round_64(num, div, rounding)),
+            _ => div_round_128(num, self.div, rounding),
+        })
+    }
+
+    /// The largest `n` whose exact (unrounded) value rounds to at most `funds_units`,
+    /// assuming a non-negative amount and `bm > 0`; `None` on overflow.
+    fn estimate(&self, funds_units: i128, rounding: Rounding) -> Option<i128> {
+        match rounding {
+            // ceil(num / div) <= F  <=>  num <= F * div
+            Rounding::Up => {
+                let room = funds_units.checked_mul(self.div)?.checked_sub(self.am)?;
+                Some(room.div_euclid(self.bm))
+            }
+            // floor(num / div + 1/2) <= F  <=>  2 * num <= (2F + 1) * div - 1
+            Rounding::HalfAwayFromZero => {
+                let room = funds_units
+                    .checked_mul(2)?
+                    .checked_add(1)?
+                    .checked_mul(self.div)?
+                    .checked_sub(1)?
+                    .checked_sub(self.am.checked_mul(2)?)?;
+                Some(room.div_euclid(self.bm.checked_mul(2)?))
+            }
+        }
+    }
+}
+
+/// `num / div` rounded to an integer; `div > 0`.
+#[inline]
+fn div_round_64(num: i64, div: i64, rounding: Rounding) -> i64 {
+    let (q, r) = (num / div, num % div);
+    match rounding {
+        Rounding::HalfAwayFromZero => {
+            if r.unsigned_abs() * 2 >= div.unsigned_abs() {
+                q + num.signum()
+            } else {
+                q
+            }
+        }
+        Rounding::Up => q + i64::from(r > 0),
+    }
+}
+
+/// `num / div` rounded to an integer; `div > 0`.
+fn div_round_128(num: i128, div: i128, rounding: Rounding) -> i128 {
+    let (q, r) = (num / div, num % div);
+    match rounding {
+        Rounding::HalfAwayFromZero => {
+            // r < div <= i128::MAX, so doubling fits in u128.
+            if r.unsigned_abs() * 2 >= div.unsigned_abs() {
+                q + num.signum()
+            } else {
+                q
+            }
+        }
+        Rounding::Up => q + i128::from(r > 0),
+    }
+}
+
+/// `floor(funds * 10^5)`: a whole number of units is at most `funds` iff it is at
+/// most this. Cannot overflow: a mantissa has 96 bits.
+fn floor_units(funds: Decimal) -> i128 {
+    let (m, s) = (funds.mantissa(), funds.scale());
+    if s <= 5 {
+        m * 10i128.pow(5 - s)
+    } else {
+        m.div_euclid(10i128.pow(s - 5))
+    }
+}
+
+fn parts(x: Decimal) -> (i128, u32) {
+    let x = x.normalize();
+    (x.mantissa(), x.scale())
+}
+
+fn pow10(e: u32) -> Option<i128> {
+    10i128.checked_pow(e)
+}
+
+/// Mantissa `m` at scale `s` expressed at scale `k >= s`.
+fn rescaled(m: i128, s: u32, k: u32) -> Option<i128> {
+    m.checked_mul(pow10(k - s)?)
+}
+
+fn gcd(mut x: u128, mut y: u128) -> u128 {
+    while y != 0 {
+        (x, y) = (y, x % y);
+    }
+    x
+}
+
+/// Rounds an unrounded amount to 5 dp, scale exactly 5, saturating at [`MAX_AMOUNT`].
+fn round_amount(x: Decimal, rounding: Rounding) -> Decimal {
+    let strategy = match rounding {
+        Rounding::HalfAwayFromZero => RoundingStrategy::MidpointAwayFromZero,
+        Rounding::Up => RoundingStrategy::ToPositiveInfinity,
+    };
+    let mut r = x.round_dp_with_strategy(5, strategy);
+    if r > MAX_AMOUNT {
+        return MAX_AMOUNT;
+    }
+    if r < -MAX_AMOUNT {
+        return -MAX_AMOUNT;
+    }
+    r.rescale(5);
+    r
+}
+
+/// Saturating `Decimal` arithmetic: an overflow gives the extreme of the right sign
+/// instead of a panic (only reachable with absurd magnitudes).
+fn mul(x: Decimal, y: Decimal) -> Decimal {
+    x.checked_mul(y)
+        .unwrap_or_else(|| extreme(x.is_sign_negative() != y.is_sign_negative()))
+}
+
+fn add(x: Decimal, y: Decimal) -> Decimal {
+    x.checked_add(y)
+        .unwrap_or_else(|| extreme(x.is_sign_negative()))
+}
+
+fn div(x: Decimal, y: Decimal) -> Decimal {
+    x.checked_div(y)
+        .unwrap_or_else(|| extreme(x.is_sign_negative() != y.is_sign_negative()))
+}
+
+fn extreme(negative: bool) -> Decimal {
+    if negative {
+        Decimal::MIN
+    } else {
+        Decimal::MAX
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rust_decimal_macros::dec;
+
+    fn terms() -> RateTerms {
+        RateTerms {
+            connect_fee: dec!(0.10),
+            price_1: dec!(0.06),
+            price_n: dec!(0.03),
+            interval_1: 60,
+            interval_n: 6,
+            free_seconds: 10,
+            grace_period: 5,
+            postcall_surcharge: dec!(0.1),
+        }
+    }
+
+    #[test]
+    fn value_equal_terms_compile_equal() {
+        let t2 = RateTerms {
+            connect_fee: dec!(0.1000),
+            postcall_surcharge: dec!(0.10),
+            ..terms()
+        };
+        assert_eq!(terms().compile(), t2.compile());
+    }
+
+    #[test]
+    fn rounding_of_integer_quotients() {
+        for (num, div, half, up) in [
+            (7, 2, 4, 4),
+            (5, 2, 3, 3),
+            (4, 2, 2, 2),
+            (-5, 2, -3, -2),
+            (-7, 3, -2, -2),
+            (1, 3, 0, 1),
+            (-1, 3, 0, 0),
+            (0, 7, 0, 0),
+        ] {
+            assert_eq!(div_round_64(num, div, Rounding::HalfAwayFromZero), half);
+            assert_eq!(div_round_64(num, div, Rounding::Up), up);
+            let (n, d) = (i128::from(num), i128::from(div));
+            assert_eq!(
+                div_round_128(n, d, Rounding::HalfAwayFromZero),
+                i128::from(half)
+            );
+            assert_eq!(div_round_128(n, d, Rounding::Up), i128::from(up));
+        }
+    }
+
+    #[test]
+    fn floor_units_rounds_down() {
+        assert_eq!(floor_units(dec!(1.234567)), 123456);
+        assert_eq!(floor_units(dec!(-1.234561)), -123457);
+        assert_eq!(floor_units(dec!(2)), 200000);
+        assert_eq!(floor_units(dec!(0.00001)), 1);
+    }
+
+    #[test]
+    fn fallback_agrees_with_exact_path() {
+        // Force the Decimal path and compare on ordinary terms.
+        let exact = terms().compile();
+        let no_small = Quick {
+            small: Small::NONE,
+            ..exact.quick
+        };
+        let fallback = Pricing {
+            quick: no_small,
+            exact: None,
+            ..exact.clone()
+        };
+        let wide = Pricing {
+            quick: no_small,
+            ..exact.clone()
+        };
+        assert_ne!(exact.quick.small, Small::NONE);
+        assert_eq!(no_small.amount(100, Rounding::Up), None);
+        for d in [0, 4, 5, 70, 71, 130, 3600, 1_000_000] {
+            for r in [Rounding::HalfAwayFromZero, Rounding::Up] {
+                assert_eq!(exact.amount(d, r), fallback.amount(d, r), "{d} {r:?}");
+                assert_eq!(exact.amount(d, r), wide.amount(d, r), "{d} {r:?}");
+                assert_eq!(fallback.amount(d, r).scale(), 5);
+            }
+        }
+        for funds in [dec!(0.176), dec!(0.1793), dec!(2.1197), dec!(57.3)] {
+            let r = Rounding::Up;
+            assert_eq!(
+                exact.max_duration(funds, r, 1 << 40),
+                fallback.max_duration(funds, r, 1 << 40)
+            );
+        }
+    }
+
+    #[test]
+    fn absurd_values_saturate_instead_of_panicking() {
+        let t = RateTerms {
+            connect_fee: Decimal::MAX,
+            price_1: Decimal::MAX,
+            price_n: Decimal::MAX,
+            interval_1: u32::MAX,
+            interval_n: u32::MAX,
+            free_seconds: u32::MAX,
+            grace_period: 0,
+            postcall_surcharge: Decimal::MAX,
+        };
+        assert_eq!(t.amount(u64::MAX, Rounding::Up), MAX_AMOUNT);
+        let b = t.rate(u64::MAX, Rounding::HalfAwayFromZero);
+        assert_eq!(b.amount, MAX_AMOUNT);
+        assert_eq!(t.max_duration(dec!(1000), Rounding::Up, u64::MAX), None);
+
+        // Tiny prices at full precision and huge block counts.
+        let t = RateTerms {
+            connect_fee: dec!(0.0000000000000000000000000001),
+            price_1: dec!(0.0000000000000000000000000007),
+            price_n: dec!(1234567.0000000000000000000001),
+            interval_1: 1,
+            interval_n: 1,
+            free_seconds: 0,
+            grace_period: 0,
+            postcall_surcharge: dec!(0.0000000000000000000000000003),
+        };
+        let mut last = Decimal::MIN;
+        for d in [0, 1, 2, 1000, u64::MAX / 2, u64::MAX] {
+            let a = t.amount(d, Rounding::HalfAwayFromZero);
+            assert!(a >= last);
+            last = a;
+        }
+        let funds = dec!(1000000000);
+        for r in [Rounding::HalfAwayFromZero, Rounding::Up] {
+            let d = t.max_duration(funds, r, u64::MAX);
+            assert_eq!(d, Some(48601));
+            assert!(t.amount(48601, r) <= funds && t.amount(48602, r) > funds);
+        }
+    }
+}
