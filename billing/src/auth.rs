@@ -183,7 +183,25 @@ const DUMMY_HASH: &str =
 impl Db {
     /// Checks a user name and password and opens a login with two tokens.
     #[tracing::instrument(skip_all)]
-    pub async fn login(&self, username: &str, password: &str, domain: Option<&str>) -> Result<Login> {
+    pub async fn login(
+        &self,
+        username: &str,
+        password: &str,
+        domain: Option<&str>,
+    ) -> Result<Login> {
+        let user_id = self.verify_credentials(username, password, domain).await?;
+        let caller = self.caller_for_user(user_id).await?;
+        self.open_login(user_id, caller.role).await
+    }
+
+    /// The id of the user with these credentials. `domain` is the tenant's SIP
+    /// domain; without it, only system users are looked up.
+    async fn verify_credentials(
+        &self,
+        username: &str,
+        password: &str,
+        domain: Option<&str>,
+    ) -> Result<i64> {
         let scope = match domain.map(str::trim).filter(|d| !d.is_empty()) {
             Some(domain) => {
                 let row = sqlx::query("SELECT id FROM tenants WHERE sip_domain = $1")
@@ -198,26 +216,21 @@ impl Db {
             None => 0,
         };
         let row = sqlx::query(
-            "SELECT id, password_hash, role FROM users WHERE tenant_scope = $1 AND username = $2",
+            "SELECT id, password_hash FROM users WHERE tenant_scope = $1 AND username = $2",
         )
         .bind(scope)
         .bind(username)
         .fetch_optional(self.pool())
         .await?;
-        let (user_id, hash, role) = match row {
-            Some(row) => (
-                row.try_get::<i64, _>(0)?,
-                row.try_get::<String, _>(1)?,
-                row.try_get::<String, _>(2)?,
-            ),
-            None => (0, DUMMY_HASH.to_string(), String::new()),
+        let (user_id, hash) = match row {
+            Some(row) => (row.try_get::<i64, _>(0)?, row.try_get::<String, _>(1)?),
+            None => (0, DUMMY_HASH.to_string()),
         };
         let ok = verify_password(password.to_string(), hash).await?;
         if !ok || user_id == 0 {
             return Err(Error::Unauthorized("invalid username or password".into()));
         }
-        let role: Role = role.parse().map_err(Error::internal)?;
-        self.open_login(user_id, role).await
+        Ok(user_id)
     }
 
     async fn open_login(&self, user_id: i64, role: Role) -> Result<Login> {
@@ -229,7 +242,11 @@ impl Db {
         let mut tx = self.write().await?;
         for (kind, token, expiry) in [
             ("access", &access_token, expires_at),
-            ("refresh", &refresh_token, now + REFRESH_TOKEN_SECONDS * 1000),
+            (
+                "refresh",
+                &refresh_token,
+                now + REFRESH_TOKEN_SECONDS * 1000,
+            ),
         ] {
             sqlx::query(
                 "INSERT INTO tokens (user_id, kind, family, token_hash, created_at, expires_at) \
@@ -267,17 +284,25 @@ impl Db {
         let family: String = row.try_get(0)?;
         let expires_at: Option<i64> = row.try_get(1)?;
         if expires_at.is_some_and(|e| e <= now_ms()) {
-            return Err(Error::Unauthorized("invalid or expired refresh token".into()));
+            return Err(Error::Unauthorized(
+                "invalid or expired refresh token".into(),
+            ));
         }
         let user_id: i64 = row.try_get(2)?;
-        let role: Role = row.try_get::<String, _>(3)?.parse().map_err(Error::internal)?;
-        let deleted = sqlx::query("DELETE FROM tokens WHERE family = $1 AND kind IN ('access', 'refresh')")
-            .bind(&family)
-            .execute(self.pool())
-            .await?;
+        let role: Role = row
+            .try_get::<String, _>(3)?
+            .parse()
+            .map_err(Error::internal)?;
+        let deleted =
+            sqlx::query("DELETE FROM tokens WHERE family = $1 AND kind IN ('access', 'refresh')")
+                .bind(&family)
+                .execute(self.pool())
+                .await?;
         if deleted.rows_affected() == 0 {
             // Another refresh with the same token won the race.
-            return Err(Error::Unauthorized("invalid or expired refresh token".into()));
+            return Err(Error::Unauthorized(
+                "invalid or expired refresh token".into(),
+            ));
         }
         self.open_login(user_id, role).await
     }
@@ -300,16 +325,53 @@ impl Db {
         .ok_or_else(|| Error::Unauthorized("invalid or expired access token".into()))?;
         let expires_at: Option<i64> = row.try_get(1)?;
         if expires_at.is_some_and(|e| e <= now_ms()) {
-            return Err(Error::Unauthorized("invalid or expired access token".into()));
+            return Err(Error::Unauthorized(
+                "invalid or expired access token".into(),
+            ));
         }
         Ok(Caller {
             family: row.try_get(0)?,
             expires_at,
             user_id: row.try_get(2)?,
             username: row.try_get(3)?,
-            role: row.try_get::<String, _>(4)?.parse().map_err(Error::internal)?,
+            role: row
+                .try_get::<String, _>(4)?
+                .parse()
+                .map_err(Error::internal)?,
             tenant_id: row.try_get(5)?,
         })
+    }
+
+    /// The caller behind a portal session, which holds only the user's id.
+    pub async fn caller_for_user(&self, user_id: i64) -> Result<Caller> {
+        let row = sqlx::query("SELECT id, username, role, tenant_id FROM users WHERE id = $1")
+            .bind(user_id)
+            .fetch_optional(self.pool())
+            .await?
+            .ok_or_else(|| Error::Unauthorized("the session's user no longer exists".into()))?;
+        Ok(Caller {
+            user_id: row.try_get(0)?,
+            username: row.try_get(1)?,
+            role: row
+                .try_get::<String, _>(2)?
+                .parse()
+                .map_err(Error::internal)?,
+            tenant_id: row.try_get(3)?,
+            family: String::new(),
+            expires_at: None,
+        })
+    }
+
+    /// Checks a user name and password for the portal (no tokens issued).
+    #[tracing::instrument(skip_all)]
+    pub async fn check_password(
+        &self,
+        username: &str,
+        password: &str,
+        domain: Option<&str>,
+    ) -> Result<Caller> {
+        let user_id = self.verify_credentials(username, password, domain).await?;
+        self.caller_for_user(user_id).await
     }
 
     /// Ends the caller's login (or revokes the API token it used).
@@ -335,7 +397,10 @@ impl Db {
         }
         if let Some(days) = expires_in_days {
             if !(1..=3650).contains(&days) {
-                return Err(Error::field("expires_in_days", "must be between 1 and 3650"));
+                return Err(Error::field(
+                    "expires_in_days",
+                    "must be between 1 and 3650",
+                ));
             }
         }
         let now = now_ms();
@@ -388,11 +453,12 @@ impl Db {
 
     /// Revokes one of the caller's API tokens.
     pub async fn revoke_api_token(&self, caller: &Caller, id: i64) -> Result<()> {
-        let done = sqlx::query("DELETE FROM tokens WHERE id = $1 AND user_id = $2 AND kind = 'api'")
-            .bind(id)
-            .bind(caller.user_id)
-            .execute(self.pool())
-            .await?;
+        let done =
+            sqlx::query("DELETE FROM tokens WHERE id = $1 AND user_id = $2 AND kind = 'api'")
+                .bind(id)
+                .bind(caller.user_id)
+                .execute(self.pool())
+                .await?;
         if done.rows_affected() == 0 {
             return Err(Error::NotFound("API token"));
         }

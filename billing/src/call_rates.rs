@@ -3,7 +3,9 @@
 use std::collections::HashMap;
 
 use futures::{Stream, StreamExt};
-use model::call_rate::{prefix_key, CallRate, CallRateFields, CallRatePatch, RateType, CSV_COLUMNS};
+use model::call_rate::{
+    prefix_key, CallRate, CallRateFields, CallRatePatch, RateType, CSV_COLUMNS,
+};
 use model::query::{FieldKind, FieldSpec, ListQuery, ResourceSpec, SqlValue};
 use model::{ApiId, FieldError, Money};
 use serde::{Deserialize, Serialize};
@@ -116,7 +118,10 @@ fn money_units(m: Money) -> Result<i64> {
     m.to_units().map_err(Error::internal)
 }
 
-async fn default_tariff<'e, E: Executor<'e, Database = Any>>(executor: E, tenant_id: i64) -> Result<i64> {
+async fn default_tariff<'e, E: Executor<'e, Database = Any>>(
+    executor: E,
+    tenant_id: i64,
+) -> Result<i64> {
     let row = sqlx::query("SELECT id FROM tariffs WHERE tenant_id = $1 AND is_default = TRUE")
         .bind(tenant_id)
         .fetch_optional(executor)
@@ -139,7 +144,11 @@ fn duplicate_prefix() -> Error {
 }
 
 impl Db {
-    pub async fn list_call_rates(&self, scope: &Scope, query: &ListQuery) -> Result<Page<CallRate>> {
+    pub async fn list_call_rates(
+        &self,
+        scope: &Scope,
+        query: &ListQuery,
+    ) -> Result<Page<CallRate>> {
         let tariff = default_tariff(self.pool(), scope.tenant_id).await?;
         self.page(
             Listing {
@@ -206,7 +215,12 @@ impl Db {
     }
 
     /// Changes the fields a patch names; the others stay as they are.
-    pub async fn update_call_rate(&self, scope: &Scope, id: i64, patch: CallRatePatch) -> Result<()> {
+    pub async fn update_call_rate(
+        &self,
+        scope: &Scope,
+        id: i64,
+        patch: CallRatePatch,
+    ) -> Result<()> {
         scope.require_manager()?;
         let mut sets: Vec<&str> = Vec::new();
         let mut binds: Vec<SqlValue> = Vec::new();
@@ -378,7 +392,11 @@ impl Db {
         }
         import.flush(&mut tx).await?;
         if import.columns.is_none() {
-            import.fail(1, None, "the file is empty: the first line must name the columns".into());
+            import.fail(
+                1,
+                None,
+                "the file is empty: the first line must name the columns".into(),
+            );
         }
         if !import.errors.is_empty() {
             tx.rollback().await?;
@@ -489,9 +507,11 @@ impl Import {
         for name in &record.fields {
             let name = name.trim();
             match CSV_COLUMNS.iter().find(|c| **c == name) {
-                Some(c) if columns.contains(c) => {
-                    self.fail(record.line, Some(name.to_string()), "is named twice in the header".into())
-                }
+                Some(c) if columns.contains(c) => self.fail(
+                    record.line,
+                    Some(name.to_string()),
+                    "is named twice in the header".into(),
+                ),
                 Some(c) => columns.push(*c),
                 None => self.fail(
                     record.line,
@@ -502,7 +522,11 @@ impl Import {
         }
         for required in model::call_rate::REQUIRED {
             if !columns.contains(required) {
-                self.fail(record.line, Some((*required).to_string()), "column is missing from the header".into());
+                self.fail(
+                    record.line,
+                    Some((*required).to_string()),
+                    "column is missing from the header".into(),
+                );
             }
         }
         self.columns = Some(columns);
@@ -564,7 +588,9 @@ impl Import {
              postcall_surcharge = excluded.postcall_surcharge, price_1 = excluded.price_1, \
              price_n = excluded.price_n, description = excluded.description, updated_at = excluded.updated_at",
         );
-        bind_all(sqlx::query(&sql), &binds).execute(&mut **tx).await?;
+        bind_all(sqlx::query(&sql), &binds)
+            .execute(&mut **tx)
+            .await?;
         self.imported += rows.len() as u64;
         Ok(())
     }

@@ -61,7 +61,11 @@ impl CsvReader {
         let mut consumed = 0;
         loop {
             match parse_record(&self.pending[consumed..], at_end) {
-                Parsed::Record { fields, used, lines } => {
+                Parsed::Record {
+                    fields,
+                    used,
+                    lines,
+                } => {
                     let line = self.next_line;
                     self.next_line += lines;
                     consumed += used;
@@ -241,7 +245,15 @@ mod tests {
 
     #[test]
     fn writes_fields_that_read_back_the_same() {
-        for value in ["plain", "a,b", "say \"hi\"", "two\nlines", "=SUM(A1)", "+44", "-1.5"] {
+        for value in [
+            "plain",
+            "a,b",
+            "say \"hi\"",
+            "two\nlines",
+            "=SUM(A1)",
+            "+44",
+            "-1.5",
+        ] {
             let line = format!("{}\n", field(value));
             let records = read_all(&[line.as_bytes()]).expect("valid");
             assert_eq!(records[0].fields, [value]);

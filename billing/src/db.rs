@@ -116,7 +116,9 @@ impl Db {
 /// The SQLite URL with `mode=rwc` (create the file) and its pool size; makes
 /// the file's folder if it is missing.
 fn sqlite_url(url: &str) -> Result<(String, u32)> {
-    let rest = url.trim_start_matches("sqlite://").trim_start_matches("sqlite:");
+    let rest = url
+        .trim_start_matches("sqlite://")
+        .trim_start_matches("sqlite:");
     let (path, query) = rest.split_once('?').unwrap_or((rest, ""));
     if path == ":memory:" || query.contains("mode=memory") {
         // Each in-memory connection is its own database: keep exactly one.
@@ -161,7 +163,10 @@ mod tests {
 
     #[test]
     fn the_scheme_picks_the_backend() {
-        assert_eq!("sqlite://a.db".parse::<Backend>().ok(), Some(Backend::Sqlite));
+        assert_eq!(
+            "sqlite://a.db".parse::<Backend>().ok(),
+            Some(Backend::Sqlite)
+        );
         assert_eq!(
             "postgres://postgres@127.0.0.1/test".parse::<Backend>().ok(),
             Some(Backend::Postgres)

@@ -104,7 +104,10 @@ impl Db {
         let id: i64 = match inserted {
             Ok(row) => row.try_get(0)?,
             Err(e) if is_unique_violation(&e) => {
-                return Err(Error::field("sip_domain", "is already used by another tenant"))
+                return Err(Error::field(
+                    "sip_domain",
+                    "is already used by another tenant",
+                ))
             }
             Err(e) => return Err(e.into()),
         };

@@ -65,7 +65,10 @@ fn user_from_row(row: &AnyRow) -> Result<User> {
     Ok(User {
         id: ApiId::encode(row.try_get(0)?),
         username: row.try_get(1)?,
-        role: row.try_get::<String, _>(2)?.parse().map_err(Error::internal)?,
+        role: row
+            .try_get::<String, _>(2)?
+            .parse()
+            .map_err(Error::internal)?,
         tenant_id: row.try_get::<Option<i64>, _>(3)?.map(ApiId::encode),
         created_at: crate::time::rfc3339(row.try_get(4)?),
     })
@@ -86,7 +89,9 @@ impl Db {
                 (None, _) => return Err(Error::Forbidden("no tenant".into())),
             },
             Role::StandardUser => {
-                return Err(Error::Forbidden("the role StandardUser may not create users".into()))
+                return Err(Error::Forbidden(
+                    "the role StandardUser may not create users".into(),
+                ))
             }
         };
         if caller.role == Role::Admin && role == Role::SystemAdmin {
@@ -167,7 +172,11 @@ impl Db {
         let (scope, binds) = match (caller.role, caller.tenant_id) {
             (Role::SystemAdmin, _) => ("1 = 1", vec![]),
             (Role::Admin, Some(t)) => ("tenant_id = $1", vec![SqlValue::Int(t)]),
-            _ => return Err(Error::Forbidden("the role StandardUser may not list users".into())),
+            _ => {
+                return Err(Error::Forbidden(
+                    "the role StandardUser may not list users".into(),
+                ))
+            }
         };
         self.page(
             Listing {

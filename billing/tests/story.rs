@@ -34,7 +34,10 @@ async fn story(backend: Backend) {
         db.login("admin", "wrong-password", None).await,
         Err(Error::Unauthorized(_))
     ));
-    let root = db.authenticate(&login.access_token).await.expect("token works");
+    let root = db
+        .authenticate(&login.access_token)
+        .await
+        .expect("token works");
 
     let acme = db
         .create_tenant(
@@ -77,10 +80,16 @@ async fn story(backend: Backend) {
         .login("boss", "correct horse", Some("acme.example.com"))
         .await
         .expect("tenant login");
-    let boss = db.authenticate(&boss_login.access_token).await.expect("boss");
+    let boss = db
+        .authenticate(&boss_login.access_token)
+        .await
+        .expect("boss");
     let scope = boss.scope(None).expect("own tenant");
 
-    let id = db.create_call_rate(&scope, rate("44", "0.1")).await.expect("create");
+    let id = db
+        .create_call_rate(&scope, rate("44", "0.1"))
+        .await
+        .expect("create");
     assert!(matches!(
         db.create_call_rate(&scope, rate("+44", "0.2")).await,
         Err(Error::Validation(ref e)) if e[0].field == "prefix"
@@ -91,7 +100,9 @@ async fn story(backend: Backend) {
         price_1: Some("0.12345".parse().expect("money")),
         ..Default::default()
     };
-    db.update_call_rate(&scope, id, patch).await.expect("update");
+    db.update_call_rate(&scope, id, patch)
+        .await
+        .expect("update");
     let got = db.get_call_rate(&scope, id).await.expect("get");
     assert_eq!(got.fields.price_1.to_wire(), "0.12345");
     assert_eq!(got.fields.prefix, "44");
@@ -123,7 +134,11 @@ async fn story(backend: Backend) {
                 .collect();
             assert_eq!(
                 named,
-                [(3, "type".to_string()), (3, "interval_1".into()), (4, "prefix".into())]
+                [
+                    (3, "type".to_string()),
+                    (3, "interval_1".into()),
+                    (4, "prefix".into())
+                ]
             );
         }
         other => panic!("expected bad lines, got {other:?}"),

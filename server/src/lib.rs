@@ -1,1 +1,9 @@
-//! server
+//! Ratedeck's server: one axum router for the portal, the REST API, the older
+//! tariff API and XML-RPC.
+
+pub mod api;
+pub mod config;
+pub mod state;
+pub mod web;
+
+pub use state::AppState;

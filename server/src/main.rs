@@ -1,1 +1,71 @@
-fn main() {}
+//! `ratedeck`: serves the portal and the APIs on one port.
+
+use billing::Db;
+use clap::Parser;
+use leptos::config::get_configuration;
+use server::config::{redact_url, Config};
+use server::AppState;
+use tracing_subscriber::EnvFilter;
+
+#[tokio::main]
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn")),
+        )
+        .init();
+    let config = Config::parse();
+
+    let mut leptos_options = get_configuration(None)?.leptos_options;
+    if leptos_options.output_name.is_empty() {
+        leptos_options.output_name = "ratedeck".into();
+    }
+    leptos_options.site_addr = config.listen;
+
+    tracing::info!(database = %redact_url(&config.database_url), "opening the database");
+    let db = Db::connect(&config.database_url).await?;
+    if let Some(password) = db
+        .ensure_system_admin(config.admin_password.clone())
+        .await?
+    {
+        // Shown once, on the console only: it is nowhere else.
+        println!("\nCreated the system administrator 'admin' with the password: {password}\n");
+    }
+
+    let state = AppState {
+        db: db.clone(),
+        leptos_options,
+    };
+    let app = server::web::router(state, config.secure_cookies);
+    let listener = tokio::net::TcpListener::bind(config.listen).await?;
+    tracing::info!("Ratedeck listening on http://{}", config.listen);
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown_signal())
+        .await?;
+    db.close().await;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+/// Resolves on SIGINT or SIGTERM; requests in flight then finish.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutting down");
+}

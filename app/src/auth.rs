@@ -1,0 +1,74 @@
+//! Logging in and out of the portal.
+
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+
+/// Who is logged in, as the pages show it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SignedIn {
+    pub username: String,
+    pub role: String,
+    pub manages_tenant: bool,
+    pub tenant: Option<String>,
+}
+
+/// The logged-in user, or `None`.
+#[server(prefix = "/portal/fn", endpoint = "current_user")]
+pub async fn current_user() -> Result<Option<SignedIn>, ServerFnError> {
+    use crate::server::caller;
+    let Ok(caller) = caller().await else {
+        return Ok(None);
+    };
+    let tenant = match caller.tenant_id {
+        Some(id) => {
+            let db = crate::server::db()?;
+            db.get_tenant(&caller, id).await.ok().map(|t| t.name)
+        }
+        None => None,
+    };
+    Ok(Some(SignedIn {
+        username: caller.username.clone(),
+        role: caller.role.to_string(),
+        manages_tenant: caller.role.manages_tenant(),
+        tenant,
+    }))
+}
+
+/// Checks the credentials and starts a portal session.
+#[server(prefix = "/portal/fn", endpoint = "login")]
+pub async fn login(
+    username: String,
+    password: String,
+    domain: String,
+) -> Result<(), ServerFnError> {
+    use crate::server::{db, session, USER_KEY};
+    let domain = Some(domain.trim()).filter(|d| !d.is_empty());
+    let caller = db()?
+        .check_password(username.trim(), &password, domain)
+        .await
+        .map_err(|_| ServerFnError::new("Wrong user name, password or domain."))?;
+    let session = session().await?;
+    // A new session id at login: a session fixed before cannot be taken over.
+    session
+        .cycle_id()
+        .await
+        .map_err(|e| ServerFnError::new(format!("session: {e}")))?;
+    session
+        .insert(USER_KEY, caller.user_id)
+        .await
+        .map_err(|e| ServerFnError::new(format!("session: {e}")))?;
+    leptos_axum::redirect("/");
+    Ok(())
+}
+
+/// Ends the portal session.
+#[server(prefix = "/portal/fn", endpoint = "logout")]
+pub async fn logout() -> Result<(), ServerFnError> {
+    let session = crate::server::session().await?;
+    session
+        .flush()
+        .await
+        .map_err(|e| ServerFnError::new(format!("session: {e}")))?;
+    leptos_axum::redirect("/login");
+    Ok(())
+}

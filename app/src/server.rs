@@ -1,0 +1,43 @@
+//! Server-side helpers of the server functions: the database and the caller.
+
+use billing::{Caller, Db};
+use leptos::prelude::*;
+use tower_sessions::Session;
+
+/// Session key of the logged-in user's id.
+pub const USER_KEY: &str = "user_id";
+
+pub fn db() -> Result<Db, ServerFnError> {
+    use_context::<Db>().ok_or_else(|| ServerFnError::new("the database is not available"))
+}
+
+pub async fn session() -> Result<Session, ServerFnError> {
+    leptos_axum::extract::<Session>()
+        .await
+        .map_err(|e| ServerFnError::new(format!("no session: {e}")))
+}
+
+/// The logged-in caller; an error when nobody is logged in.
+pub async fn caller() -> Result<Caller, ServerFnError> {
+    let session = session().await?;
+    let user_id: Option<i64> = session
+        .get(USER_KEY)
+        .await
+        .map_err(|e| ServerFnError::new(format!("session: {e}")))?;
+    let user_id = user_id.ok_or_else(|| ServerFnError::new("not logged in"))?;
+    db()?
+        .caller_for_user(user_id)
+        .await
+        .map_err(to_server_error)
+}
+
+/// A use-case error as the portal shows it: never the internal detail.
+pub fn to_server_error(e: billing::Error) -> ServerFnError {
+    match e {
+        billing::Error::Internal(detail) => {
+            tracing::error!(%detail, "internal error in the portal");
+            ServerFnError::new("internal error")
+        }
+        other => ServerFnError::new(other.to_string()),
+    }
+}

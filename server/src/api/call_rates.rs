@@ -1,0 +1,146 @@
+//! `/api/call_rates`: the v22 call rates of the caller's tenant.
+
+use axum::body::Body;
+use axum::extract::{FromRequest, Multipart, Path, Request, State};
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use billing::call_rates::{Imported, CALL_RATE_SPEC};
+use billing::{Db, Page};
+use futures::{StreamExt, TryStreamExt};
+use model::call_rate::{CallRate, CallRateFields, CallRatePatch};
+use model::ApiId;
+use serde_json::{json, Value};
+
+use super::error::{ApiError, ApiResult};
+use super::extract::{path_id, JsonObject, ListParamsQuery, TenantScope};
+
+pub async fn list(
+    State(db): State<Db>,
+    TenantScope(scope): TenantScope,
+    params: ListParamsQuery,
+) -> ApiResult<Json<Page<CallRate>>> {
+    let query = params.parse(&CALL_RATE_SPEC)?;
+    Ok(Json(db.list_call_rates(&scope, &query).await?))
+}
+
+pub async fn create(
+    State(db): State<Db>,
+    TenantScope(scope): TenantScope,
+    JsonObject(body): JsonObject,
+) -> ApiResult<Json<Value>> {
+    scope.require_manager()?;
+    let rate = CallRateFields::from_json(&body)?;
+    let id = db.create_call_rate(&scope, rate).await?;
+    Ok(Json(json!({ "id": ApiId::encode(id) })))
+}
+
+pub async fn get(
+    State(db): State<Db>,
+    TenantScope(scope): TenantScope,
+    Path(id): Path<String>,
+) -> ApiResult<Json<CallRate>> {
+    let id = path_id(&id, "call rate")?;
+    Ok(Json(db.get_call_rate(&scope, id).await?))
+}
+
+/// `POST /api/call_rates/{id}`: changes the fields the body names.
+pub async fn update(
+    State(db): State<Db>,
+    TenantScope(scope): TenantScope,
+    Path(id): Path<String>,
+    JsonObject(body): JsonObject,
+) -> ApiResult<StatusCode> {
+    scope.require_manager()?;
+    let id = path_id(&id, "call rate")?;
+    let patch = CallRatePatch::from_json(&body)?;
+    if patch.is_empty() {
+        // Still tell a caller with a wrong id that it is wrong.
+        db.get_call_rate(&scope, id).await?;
+        return Ok(StatusCode::OK);
+    }
+    db.update_call_rate(&scope, id, patch).await?;
+    Ok(StatusCode::OK)
+}
+
+pub async fn destroy(
+    State(db): State<Db>,
+    TenantScope(scope): TenantScope,
+    Path(id): Path<String>,
+) -> ApiResult<StatusCode> {
+    let id = path_id(&id, "call rate")?;
+    db.delete_call_rate(&scope, id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// `GET /api/call_rates/export`: a CSV attachment, streamed.
+pub async fn export(State(db): State<Db>, TenantScope(scope): TenantScope) -> ApiResult<Response> {
+    let stream = db.export_call_rates(&scope).await?;
+    let body = Body::from_stream(stream.map(|chunk| {
+        chunk.map_err(|e| {
+            tracing::error!(error = %e, "export stopped");
+            std::io::Error::other("export failed")
+        })
+    }));
+    Ok((
+        [
+            (header::CONTENT_TYPE, "application/octet-stream"),
+            (
+                header::CONTENT_DISPOSITION,
+                "attachment; filename=\"call_rates.csv\"",
+            ),
+        ],
+        body,
+    )
+        .into_response())
+}
+
+/// `POST /api/call_rates/import`: the export's CSV as the body (`text/csv`) or
+/// as the file of a multipart form.
+pub async fn import(
+    State(db): State<Db>,
+    TenantScope(scope): TenantScope,
+    request: Request,
+) -> ApiResult<Json<Imported>> {
+    scope.require_manager()?;
+    let content_type = request
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_ascii_lowercase();
+    let imported = if content_type.starts_with("multipart/form-data") {
+        let mut form = Multipart::from_request(request, &())
+            .await
+            .map_err(|e| ApiError::validation("file", format!("bad multipart body: {e}")))?;
+        let field = loop {
+            match form.next_field().await {
+                Ok(Some(field)) if field.file_name().is_some() || field.name() == Some("file") => {
+                    break field
+                }
+                Ok(Some(_)) => continue,
+                Ok(None) => {
+                    return Err(ApiError::validation(
+                        "file",
+                        "is required: send the CSV as a form field named 'file'",
+                    ))
+                }
+                Err(e) => {
+                    return Err(ApiError::validation(
+                        "file",
+                        format!("bad multipart body: {e}"),
+                    ))
+                }
+            }
+        };
+        db.import_call_rates(&scope, field.map_err(|e| e.to_string()))
+            .await?
+    } else {
+        let stream = request
+            .into_body()
+            .into_data_stream()
+            .map_err(|e| e.to_string());
+        db.import_call_rates(&scope, stream).await?
+    };
+    Ok(Json(imported))
+}

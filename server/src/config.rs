@@ -1,0 +1,79 @@
+//! Settings, as flags or environment variables.
+
+use std::net::SocketAddr;
+
+use clap::Parser;
+
+#[derive(Parser, Clone)]
+#[command(
+    name = "ratedeck",
+    version,
+    about = "Call billing and rating for multi-tenant IP-PBXs"
+)]
+pub struct Config {
+    /// Address the portal and API listen on.
+    #[arg(long, env = "RATEDECK_LISTEN", default_value = "127.0.0.1:8887")]
+    pub listen: SocketAddr,
+
+    /// `sqlite://path/to/file.db` (the default, created on first start) or `postgres://…`.
+    #[arg(
+        long,
+        env = "DATABASE_URL",
+        default_value = "sqlite://data/ratedeck.db"
+    )]
+    pub database_url: String,
+
+    /// Password for the `admin` system administrator created on first start;
+    /// without it a random one is printed once.
+    #[arg(long, env = "RATEDECK_ADMIN_PASSWORD", hide_env_values = true)]
+    pub admin_password: Option<String>,
+
+    /// Mark the portal's session cookie `Secure` (serve behind HTTPS).
+    #[arg(long, env = "RATEDECK_SECURE_COOKIES", default_value_t = false)]
+    pub secure_cookies: bool,
+}
+
+impl std::fmt::Debug for Config {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Config")
+            .field("listen", &self.listen)
+            .field("database", &redact_url(&self.database_url))
+            .field("secure_cookies", &self.secure_cookies)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A database URL without its password, for logs.
+pub fn redact_url(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            let credentials = &url[scheme + 3..at];
+            match credentials.split_once(':') {
+                Some((user, _)) => format!("{}{}:***{}", &url[..scheme + 3], user, &url[at..]),
+                None => url.to_string(),
+            }
+        }
+        _ => url.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn passwords_are_kept_out_of_logs() {
+        assert_eq!(
+            redact_url("postgres://app:s3cret@db/ratedeck"),
+            "postgres://app:***@db/ratedeck"
+        );
+        assert_eq!(
+            redact_url("postgres://postgres@127.0.0.1/test"),
+            "postgres://postgres@127.0.0.1/test"
+        );
+        assert_eq!(
+            redact_url("sqlite://data/ratedeck.db"),
+            "sqlite://data/ratedeck.db"
+        );
+    }
+}
