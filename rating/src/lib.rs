@@ -19,6 +19,7 @@
 mod pricing;
 mod table;
 mod terms;
+mod trie;
 
 pub use pricing::{Pricing, MAX_AMOUNT};
 pub use rust_decimal::Decimal;

@@ -1,26 +1,15 @@
 //! Longest-prefix rate tables (RATING.md "Which rate applies").
 //!
-//! The table is a byte trie laid out in one flat arena of 16-byte nodes. A node's
-//! children sit next to each other, digit children first, so the child for digit
-//! `c` is found with a 10-bit mask and a popcount instead of a 10-slot array (which
-//! would be 40 bytes a node) or a hash per prefix length (a cache miss per length).
-//! Children of other bytes (`*`, `#`, letters...) follow the digit children and are
-//! found by a short scan of their labels. Children blocks are emitted depth first,
-//! so the deep end of a lookup path stays within a few neighbouring cache lines.
-//!
-//! The rates of one prefix are kept in a separate `slots` array, sorted latest
-//! activation first and holding just what the lookup needs (the time window, the
-//! forbidden flag and the index of the compiled [`Pricing`]), so a quote touches
-//! neither the caller's [`RateEntry`] nor its `Decimal`s until it has the answer.
-//! Reading a slot is a cache miss on a big deck, so the walk only notes which nodes
-//! have rates and checks the time windows afterwards, deepest first, following each
-//! node's `up` link to the nearest shorter prefix with rates: usually one slot read
-//! per lookup however many prefixes of the number the deck holds.
+//! [`RateTable`] owns the caller's entries, one compiled [`Pricing`] per distinct
+//! terms, and the lookup structure in [`crate::trie`], which is where the
+//! performance work lives.
 
-use crate::pricing::{Pricing, Quick};
+use crate::pricing::Pricing;
 use crate::terms::{Breakdown, RateTerms, Rounding};
+use crate::trie::{Item, Slot, SlotData, Trie, MAX_ENTRIES, MAX_PREFIX_BYTES};
 use rust_decimal::Decimal;
 use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
 
 /// One rate of a deck.
 #[derive(Debug, Clone, PartialEq)]
@@ -98,78 +87,64 @@ pub struct RateTable {
     entries: Vec<RateEntry>,
     /// Distinct compiled terms; decks repeat the same prices across many prefixes.
     pricings: Vec<Pricing>,
-    /// Trie arena; index 0 is the root (the empty prefix).
-    nodes: Vec<Node>,
-    /// Rates per node, each node's run sorted by activation, latest first.
-    slots: Vec<Slot>,
+    trie: Trie,
 }
 
-#[derive(Debug, Clone, Copy)]
-struct Node {
-    /// Arena index of the first child; children are contiguous.
-    first_child: u32,
-    /// This node's slots are `slot_start` up to the next node's `slot_start` (slots
-    /// are stored in arena order and the arena ends with a sentinel node).
-    slot_start: u32,
-    /// Nearest proper ancestor that has slots, or [`NONE`].
-    up: u32,
-    /// Bit `d` set: there is a child for ASCII digit `d`; plus [`HAS_SLOTS`].
-    digits: u16,
-    /// Number of children for other bytes, after the digit children.
-    others: u8,
-    /// The byte on the edge into this node (only read for non-digit children).
-    label: u8,
+/// The exact bits of a [`RateTerms`], for interning.
+#[derive(PartialEq, Eq, Hash)]
+struct TermsBits([u8; 64], [u32; 4]);
+
+impl TermsBits {
+    fn of(t: &RateTerms) -> Self {
+        let mut money = [0u8; 64];
+        for (chunk, value) in money.chunks_exact_mut(16).zip([
+            t.connect_fee,
+            t.price_1,
+            t.price_n,
+            t.postcall_surcharge,
+        ]) {
+            chunk.copy_from_slice(&value.serialize());
+        }
+        let seconds = [t.interval_1, t.interval_n, t.free_seconds, t.grace_period];
+        TermsBits(money, seconds)
+    }
 }
 
-impl Default for Node {
-    fn default() -> Self {
-        Node {
-            first_child: 0,
-            slot_start: 0,
-            up: NONE,
-            digits: 0,
-            others: 0,
-            label: 0,
+/// The Fx hash (rustc's): a multiply and a rotate per word. Plenty for interning
+/// the terms of a deck the caller already trusts.
+#[derive(Default)]
+struct FxHasher(u64);
+
+impl Hasher for FxHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        let mut chunks = bytes.chunks_exact(8);
+        for chunk in &mut chunks {
+            let mut word = [0u8; 8];
+            word.copy_from_slice(chunk);
+            self.write_u64(u64::from_le_bytes(word));
+        }
+        for &byte in chunks.remainder() {
+            self.write_u64(u64::from(byte));
         }
     }
-}
 
-const NONE: u32 = u32::MAX;
-/// Flag in `Node::digits` (which only needs 10 bits): the node has slots.
-const HAS_SLOTS: u16 = 1 << 15;
-const DIGIT_BITS: u16 = (1 << 10) - 1;
-
-/// One rate of a node: everything a quote needs, in one cache line.
-#[derive(Debug, Clone, Copy)]
-#[repr(C, align(64))]
-struct Slot {
-    activation: i64,
-    /// `i64::MAX` for never.
-    expiration: i64,
-    /// Index into `entries`, with [`FORBIDDEN`] set for a forbidden rate.
-    entry: u32,
-    /// Index into `pricings`.
-    pricing: u32,
-    /// Copy of the pricing's fast path, so the amount needs no other memory.
-    quick: Quick,
-}
-
-const FORBIDDEN: u32 = 1 << 31;
-
-impl Slot {
     #[inline]
-    fn in_force(&self, at: i64) -> bool {
-        self.activation <= at && (at < self.expiration || self.expiration == i64::MAX)
+    fn write_u64(&mut self, word: u64) {
+        self.0 = (self.0.rotate_left(5) ^ word).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
     }
 
     #[inline]
-    fn entry(&self) -> usize {
-        (self.entry & !FORBIDDEN) as usize
+    fn write_u32(&mut self, word: u32) {
+        self.write_u64(u64::from(word));
     }
 
     #[inline]
-    fn forbidden(&self) -> bool {
-        self.entry & FORBIDDEN != 0
+    fn write_usize(&mut self, word: usize) {
+        self.write_u64(word as u64);
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
     }
 }
 
@@ -184,27 +159,31 @@ impl RateTable {
     /// first; equal activations keep their order in `entries`, the first wins).
     ///
     /// # Panics
-    /// With 2^31 entries or more, or more than 4 GiB of prefix text: the compact
+    /// With 2^28 entries or more, or 256 MiB of prefix text or more: the compact
     /// 32-bit indices would not fit (such a deck would not fit in memory either).
     pub fn new(entries: Vec<RateEntry>) -> Self {
         assert!(
-            entries.len() < FORBIDDEN as usize,
-            "a rate table holds fewer than 2^31 rates"
+            entries.len() < MAX_ENTRIES,
+            "a rate table holds fewer than 2^28 rates"
         );
         let text: usize = entries.iter().map(|e| e.prefix.len()).sum();
         assert!(
-            text < u32::MAX as usize,
-            "a rate table holds less than 4 GiB of prefixes"
+            text < MAX_PREFIX_BYTES,
+            "a rate table holds less than 256 MiB of prefixes"
         );
 
-        // Compile each distinct set of terms once.
+        // Compile each distinct set of terms once. Keyed on the exact representation
+        // with a cheap hash: `Decimal`'s own hash normalises every value, which was a
+        // quarter of the build. (Value-equal terms written at different scales just
+        // get two equal pricings.)
         let mut pricings = Vec::new();
         let mut pricing_of = Vec::with_capacity(entries.len());
         {
-            let mut seen: HashMap<&RateTerms, u32> = HashMap::new();
+            let mut seen: HashMap<TermsBits, u32, BuildHasherDefault<FxHasher>> =
+                HashMap::default();
             for e in &entries {
                 let next = pricings.len() as u32;
-                let id = *seen.entry(&e.terms).or_insert(next);
+                let id = *seen.entry(TermsBits::of(&e.terms)).or_insert(next);
                 if id == next {
                     pricings.push(e.terms.compile());
                 }
@@ -212,97 +191,28 @@ impl RateTable {
             }
         }
 
-        // Sorting by key puts every prefix's rates in one run and each node's
-        // subtree in one contiguous range, which the build below walks.
-        let mut order: Vec<(&[u8], i64, u32)> = entries
+        let order = entries
             .iter()
             .enumerate()
-            .map(|(i, e)| (key(&e.prefix), e.activation, i as u32))
+            .map(|(i, e)| Item::new(key(&e.prefix), e.activation, i as u32))
             .collect();
-        order.sort_unstable_by(|x, y| x.0.cmp(y.0).then(y.1.cmp(&x.1)).then(x.2.cmp(&y.2)));
-
-        let mut nodes = vec![Node::default()];
-        // Each node's run of `order` that are its own rates, by node; turned into
-        // slots in arena order at the end.
-        let mut runs: Vec<(u32, u32)> = vec![(0, 0)];
-        // (node, start, end, depth, up): node's subtree is order[start..end], whose
-        // keys all share the node's depth-long prefix; `up` is the nearest ancestor
-        // with rates. A stack, not recursion: prefixes can be arbitrarily long.
-        let mut stack = vec![(0usize, 0usize, order.len(), 0usize, NONE)];
-        let mut groups: Vec<(u8, usize, usize)> = Vec::new();
-        while let Some((node, start, end, depth, up)) = stack.pop() {
-            let mut i = start;
-            while i < end && order[i].0.len() == depth {
-                i += 1;
+        let trie = Trie::build(order, |index| {
+            let e = &entries[index as usize];
+            let pricing = pricing_of[index as usize];
+            SlotData {
+                activation: e.activation,
+                expiration: e.expiration,
+                entry: index,
+                forbidden: e.forbidden,
+                pricing,
+                quick: pricings[pricing as usize].quick(),
             }
-            runs[node] = (start as u32, i as u32);
-            let has_slots = i > start;
-            groups.clear();
-            while i < end {
-                let byte = order[i].0[depth];
-                let group_start = i;
-                while i < end && order[i].0[depth] == byte {
-                    i += 1;
-                }
-                groups.push((byte, group_start, i));
-            }
-            // Digits first (the popcount lookup), then the other bytes.
-            groups.sort_by_key(|&(byte, _, _)| (!byte.is_ascii_digit(), byte));
-            let first_child = nodes.len();
-            let mut digits = 0u16;
-            let mut others = 0u8;
-            for &(byte, _, _) in &groups {
-                if byte.is_ascii_digit() {
-                    digits |= 1 << (byte - b'0');
-                } else {
-                    others += 1;
-                }
-                nodes.push(Node {
-                    label: byte,
-                    ..Node::default()
-                });
-                runs.push((0, 0));
-            }
-            nodes[node] = Node {
-                first_child: first_child as u32,
-                slot_start: 0,
-                up,
-                digits: digits | if has_slots { HAS_SLOTS } else { 0 },
-                others,
-                label: nodes[node].label,
-            };
-            let child_up = if has_slots { node as u32 } else { up };
-            for (offset, &(_, s, e)) in groups.iter().enumerate().rev() {
-                stack.push((first_child + offset, s, e, depth + 1, child_up));
-            }
-        }
-
-        let mut slots = Vec::with_capacity(entries.len());
-        for (node, &(start, end)) in nodes.iter_mut().zip(&runs) {
-            node.slot_start = slots.len() as u32;
-            for &(_, _, index) in &order[start as usize..end as usize] {
-                let e = &entries[index as usize];
-                slots.push(Slot {
-                    activation: e.activation,
-                    expiration: e.expiration.unwrap_or(i64::MAX),
-                    entry: index | if e.forbidden { FORBIDDEN } else { 0 },
-                    pricing: pricing_of[index as usize],
-                    quick: pricings[pricing_of[index as usize] as usize].quick(),
-                });
-            }
-        }
-        // Sentinel: ends the last node's slots.
-        nodes.push(Node {
-            slot_start: slots.len() as u32,
-            ..Node::default()
         });
-        nodes.shrink_to_fit();
 
         RateTable {
             entries,
             pricings,
-            nodes,
-            slots,
+            trie,
         }
     }
 
@@ -320,7 +230,8 @@ impl RateTable {
         &self.entries
     }
 
-    /// Number of distinct compiled terms.
+    /// Number of compiled pricings: one per distinct terms as written (a price of
+    /// `0.1` and one of `0.10` compile separately, to equal results).
     pub fn distinct_pricings(&self) -> usize {
         self.pricings.len()
     }
@@ -329,9 +240,7 @@ impl RateTable {
     /// (including their prefix strings).
     pub fn heap_bytes(&self) -> usize {
         use std::mem::size_of;
-        self.nodes.capacity() * size_of::<Node>()
-            + self.slots.capacity() * size_of::<Slot>()
-            + self.pricings.capacity() * size_of::<Pricing>()
+        self.index_bytes()
             + self.entries.capacity() * size_of::<RateEntry>()
             + self
                 .entries
@@ -343,9 +252,7 @@ impl RateTable {
     /// Approximate heap bytes of the index alone (what the table adds to the entries).
     pub fn index_bytes(&self) -> usize {
         use std::mem::size_of;
-        self.nodes.capacity() * size_of::<Node>()
-            + self.slots.capacity() * size_of::<Slot>()
-            + self.pricings.capacity() * size_of::<Pricing>()
+        self.trie.bytes() + self.pricings.capacity() * size_of::<Pricing>()
     }
 
     /// The rate for a call to `number` starting at `at` (unix seconds): the longest
@@ -353,6 +260,7 @@ impl RateTable {
     /// rates of one prefix, the latest activation that has started. When the longest
     /// matching prefix has no rate in force, a shorter one applies. A forbidden rate
     /// is returned like any other.
+    #[inline]
     pub fn lookup(&self, number: &str, at: i64) -> Option<&RateEntry> {
         self.find(number, at).map(|s| &self.entries[s.entry()])
     }
@@ -361,7 +269,7 @@ impl RateTable {
     pub fn lookup_priced(&self, number: &str, at: i64) -> Option<Priced<'_>> {
         self.find(number, at).map(|s| Priced {
             rate: &self.entries[s.entry()],
-            pricing: &self.pricings[s.pricing as usize],
+            pricing: &self.pricings[s.pricing()],
         })
     }
 
@@ -374,11 +282,8 @@ impl RateTable {
                 if s.forbidden() {
                     Quote::Forbidden { rate }
                 } else {
-                    let breakdown = self.pricings[s.pricing as usize].rate_with(
-                        &rate.terms,
-                        duration,
-                        rounding,
-                    );
+                    let breakdown =
+                        self.pricings[s.pricing()].rate_with(&rate.terms, duration, rounding);
                     Quote::Rated { rate, breakdown }
                 }
             }
@@ -387,6 +292,7 @@ impl RateTable {
 
     /// Rates a call, amount only: the same number as [`RateTable::quote`]'s
     /// `breakdown.amount`, several times faster.
+    #[inline]
     pub fn quote_amount(
         &self,
         number: &str,
@@ -422,7 +328,7 @@ impl RateTable {
     #[inline]
     fn amount_quote(
         &self,
-        slot: Option<&Slot>,
+        slot: Option<Slot<'_>>,
         duration: u64,
         rounding: Rounding,
     ) -> AmountQuote<'_> {
@@ -433,129 +339,27 @@ impl RateTable {
                 if s.forbidden() {
                     AmountQuote::Forbidden { rate }
                 } else {
-                    let amount = s.quick.amount(duration, rounding).unwrap_or_else(|| {
-                        self.pricings[s.pricing as usize].amount(duration, rounding)
-                    });
+                    let amount = s
+                        .quick()
+                        .amount(duration, rounding)
+                        .unwrap_or_else(|| self.pricings[s.pricing()].amount(duration, rounding));
                     AmountQuote::Rated { rate, amount }
                 }
             }
         }
     }
 
-    /// The child of `node` along `byte`, if any.
     #[inline]
-    fn child(&self, node: &Node, byte: u8) -> Option<usize> {
-        let digit = byte.wrapping_sub(b'0');
-        if digit < 10 {
-            let bit = 1u16 << digit;
-            if node.digits & bit == 0 {
-                return None;
-            }
-            let below = node.digits & (bit - 1) & DIGIT_BITS;
-            Some(node.first_child as usize + below.count_ones() as usize)
-        } else {
-            let start =
-                node.first_child as usize + (node.digits & DIGIT_BITS).count_ones() as usize;
-            let others = &self.nodes[start..start + usize::from(node.others)];
-            others
-                .iter()
-                .position(|n| n.label == byte)
-                .map(|offset| start + offset)
-        }
+    fn find(&self, number: &str, at: i64) -> Option<Slot<'_>> {
+        self.trie.find(key(number), at)
     }
 
-    /// Walks the trie along `number` to the deepest node with rates, then checks
-    /// time windows from there towards the root.
-    #[inline]
-    fn find(&self, number: &str, at: i64) -> Option<&Slot> {
-        let nodes = self.nodes.as_slice();
-        let mut node = nodes.first()?;
-        let mut deepest = if node.digits & HAS_SLOTS != 0 {
-            0
-        } else {
-            NONE
-        };
-        for &byte in key(number) {
-            let Some(index) = self.child(node, byte) else {
-                break;
-            };
-            node = &nodes[index];
-            if node.digits & HAS_SLOTS != 0 {
-                deepest = index as u32;
-            }
-        }
-        self.in_force(deepest, at)
-    }
-
-    /// The first slot in force at `at` of `candidate` or, failing that, of its
-    /// ancestors with rates.
-    #[inline]
-    fn in_force(&self, mut candidate: u32, at: i64) -> Option<&Slot> {
-        let nodes = self.nodes.as_slice();
-        while candidate != NONE {
-            let at_node = candidate as usize;
-            let start = nodes[at_node].slot_start as usize;
-            let end = nodes[at_node + 1].slot_start as usize;
-            if let Some(slot) = self.slots[start..end].iter().find(|s| s.in_force(at)) {
-                return Some(slot);
-            }
-            candidate = nodes[at_node].up;
-        }
-        None
-    }
-
-    /// [`RateTable::find`] for up to [`BATCH_LANES`] calls, one trie level at a time
-    /// for all of them: the loads of one round are independent, so the CPU overlaps
-    /// their cache misses.
-    fn find_lanes(&self, calls: &[Call<'_>]) -> [Option<&Slot>; BATCH_LANES] {
-        let mut found = [None; BATCH_LANES];
-        let nodes = self.nodes.as_slice();
-        let Some(root) = nodes.first() else {
-            return found;
-        };
-        let lanes = calls.len().min(BATCH_LANES);
-        let root_slots = if root.digits & HAS_SLOTS != 0 {
-            0
-        } else {
-            NONE
-        };
-        let mut keys: [&[u8]; BATCH_LANES] = [&[]; BATCH_LANES];
+    fn find_lanes(&self, calls: &[Call<'_>]) -> [Option<Slot<'_>>; BATCH_LANES] {
+        let mut keys: [(&[u8], i64); BATCH_LANES] = [(&[], 0); BATCH_LANES];
         for (k, call) in keys.iter_mut().zip(calls) {
-            *k = key(call.number);
+            *k = (key(call.number), call.at);
         }
-        let mut current = [0usize; BATCH_LANES];
-        let mut deepest = [root_slots; BATCH_LANES];
-        let mut walking = [false; BATCH_LANES];
-        walking[..lanes].fill(true);
-        let mut live = lanes;
-        let mut depth = 0;
-        while live > 0 {
-            for lane in 0..lanes {
-                if !walking[lane] {
-                    continue;
-                }
-                let next = keys[lane]
-                    .get(depth)
-                    .and_then(|&byte| self.child(&nodes[current[lane]], byte));
-                match next {
-                    Some(index) => {
-                        current[lane] = index;
-                        if nodes[index].digits & HAS_SLOTS != 0 {
-                            deepest[lane] = index as u32;
-                        }
-                    }
-                    None => {
-                        walking[lane] = false;
-                        live -= 1;
-                    }
-                }
-            }
-            depth += 1;
-        }
-        for lane in 0..lanes {
-            found[lane] = self.in_force(deepest[lane], calls[lane].at);
-        }
-        found
+        self.trie.find_lanes(&keys[..calls.len().min(BATCH_LANES)])
     }
 }
 
@@ -757,8 +561,17 @@ mod tests {
             terms: terms(dec!(0.0060)),
             ..rate(3, "13")
         };
-        let t = RateTable::new(vec![cheap, dear, same]);
-        assert_eq!(t.distinct_pricings(), 2);
+        let twin = RateEntry {
+            terms: terms(dec!(0.006)),
+            ..rate(4, "14")
+        };
+        let t = RateTable::new(vec![cheap, dear, same, twin]);
+        // 0.006 twice shares one pricing; 0.0060 is written differently.
+        assert_eq!(t.distinct_pricings(), 3);
+        assert_eq!(
+            t.lookup_priced("14", 0).map(|p| p.pricing),
+            t.lookup_priced("1", 0).map(|p| p.pricing)
+        );
         let amount = |n: &str| match t.quote_amount(n, 0, 90, Rounding::Up) {
             AmountQuote::Rated { amount, .. } => amount,
             other => panic!("{other:?}"),
@@ -780,12 +593,6 @@ mod tests {
             )
         });
         assert_eq!(priced, Some((2, Some(120))));
-    }
-
-    #[test]
-    fn a_slot_is_one_cache_line() {
-        assert_eq!(std::mem::size_of::<Slot>(), 64);
-        assert_eq!(std::mem::size_of::<Node>(), 16);
     }
 
     #[test]
