@@ -6,7 +6,8 @@
 //!
 //! Times are the benchmarking thread's on-CPU time (Linux schedstat) when available,
 //! so the figures are per core even when other processes share the machine; cache
-//! pollution by those processes still counts.
+//! pollution by those processes still counts. Set `RATING_BENCH_WALL=1` for
+//! wall-clock time instead.
 
 use criterion::measurement::{Measurement, ValueFormatter, WallTime};
 use criterion::{black_box, BatchSize, Criterion, Throughput};
@@ -271,13 +272,17 @@ fn benches<M: Measurement>(c: &mut Criterion<M>) {
     let cpu = thread_cpu_ns();
     let table = RateTable::new(entries.clone());
     let cpu = thread_cpu_ns().zip(cpu).map(|(b, a)| (b - a) / 1_000_000);
+    let mib = |bytes: usize| bytes as f64 / 1048576.0;
+    let pricing_bytes = table.distinct_pricings() * std::mem::size_of::<rating::Pricing>();
     eprintln!(
-        "table built in {:?} (cpu {cpu:?} ms): index {:.1} MiB, total with entries {:.1} MiB, \
-         {} distinct pricings",
+        "table built in {:?} (cpu {cpu:?} ms): index {:.1} MiB (trie and rates {:.1} MiB, \
+         {} distinct pricings {:.1} MiB), with the entries {:.1} MiB",
         started.elapsed(),
-        table.index_bytes() as f64 / 1048576.0,
-        table.heap_bytes() as f64 / 1048576.0,
-        table.distinct_pricings()
+        mib(table.index_bytes()),
+        mib(table.index_bytes() - pricing_bytes),
+        table.distinct_pricings(),
+        mib(pricing_bytes),
+        mib(table.heap_bytes()),
     );
     let rated = numbers
         .iter()
@@ -409,7 +414,8 @@ fn benches<M: Measurement>(c: &mut Criterion<M>) {
 }
 
 fn main() {
-    if thread_cpu_ns().is_some() {
+    let wall = std::env::var_os("RATING_BENCH_WALL").is_some_and(|v| v != "0");
+    if !wall && thread_cpu_ns().is_some() {
         let mut c = Criterion::default()
             .with_measurement(CpuTime)
             .configure_from_args();

@@ -16,6 +16,7 @@
 //! number and rounded once, to 5 decimal places, so no intermediate rounding can
 //! shift a call's cost by a unit.
 
+mod intern;
 mod pricing;
 mod table;
 mod terms;

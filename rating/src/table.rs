@@ -4,12 +4,11 @@
 //! terms, and the lookup structure in [`crate::trie`], which is where the
 //! performance work lives.
 
+use crate::intern::intern;
 use crate::pricing::Pricing;
 use crate::terms::{Breakdown, RateTerms, Rounding};
 use crate::trie::{Item, Slot, SlotData, Trie, MAX_ENTRIES, MAX_PREFIX_BYTES};
 use rust_decimal::Decimal;
-use std::collections::HashMap;
-use std::hash::{BuildHasherDefault, Hasher};
 
 /// One rate of a deck.
 #[derive(Debug, Clone, PartialEq)]
@@ -90,63 +89,9 @@ pub struct RateTable {
     trie: Trie,
 }
 
-/// The exact bits of a [`RateTerms`], for interning.
-#[derive(PartialEq, Eq, Hash)]
-struct TermsBits([u8; 64], [u32; 4]);
-
-impl TermsBits {
-    fn of(t: &RateTerms) -> Self {
-        let mut money = [0u8; 64];
-        for (chunk, value) in money.chunks_exact_mut(16).zip([
-            t.connect_fee,
-            t.price_1,
-            t.price_n,
-            t.postcall_surcharge,
-        ]) {
-            chunk.copy_from_slice(&value.serialize());
-        }
-        let seconds = [t.interval_1, t.interval_n, t.free_seconds, t.grace_period];
-        TermsBits(money, seconds)
-    }
-}
-
-/// The Fx hash (rustc's): a multiply and a rotate per word. Plenty for interning
-/// the terms of a deck the caller already trusts.
-#[derive(Default)]
-struct FxHasher(u64);
-
-impl Hasher for FxHasher {
-    fn write(&mut self, bytes: &[u8]) {
-        let mut chunks = bytes.chunks_exact(8);
-        for chunk in &mut chunks {
-            let mut word = [0u8; 8];
-            word.copy_from_slice(chunk);
-            self.write_u64(u64::from_le_bytes(word));
-        }
-        for &byte in chunks.remainder() {
-            self.write_u64(u64::from(byte));
-        }
-    }
-
-    #[inline]
-    fn write_u64(&mut self, word: u64) {
-        self.0 = (self.0.rotate_left(5) ^ word).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
-    }
-
-    #[inline]
-    fn write_u32(&mut self, word: u32) {
-        self.write_u64(u64::from(word));
-    }
-
-    #[inline]
-    fn write_usize(&mut self, word: usize) {
-        self.write_u64(word as u64);
-    }
-
-    fn finish(&self) -> u64 {
-        self.0
-    }
-}
+/// Decks from this size get the trie's jump table (800 KiB); smaller ones stay in
+/// cache without it.
+const JUMP_MIN_RATES: usize = 20_000;
 
 /// The prefix or number without its leading `+`.
 #[inline]
@@ -162,6 +107,11 @@ impl RateTable {
     /// With 2^28 entries or more, or 256 MiB of prefix text or more: the compact
     /// 32-bit indices would not fit (such a deck would not fit in memory either).
     pub fn new(entries: Vec<RateEntry>) -> Self {
+        let jump = entries.len() >= JUMP_MIN_RATES;
+        Self::build(entries, jump)
+    }
+
+    fn build(entries: Vec<RateEntry>, jump: bool) -> Self {
         assert!(
             entries.len() < MAX_ENTRIES,
             "a rate table holds fewer than 2^28 rates"
@@ -172,42 +122,29 @@ impl RateTable {
             "a rate table holds less than 256 MiB of prefixes"
         );
 
-        // Compile each distinct set of terms once. Keyed on the exact representation
-        // with a cheap hash: `Decimal`'s own hash normalises every value, which was a
-        // quarter of the build. (Value-equal terms written at different scales just
-        // get two equal pricings.)
-        let mut pricings = Vec::new();
-        let mut pricing_of = Vec::with_capacity(entries.len());
-        {
-            let mut seen: HashMap<TermsBits, u32, BuildHasherDefault<FxHasher>> =
-                HashMap::default();
-            for e in &entries {
-                let next = pricings.len() as u32;
-                let id = *seen.entry(TermsBits::of(&e.terms)).or_insert(next);
-                if id == next {
-                    pricings.push(e.terms.compile());
-                }
-                pricing_of.push(id);
-            }
-        }
+        let (pricings, pricing_of) = intern(entries.iter().map(|e| &e.terms));
 
         let order = entries
             .iter()
             .enumerate()
             .map(|(i, e)| Item::new(key(&e.prefix), e.activation, i as u32))
             .collect();
-        let trie = Trie::build(order, |index| {
-            let e = &entries[index as usize];
-            let pricing = pricing_of[index as usize];
-            SlotData {
-                activation: e.activation,
-                expiration: e.expiration,
-                entry: index,
-                forbidden: e.forbidden,
-                pricing,
-                quick: pricings[pricing as usize].quick(),
-            }
-        });
+        let trie = Trie::build(
+            order,
+            |index| {
+                let e = &entries[index as usize];
+                let pricing = pricing_of[index as usize];
+                SlotData {
+                    activation: e.activation,
+                    expiration: e.expiration,
+                    entry: index,
+                    forbidden: e.forbidden,
+                    pricing,
+                    quick: pricings[pricing as usize].quick(),
+                }
+            },
+            jump,
+        );
 
         RateTable {
             entries,
@@ -593,6 +530,61 @@ mod tests {
             )
         });
         assert_eq!(priced, Some((2, Some(120))));
+    }
+
+    mod jump_table {
+        use super::*;
+        use proptest::prelude::*;
+
+        fn deck() -> impl Strategy<Value = Vec<RateEntry>> {
+            let entry = (
+                "[+]?[0-2]{0,7}",
+                0i64..4,
+                proptest::option::of(1i64..4),
+                any::<bool>(),
+            );
+            proptest::collection::vec(entry, 0..120).prop_map(|entries| {
+                entries
+                    .into_iter()
+                    .enumerate()
+                    .map(|(i, (prefix, activation, length, forbidden))| RateEntry {
+                        id: i as i64,
+                        prefix,
+                        activation,
+                        expiration: length.map(|l| activation + l),
+                        forbidden,
+                        terms: terms(Decimal::new(i as i64, 3)),
+                    })
+                    .collect()
+            })
+        }
+
+        proptest! {
+            /// The jump table only changes where a walk starts, never its answer.
+            #[test]
+            fn answers_as_the_plain_walk(
+                entries in deck(),
+                numbers in proptest::collection::vec("[+]?[0-2]{0,9}[*]?[0-2]{0,3}", 1..30),
+                at in 0i64..8,
+            ) {
+                let plain = RateTable::build(entries.clone(), false);
+                let jump = RateTable::build(entries, true);
+                prop_assert!(jump.index_bytes() > plain.index_bytes());
+                let calls: Vec<Call> = numbers
+                    .iter()
+                    .map(|n| Call { number: n, at, duration: 61 })
+                    .collect();
+                let (mut a, mut b) = (Vec::new(), Vec::new());
+                plain.quote_amounts(&calls, Rounding::Up, &mut a);
+                jump.quote_amounts(&calls, Rounding::Up, &mut b);
+                for (i, n) in numbers.iter().enumerate() {
+                    let expected = plain.lookup(n, at).map(|e| e.id);
+                    prop_assert_eq!(jump.lookup(n, at).map(|e| e.id), expected, "{}", n);
+                    prop_assert_eq!(&a[i], &b[i]);
+                    prop_assert_eq!(&b[i], &jump.quote_amount(n, at, 61, Rounding::Up));
+                }
+            }
+        }
     }
 
     #[test]
