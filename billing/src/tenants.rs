@@ -159,16 +159,18 @@ impl Db {
         tenant_from_row(&row)
     }
 
+    /// The flag is read as 0/1: sqlx's `Any` driver cannot decode SQLite's BOOLEAN.
     pub async fn billing_settings(&self, scope: &Scope) -> Result<BillingSettings> {
         let row = sqlx::query(
-            "SELECT billing_enabled, billing_account, billing_type FROM tenants WHERE id = $1",
+            "SELECT CASE WHEN billing_enabled THEN 1 ELSE 0 END, billing_account, billing_type \
+             FROM tenants WHERE id = $1",
         )
         .bind(scope.tenant_id)
         .fetch_optional(self.pool())
         .await?
         .ok_or(Error::NotFound("tenant"))?;
         Ok(BillingSettings {
-            enabled: row.try_get(0)?,
+            enabled: row.try_get::<i64, _>(0)? != 0,
             account: row
                 .try_get::<String, _>(1)?
                 .parse::<BillingAccount>()
@@ -188,14 +190,15 @@ impl Db {
         scope.require_manager()?;
         let mut tx = self.write().await?;
         let row = sqlx::query(
-            "SELECT billing_enabled, billing_account, billing_type FROM tenants WHERE id = $1",
+            "SELECT CASE WHEN billing_enabled THEN 1 ELSE 0 END, billing_account, billing_type \
+             FROM tenants WHERE id = $1",
         )
         .bind(scope.tenant_id)
         .fetch_optional(&mut *tx)
         .await?
         .ok_or(Error::NotFound("tenant"))?;
         let current = BillingSettings {
-            enabled: row.try_get(0)?,
+            enabled: row.try_get::<i64, _>(0)? != 0,
             account: row
                 .try_get::<String, _>(1)?
                 .parse()
