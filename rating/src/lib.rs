@@ -10,7 +10,10 @@
 //! * [`Pricing`] is the same terms compiled to exact integers, for callers that rate
 //!   many calls against the same rate (the [`RateTable`] keeps one per distinct terms).
 //! * [`RateTable`] is an immutable longest-prefix index over a deck of rates with
-//!   activation windows, built once and shared between threads.
+//!   activation windows, built once and shared between threads:
+//!   [`RateTable::lookup`], [`RateTable::quote`] (with breakdown),
+//!   [`RateTable::quote_amount`] (amount only) and [`RateTable::quote_amounts`]
+//!   (many calls at once, interleaving their memory accesses).
 //!
 //! Money is exact decimal throughout: the amount is computed as an exact rational
 //! number and rounded once, to 5 decimal places, so no intermediate rounding can
