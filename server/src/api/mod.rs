@@ -16,6 +16,37 @@ use crate::state::AppState;
 /// Largest call-rate deck an import takes (about ten million rows).
 const IMPORT_LIMIT: usize = 1 << 30;
 
+/// Every operation [`routes`] serves, as `(method, path)` with axum's path
+/// syntax (which is also OpenAPI's), less the two catch-all fallbacks. The
+/// unit test below checks it against `routes()`; `tests/openapi.rs` checks the
+/// published document against it.
+pub const ROUTES: &[(&str, &str)] = &[
+    ("GET", "/api/login"),
+    ("POST", "/api/login"),
+    ("POST", "/api/login/refresh"),
+    ("POST", "/api/logout"),
+    ("GET", "/api/tokens"),
+    ("POST", "/api/tokens"),
+    ("POST", "/api/tokens/{id}/destroy"),
+    ("GET", "/api/tenants"),
+    ("POST", "/api/tenants"),
+    ("GET", "/api/tenants/{id}"),
+    ("GET", "/api/users"),
+    ("POST", "/api/users"),
+    ("GET", "/api/users/{id}"),
+    ("GET", "/api/tenant/billing"),
+    ("POST", "/api/tenant/billing"),
+    ("GET", "/api/call_rates"),
+    ("POST", "/api/call_rates"),
+    ("GET", "/api/call_rates/export"),
+    ("POST", "/api/call_rates/import"),
+    ("GET", "/api/call_rates/{id}"),
+    ("POST", "/api/call_rates/{id}"),
+    ("POST", "/api/call_rates/{id}/destroy"),
+    ("GET", "/api/openapi.json"),
+    ("GET", "/api/docs"),
+];
+
 /// Every `/api` route. Kept as a list so the OpenAPI test can compare it with
 /// the published document.
 pub fn routes() -> Router<AppState> {
@@ -61,4 +92,115 @@ pub fn routes() -> Router<AppState> {
         .method_not_allowed_fallback(error::wrong_method)
         .route("/api", axum::routing::any(error::unknown_route))
         .route("/api/{*rest}", axum::routing::any(error::unknown_route))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+
+    use axum::body::Body;
+    use axum::http::{Method, Request, StatusCode};
+    use axum::Router;
+    use http_body_util::BodyExt;
+    use tower::ServiceExt;
+
+    use super::ROUTES;
+    use crate::state::AppState;
+
+    /// Methods probed on every path to find the ones it takes.
+    const METHODS: [&str; 5] = ["GET", "POST", "PUT", "PATCH", "DELETE"];
+
+    async fn router() -> (billing::testing::TestDb, Router) {
+        let test_db = billing::testing::TestDb::new(billing::Backend::Sqlite)
+            .await
+            .expect("test database");
+        let leptos_options = leptos::config::LeptosOptions::builder()
+            .output_name("ratedeck")
+            .build();
+        let state = AppState {
+            db: test_db.db.clone(),
+            leptos_options,
+        };
+        (test_db, crate::web::router(state, false))
+    }
+
+    /// Whether the router has an operation for `method` on `path` (with its
+    /// `{id}` filled in): anything but 405 and the API's own 404 fallback.
+    async fn answers(router: &Router, method: &str, path: &str) -> bool {
+        let uri = path.replace("{id}", "MQ");
+        let request = Request::builder()
+            .method(Method::from_bytes(method.as_bytes()).expect("method"))
+            .uri(&uri)
+            .body(Body::empty())
+            .expect("request");
+        let response = router.clone().oneshot(request).await.expect("answer");
+        let status = response.status();
+        let body = response
+            .into_body()
+            .collect()
+            .await
+            .expect("body")
+            .to_bytes();
+        let fallback = status == StatusCode::NOT_FOUND
+            && String::from_utf8_lossy(&body).contains("no such API operation");
+        status != StatusCode::METHOD_NOT_ALLOWED && !fallback
+    }
+
+    /// The paths `routes()` names, read off its source, less the fallbacks.
+    fn paths_in_source() -> BTreeSet<String> {
+        let source = include_str!("mod.rs");
+        let start = source.find("pub fn routes()").expect("routes() in mod.rs");
+        let body = &source[start..];
+        let body = &body[..body.find("\n}\n").expect("end of routes()")];
+        body.split(".route(")
+            .skip(1)
+            .filter_map(|rest| {
+                let rest = rest.trim_start().strip_prefix('"')?;
+                Some(rest[..rest.find('"')?].to_string())
+            })
+            .filter(|p| p != "/api" && p != "/api/{*rest}")
+            .collect()
+    }
+
+    #[tokio::test]
+    async fn routes_lists_every_route_and_method() {
+        let (_db, router) = router().await;
+        let listed: BTreeSet<(String, String)> = ROUTES
+            .iter()
+            .map(|(m, p)| (m.to_string(), p.to_string()))
+            .collect();
+        assert_eq!(
+            listed.len(),
+            ROUTES.len(),
+            "ROUTES names an operation twice"
+        );
+
+        let source_paths = paths_in_source();
+        let listed_paths: BTreeSet<String> = listed.iter().map(|(_, p)| p.clone()).collect();
+        assert_eq!(
+            source_paths, listed_paths,
+            "ROUTES and routes() name different paths"
+        );
+
+        let mut served = BTreeSet::new();
+        for path in &source_paths {
+            for method in METHODS {
+                if answers(&router, method, path).await {
+                    served.insert((method.to_string(), path.clone()));
+                }
+            }
+        }
+        assert_eq!(
+            served, listed,
+            "ROUTES and the methods routes() serves differ"
+        );
+    }
+
+    #[tokio::test]
+    async fn unknown_paths_reach_the_fallback() {
+        let (_db, router) = router().await;
+        assert!(!answers(&router, "GET", "/api/no_such_thing").await);
+        assert!(!answers(&router, "GET", "/api/call_rates/{id}/nothing").await);
+        assert!(!answers(&router, "DELETE", "/api/call_rates/{id}").await);
+    }
 }
