@@ -89,7 +89,7 @@ pub struct RateTable {
     trie: Trie,
 }
 
-/// Decks from this size get the trie's jump table (800 KiB); smaller ones stay in
+/// Decks from this size get the trie's jump table (1.6 MiB); smaller ones stay in
 /// cache without it.
 const JUMP_MIN_RATES: usize = 20_000;
 

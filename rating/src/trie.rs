@@ -11,9 +11,11 @@
 //!   children and are found by a short scan of their labels.
 //! * A rate ("slot") is one whole, aligned line: its time window, the entry it came
 //!   from and the 64-bit form of its pricing, so a quote needs no other memory.
-//! * Blocks are emitted depth first and a block's slots go right after the block, so
-//!   the deep end of a lookup path and the rate it finds share a page and are often
-//!   neighbouring lines.
+//! * Blocks are emitted depth first, so a subtree is contiguous, and the slots of a
+//!   small subtree go right after its nodes: the deep end of a lookup path and the
+//!   rate it finds are a few lines apart, usually in one page.
+//! * Large decks get a jump table on the first 5 digits holding a copy of the node
+//!   a walk reaches there: the first, mostly cached, levels cost one probe.
 //! * The walk only notes the deepest node with rates; time windows are checked at
 //!   the end, following each node's `up` link to the nearest shorter prefix with
 //!   rates when none is in force. Usually one slot is read however many prefixes of
@@ -183,18 +185,43 @@ impl Slot<'_> {
 #[derive(Debug, Clone)]
 pub(crate) struct Trie {
     lines: Vec<Line>,
-    /// For each string of [`JUMP_DIGITS`] digits, `[node, deepest]`: the node the
-    /// walk reaches after them (or [`NONE`] if it stops earlier) and the deepest node
-    /// with slots on the way. Empty for small decks.
-    jump: Vec<[u32; 2]>,
+    /// For each string of [`JUMP_DIGITS`] digits, where the walk along them gets.
+    /// Empty for small decks.
+    jump: Vec<Jump>,
+}
+
+/// A copy of the node a walk reaches after [`JUMP_DIGITS`] digits (or of a node
+/// without children if it stops earlier), with the deepest node with slots on the
+/// way in place of the copy's `slot_start`. A copy rather than an index: the node
+/// itself would be one more cache miss.
+#[derive(Debug, Clone, Copy)]
+struct Jump(Cell);
+
+impl Jump {
+    fn new(node: &Cell, deepest: u32) -> Jump {
+        Jump(Cell([node.0[0], deepest, NONE, node.0[3]]))
+    }
+
+    /// A walk that is over, having found `deepest`.
+    fn stop(deepest: u32) -> Jump {
+        Jump(Cell([0, deepest, NONE, 0]))
+    }
 }
 
 /// A large deck's walk starts from a direct-indexed table on the number's first
 /// digits rather than from the root: one probe instead of that many dependent trie
-/// levels, the deeper of which miss the cache. 10^5 entries (800 KiB) stay in a
-/// core's L2 cache.
+/// levels, the deeper of which miss the cache. 10^5 entries (1.6 MiB) mostly stay
+/// in a core's L2 cache.
 const JUMP_DIGITS: usize = 5;
 const JUMP_SIZE: usize = 10usize.pow(JUMP_DIGITS as u32);
+
+/// The rates of the nodes below a node of this depth are placed after all the
+/// nodes of its subtree (shallower nodes' rates right after their block). The nodes
+/// a walk visits below the jump table then sit in fewer lines than with rates
+/// interleaved after every block, while the rate it finds is still a few lines
+/// away, usually in the same page. Measured on the 1M-prefix deck: 10-20% less
+/// CPU per quote than rates after every block, and 13% less memory (less padding).
+const SLOT_GROUP_DEPTH: usize = JUMP_DIGITS - 1;
 
 /// A node whose children are still to be laid out: its subtree is
 /// `order[start..end]` (its own rates first), `up` its nearest ancestor with rates.
@@ -378,8 +405,8 @@ impl Trie {
             b.cells[0].0[3] |= HAS_SLOTS;
             b.deferred.push((0, 0, own));
         }
-        // Depth first, each block's rates right after it. A stack, not recursion:
-        // keys can be arbitrarily long.
+        // Depth first; rates as SLOT_GROUP_DEPTH says. A stack, not recursion: keys
+        // can be arbitrarily long.
         let mut stack = vec![(
             Pending {
                 node: 0,
@@ -391,15 +418,20 @@ impl Trie {
         )];
         let mut children = Vec::new();
         loop {
-            for k in 0..b.deferred.len() {
-                let (node, start, own) = b.deferred[k];
-                let rates = order[start..start + own]
-                    .iter()
-                    .map(|item| slot(item.entry));
-                let slots = b.push_slots(rates);
-                b.cells[node].0[1] = slots;
+            // Place the waiting rates once the build leaves a subtree of depth
+            // SLOT_GROUP_DEPTH (or the stack is empty).
+            let next_depth = stack.last().map_or(0, |&(_, d)| d);
+            if next_depth <= SLOT_GROUP_DEPTH {
+                for k in 0..b.deferred.len() {
+                    let (node, start, own) = b.deferred[k];
+                    let rates = order[start..start + own]
+                        .iter()
+                        .map(|item| slot(item.entry));
+                    let slots = b.push_slots(rates);
+                    b.cells[node].0[1] = slots;
+                }
+                b.deferred.clear();
             }
-            b.deferred.clear();
             let Some((p, depth)) = stack.pop() else {
                 break;
             };
@@ -414,7 +446,7 @@ impl Trie {
             jump: Vec::new(),
         };
         if jump {
-            let mut table = vec![[NONE, NONE]; JUMP_SIZE];
+            let mut table = vec![Jump::stop(NONE); JUMP_SIZE];
             let root = trie.cell(0);
             let deepest = if root.has_slots() { 0 } else { NONE };
             trie.fill_jump(0, 0, 0, deepest, &mut table);
@@ -425,16 +457,9 @@ impl Trie {
 
     /// Fills `table` for the keys starting with the `depth` digits `index`, which
     /// lead to `node` with `deepest` the deepest node with slots on the way.
-    fn fill_jump(
-        &self,
-        node: usize,
-        depth: usize,
-        index: usize,
-        deepest: u32,
-        table: &mut [[u32; 2]],
-    ) {
+    fn fill_jump(&self, node: usize, depth: usize, index: usize, deepest: u32, table: &mut [Jump]) {
         if depth == JUMP_DIGITS {
-            table[index] = [cell_index(node), deepest];
+            table[index] = Jump::new(self.cell(node), deepest);
             return;
         }
         for digit in 0..10u8 {
@@ -451,16 +476,16 @@ impl Trie {
                 None => {
                     // The walk stops here for every key below.
                     let span = 10usize.pow((JUMP_DIGITS - depth - 1) as u32);
-                    table[index * span..(index + 1) * span].fill([NONE, deepest]);
+                    table[index * span..(index + 1) * span].fill(Jump::stop(deepest));
                 }
             }
         }
     }
 
-    /// Where a walk along `key` starts: `(node, deepest, depth)`, with `node ==
-    /// NONE` when the walk is already over.
+    /// Where a walk along `key` starts: `(node, deepest, depth)`: a copy of the
+    /// node reached after `depth` bytes and the deepest node with slots so far.
     #[inline(always)]
-    fn start(&self, key: &[u8]) -> (u32, u32, usize) {
+    fn start(&self, key: &[u8]) -> (Cell, u32, usize) {
         if let (Some(digits), false) = (key.get(..JUMP_DIGITS), self.jump.is_empty()) {
             let mut index = 0usize;
             let mut all_digits = true;
@@ -470,18 +495,18 @@ impl Trie {
                 index = index * 10 + usize::from(digit);
             }
             if all_digits {
-                let [node, deepest] = self.jump[index];
-                return (node, deepest, JUMP_DIGITS);
+                let Jump(node) = self.jump[index];
+                return (node, node.0[1], JUMP_DIGITS);
             }
         }
-        let deepest = if self.cell(0).has_slots() { 0 } else { NONE };
-        (0, deepest, 0)
+        let root = *self.cell(0);
+        (root, if root.has_slots() { 0 } else { NONE }, 0)
     }
 
     /// Heap bytes of the arena and jump table.
     pub(crate) fn bytes(&self) -> usize {
         self.lines.capacity() * std::mem::size_of::<Line>()
-            + self.jump.capacity() * std::mem::size_of::<[u32; 2]>()
+            + self.jump.capacity() * std::mem::size_of::<Jump>()
     }
 
     #[inline]
@@ -509,16 +534,12 @@ impl Trie {
     /// The deepest node along `key` that has slots, or [`NONE`].
     #[inline(always)]
     fn deepest(&self, key: &[u8]) -> u32 {
-        let (node, mut deepest, depth) = self.start(key);
-        if node == NONE {
-            return deepest;
-        }
-        let mut node = self.cell(node as usize);
+        let (mut node, mut deepest, depth) = self.start(key);
         for &byte in &key[depth..] {
-            let Some(index) = self.child(node, byte) else {
+            let Some(index) = self.child(&node, byte) else {
                 break;
             };
-            node = self.cell(index);
+            node = *self.cell(index);
             if node.has_slots() {
                 deepest = cell_index(index);
             }
@@ -562,20 +583,14 @@ impl Trie {
         keys: &[(&[u8], i64)],
     ) -> [Option<Slot<'_>>; N] {
         let lanes = keys.len().min(N);
-        let mut current = [0usize; N];
+        let mut current = [Cell::default(); N];
         let mut deepest = [NONE; N];
         let mut depth = [0usize; N];
         let mut walking = [false; N];
-        let mut live = 0;
+        walking[..lanes].fill(true);
+        let mut live = lanes;
         for lane in 0..lanes {
-            let (node, d, start) = self.start(keys[lane].0);
-            deepest[lane] = d;
-            if node != NONE {
-                current[lane] = node as usize;
-                depth[lane] = start;
-                walking[lane] = true;
-                live += 1;
-            }
+            (current[lane], deepest[lane], depth[lane]) = self.start(keys[lane].0);
         }
         while live > 0 {
             for lane in 0..lanes {
@@ -585,12 +600,12 @@ impl Trie {
                 let next = keys[lane]
                     .0
                     .get(depth[lane])
-                    .and_then(|&byte| self.child(self.cell(current[lane]), byte));
+                    .and_then(|&byte| self.child(&current[lane], byte));
                 match next {
                     Some(index) => {
-                        current[lane] = index;
+                        current[lane] = *self.cell(index);
                         depth[lane] += 1;
-                        if self.cell(index).has_slots() {
+                        if current[lane].has_slots() {
                             deepest[lane] = cell_index(index);
                         }
                     }
