@@ -4,17 +4,20 @@
 //! `billing` use cases as the REST API with the caller taken from the portal
 //! session, never from anything the browser sends.
 
-pub mod auth;
 pub mod components;
+pub mod functions;
 pub mod pages;
 #[cfg(feature = "ssr")]
 pub mod server;
 
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
-use leptos_router::components::{Route, Router, Routes};
+use leptos_router::components::{ParentRoute, Route, Router, Routes};
 use leptos_router::path;
 
+use crate::components::layout::Layout;
+use crate::pages::billing::BillingPage;
+use crate::pages::rates::RatesPage;
 use crate::pages::{home::HomePage, login::LoginPage, not_found::NotFound};
 
 /// The HTML document around the app.
@@ -45,8 +48,12 @@ pub fn App() -> impl IntoView {
         <Title text="Ratedeck" />
         <Router>
             <Routes fallback=NotFound>
-                <Route path=path!("/") view=HomePage />
                 <Route path=path!("/login") view=LoginPage />
+                <ParentRoute path=path!("") view=Layout>
+                    <Route path=path!("") view=HomePage />
+                    <Route path=path!("rates") view=RatesPage />
+                    <Route path=path!("billing") view=BillingPage />
+                </ParentRoute>
             </Routes>
         </Router>
     }

@@ -1,6 +1,6 @@
 //! Server-side helpers of the server functions: the database and the caller.
 
-use billing::{Caller, Db};
+use billing::{Caller, Db, Scope};
 use leptos::prelude::*;
 use tower_sessions::Session;
 
@@ -40,4 +40,18 @@ pub fn to_server_error(e: billing::Error) -> ServerFnError {
         }
         other => ServerFnError::new(other.to_string()),
     }
+}
+
+/// The tenant the logged-in caller acts on: its own, or for a system
+/// administrator the one named by `tenant` (an opaque API id).
+pub async fn scope(tenant: Option<String>) -> Result<Scope, ServerFnError> {
+    let caller = caller().await?;
+    let requested = match tenant.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
+        Some(text) => Some(
+            model::ApiId::decode(text)
+                .ok_or_else(|| to_server_error(billing::Error::NotFound("tenant")))?,
+        ),
+        None => None,
+    };
+    caller.scope(requested).map_err(to_server_error)
 }

@@ -2,18 +2,22 @@
 //! and the APIs, with the session and safety layers around them.
 
 use app::{shell, App};
-use axum::extract::Request;
+use axum::extract::{Query, Request, State};
 use axum::http::{header, HeaderValue, Method, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
+use axum::routing::get;
 use axum::Router;
 use billing::sessions::DbSessionStore;
+use billing::Db;
 use leptos::prelude::provide_context;
 use leptos_axum::{generate_route_list, LeptosRoutes};
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_sessions::cookie::SameSite;
-use tower_sessions::{Expiry, SessionManagerLayer};
+use tower_sessions::{Expiry, Session, SessionManagerLayer};
 
+use crate::api::error::ApiError;
+use crate::api::extract::TenantScope;
 use crate::state::AppState;
 
 /// Builds the router every request goes through (the tests use it too).
@@ -39,6 +43,7 @@ pub fn router(state: AppState, secure_cookies: bool) -> Router {
                 move || shell(options.clone())
             },
         )
+        .route("/portal/export/call_rates.csv", get(export_call_rates))
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
         .layer(middleware::from_fn(same_origin_writes))
         .layer(sessions);
@@ -55,6 +60,36 @@ pub fn router(state: AppState, secure_cookies: bool) -> Router {
             HeaderValue::from_static("DENY"),
         ))
         .with_state(state)
+}
+
+#[derive(serde::Deserialize)]
+struct ExportQuery {
+    /// The tenant a system administrator exports (an opaque id).
+    tenant: Option<String>,
+}
+
+/// `GET /portal/export/call_rates.csv[?tenant=…]`: the REST API's call-rate
+/// export for the portal's logged-in user. The API's own route takes a Bearer
+/// token, which the portal's pages do not hold; this one takes the session.
+async fn export_call_rates(
+    State(db): State<Db>,
+    session: Session,
+    Query(query): Query<ExportQuery>,
+) -> Result<Response, ApiError> {
+    let user_id: Option<i64> = session
+        .get(app::server::USER_KEY)
+        .await
+        .map_err(billing::Error::internal)?;
+    let user_id = user_id.ok_or_else(|| {
+        billing::Error::Unauthorized("log in to the portal to export the rates".into())
+    })?;
+    let caller = db.caller_for_user(user_id).await?;
+    let tenant = match query.tenant.as_deref().filter(|t| !t.is_empty()) {
+        Some(text) => Some(model::ApiId::decode(text).ok_or(billing::Error::NotFound("tenant"))?),
+        None => None,
+    };
+    let scope = caller.scope(tenant)?;
+    crate::api::call_rates::export(State(db), TenantScope(scope)).await
 }
 
 /// Cookie-authenticated writes must come from the portal's own pages: a

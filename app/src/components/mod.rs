@@ -1,3 +1,13 @@
 //! Pieces shared by pages.
 
 pub mod layout;
+pub mod tenant;
+
+use leptos::prelude::ServerFnError;
+
+/// A server function's error as a person reads it.
+pub fn error_text(e: &ServerFnError) -> String {
+    let text = e.to_string();
+    text.trim_start_matches("error running server function: ")
+        .to_string()
+}

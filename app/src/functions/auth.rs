@@ -1,13 +1,14 @@
 //! Logging in and out of the portal.
 
 use leptos::prelude::*;
+use model::user::Role;
 use serde::{Deserialize, Serialize};
 
 /// Who is logged in, as the pages show it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SignedIn {
     pub username: String,
-    pub role: String,
+    pub role: Role,
     pub manages_tenant: bool,
     pub tenant: Option<String>,
 }
@@ -28,7 +29,7 @@ pub async fn current_user() -> Result<Option<SignedIn>, ServerFnError> {
     };
     Ok(Some(SignedIn {
         username: caller.username.clone(),
-        role: caller.role.to_string(),
+        role: caller.role,
         manages_tenant: caller.role.manages_tenant(),
         tenant,
     }))
@@ -46,7 +47,12 @@ pub async fn login(
     let caller = db()?
         .check_password(username.trim(), &password, domain)
         .await
-        .map_err(|_| ServerFnError::new("Wrong user name, password or domain."))?;
+        .map_err(|_| {
+            if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
+                response.set_status(axum::http::StatusCode::UNAUTHORIZED);
+            }
+            ServerFnError::new("Wrong user name, password or domain.")
+        })?;
     let session = session().await?;
     // A new session id at login: a session fixed before cannot be taken over.
     session

@@ -1,13 +1,33 @@
 use leptos::prelude::*;
 
-use crate::components::layout::Layout;
+use model::user::Role;
+
+use crate::functions::auth::SignedIn;
 
 #[component]
 pub fn HomePage() -> impl IntoView {
+    let me = expect_context::<SignedIn>();
+    let system = me.role == Role::SystemAdmin;
     view! {
-        <Layout>
-            <h1>"Welcome to Ratedeck"</h1>
-            <p>"Rate calls, keep CDRs and charge balances for your PBX tenants."</p>
-        </Layout>
+        <h1>"Welcome, " {me.username.clone()}</h1>
+        <p class="lead">"Rate calls, keep CDRs and charge balances for your PBX tenants."</p>
+        {system
+            .then(|| {
+                view! {
+                    <p class="hint">
+                        "As the system administrator you choose a tenant on each page, then act on it."
+                    </p>
+                }
+            })}
+        <div class="cards">
+            <a class="card link-card" href="/rates">
+                <h2>"Call rates"</h2>
+                <p>"Prices per destination prefix: search, sort, add and change them, export them as CSV."</p>
+            </a>
+            <a class="card link-card" href="/billing">
+                <h2>"Billing settings"</h2>
+                <p>"Whether calls are charged, whose account pays, and when."</p>
+            </a>
+        </div>
     }
 }

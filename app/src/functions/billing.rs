@@ -1,0 +1,40 @@
+//! The tenant's billing settings.
+
+use leptos::prelude::*;
+use leptos::server_fn::codec::Json;
+use model::billing::BillingSettings;
+use serde_json::{Map, Value};
+
+use super::Answer;
+
+/// The billing settings of the tenant acted on.
+#[server(prefix = "/portal/fn", endpoint = "billing_settings", input = Json)]
+pub async fn get_billing_settings(
+    tenant: Option<String>,
+) -> Result<BillingSettings, ServerFnError> {
+    use crate::server::{db, scope, to_server_error};
+    let scope = scope(tenant).await?;
+    db()?
+        .billing_settings(&scope)
+        .await
+        .map_err(to_server_error)
+}
+
+/// Changes the billing settings (`enabled`, `account`, `type`, as in the
+/// REST API's body); answers them as saved.
+#[server(prefix = "/portal/fn", endpoint = "save_billing_settings", input = Json)]
+pub async fn save_billing_settings(
+    tenant: Option<String>,
+    body: Map<String, Value>,
+) -> Result<Answer<BillingSettings>, ServerFnError> {
+    use crate::server::{db, scope, to_server_error};
+    use model::billing::BillingSettingsPatch;
+
+    let scope = scope(tenant).await?;
+    scope.require_manager().map_err(to_server_error)?;
+    let patch = match BillingSettingsPatch::from_json(&body) {
+        Ok(patch) => patch,
+        Err(errors) => return Ok(Answer::Invalid(errors)),
+    };
+    super::answer(db()?.update_billing_settings(&scope, patch).await)
+}

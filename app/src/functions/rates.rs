@@ -1,0 +1,121 @@
+//! Call rates of the tenant's default tariff.
+
+use leptos::prelude::*;
+use leptos::server_fn::codec::Json;
+use model::call_rate::CallRate;
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+use super::Answer;
+
+/// Rows per page unless the page asks for another size.
+pub const PAGE_SIZE: u32 = 25;
+
+/// The list parameters of the rates page, as its URL holds them.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RateListArgs {
+    pub search: Option<String>,
+    pub orderby: Option<String>,
+    pub skip: Option<String>,
+    pub top: Option<String>,
+}
+
+/// One page of rates.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RatePage {
+    /// Rates matching the search, on all pages.
+    pub count: i64,
+    /// Rows skipped before this page.
+    pub skip: u64,
+    /// Rows per page.
+    pub top: u32,
+    pub items: Vec<CallRate>,
+}
+
+/// A page of the tenant's rates, searched and sorted as the REST API's list.
+#[server(prefix = "/portal/fn", endpoint = "list_rates", input = Json)]
+pub async fn list_rates(
+    tenant: Option<String>,
+    args: RateListArgs,
+) -> Result<RatePage, ServerFnError> {
+    use crate::server::{db, scope, to_server_error};
+    use ::billing::call_rates::CALL_RATE_SPEC;
+    use model::query::{ListParams, ListQuery};
+
+    let scope = scope(tenant).await?;
+    let params = ListParams {
+        filter: None,
+        search: args.search,
+        orderby: args.orderby,
+        skip: args.skip,
+        top: args.top.or_else(|| Some(PAGE_SIZE.to_string())),
+    };
+    let query = ListQuery::parse(&params, &CALL_RATE_SPEC)
+        .map_err(|e| ServerFnError::new(format!("{}: {}", e.parameter, e.message)))?;
+    let page = db()?
+        .list_call_rates(&scope, &query)
+        .await
+        .map_err(to_server_error)?;
+    Ok(RatePage {
+        count: page.count,
+        skip: query.skip,
+        top: query.top,
+        items: page.items,
+    })
+}
+
+/// Creates a rate (no `id`) or replaces every field of one; `body` holds the
+/// fields as the REST API's body does (numbers may be strings).
+#[server(prefix = "/portal/fn", endpoint = "save_rate", input = Json)]
+pub async fn save_rate(
+    tenant: Option<String>,
+    id: Option<String>,
+    body: Map<String, Value>,
+) -> Result<Answer<String>, ServerFnError> {
+    use crate::server::{db, scope, to_server_error};
+    use model::call_rate::{CallRateFields, CallRatePatch};
+    use model::ApiId;
+
+    let scope = scope(tenant).await?;
+    scope.require_manager().map_err(to_server_error)?;
+    // The browser ran the same check; a request from elsewhere may not have.
+    let fields = match CallRateFields::from_json(&body) {
+        Ok(fields) => fields,
+        Err(errors) => return Ok(Answer::Invalid(errors)),
+    };
+    let db = db()?;
+    match id {
+        None => super::answer(db.create_call_rate(&scope, fields).await.map(ApiId::encode)),
+        Some(wire) => {
+            let id = ApiId::decode(&wire)
+                .ok_or_else(|| to_server_error(::billing::Error::NotFound("call rate")))?;
+            let patch = CallRatePatch {
+                prefix: Some(fields.prefix),
+                rate_type: Some(fields.rate_type),
+                free_seconds: Some(fields.free_seconds),
+                grace_period: Some(fields.grace_period),
+                interval_1: Some(fields.interval_1),
+                interval_n: Some(fields.interval_n),
+                connect_fee: Some(fields.connect_fee),
+                postcall_surcharge: Some(fields.postcall_surcharge),
+                price_1: Some(fields.price_1),
+                price_n: Some(fields.price_n),
+                description: Some(fields.description),
+            };
+            super::answer(db.update_call_rate(&scope, id, patch).await.map(|()| wire))
+        }
+    }
+}
+
+/// Deletes a rate.
+#[server(prefix = "/portal/fn", endpoint = "delete_rate", input = Json)]
+pub async fn delete_rate(tenant: Option<String>, id: String) -> Result<(), ServerFnError> {
+    use crate::server::{db, scope, to_server_error};
+    let scope = scope(tenant).await?;
+    let id = model::ApiId::decode(&id)
+        .ok_or_else(|| to_server_error(::billing::Error::NotFound("call rate")))?;
+    db()?
+        .delete_call_rate(&scope, id)
+        .await
+        .map_err(to_server_error)
+}

@@ -1,0 +1,181 @@
+//! `/billing`: the tenant's billing settings.
+
+use leptos::ev::SubmitEvent;
+use leptos::prelude::*;
+use model::billing::{BillingAccount, BillingSettings, BillingType};
+use model::fields::WireEnum;
+use serde_json::{Map, Value};
+
+use crate::components::error_text;
+use crate::components::tenant::{use_tenant, TenantGate};
+use crate::functions::auth::SignedIn;
+use crate::functions::billing::{get_billing_settings, SaveBillingSettings};
+use crate::functions::Answer;
+
+#[component]
+pub fn BillingPage() -> impl IntoView {
+    view! {
+        <h1>"Billing settings"</h1>
+        <TenantGate>
+            <Billing />
+        </TenantGate>
+    }
+}
+
+#[component]
+fn Billing() -> impl IntoView {
+    let tenant = use_tenant();
+    let settings = Resource::new(move || tenant.get(), get_billing_settings);
+    view! {
+        <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                match settings.await {
+                    Ok(current) => view! { <BillingForm current=current /> }.into_any(),
+                    Err(e) => {
+                        view! { <p class="error" role="alert">{error_text(&e)}</p> }.into_any()
+                    }
+                }
+            })}
+        </Suspense>
+    }
+}
+
+/// Labels of the choices, with what each means.
+fn account_label(account: BillingAccount) -> &'static str {
+    match account {
+        BillingAccount::Tenant => "The company (tenant) account pays",
+        BillingAccount::User => "Each user's own account pays",
+    }
+}
+
+fn type_label(billing_type: BillingType) -> &'static str {
+    match billing_type {
+        BillingType::Offline => "Offline: charged after the call, from its record",
+        BillingType::Online => "Online: authorised before the call, funds held while it lasts",
+    }
+}
+
+#[component]
+fn BillingForm(current: BillingSettings) -> impl IntoView {
+    let me = expect_context::<SignedIn>();
+    let can_edit = me.manages_tenant;
+    let tenant = use_tenant();
+    let enabled = RwSignal::new(current.enabled);
+    let account = RwSignal::new(current.account.wire().to_string());
+    let billing_type = RwSignal::new(current.billing_type.wire().to_string());
+    let save = ServerAction::<SaveBillingSettings>::new();
+
+    // Any change after a save hides its confirmation.
+    let changed = move || save.value().set(None);
+    let on_submit = move |ev: SubmitEvent| {
+        ev.prevent_default();
+        let mut body = Map::new();
+        body.insert("enabled".into(), Value::Bool(enabled.get_untracked()));
+        body.insert("account".into(), Value::String(account.get_untracked()));
+        body.insert("type".into(), Value::String(billing_type.get_untracked()));
+        save.dispatch(SaveBillingSettings {
+            tenant: tenant.get_untracked(),
+            body,
+        });
+    };
+    let outcome = move || match save.value().get() {
+        Some(Ok(Answer::Done(_))) => Some(
+            view! { <p class="notice" role="status" data-testid="billing-saved">"Saved."</p> }
+                .into_any(),
+        ),
+        Some(Ok(Answer::Invalid(errors))) => {
+            let text = errors
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join("; ");
+            Some(view! { <p class="error" role="alert">{text}</p> }.into_any())
+        }
+        Some(Err(e)) => {
+            Some(view! { <p class="error" role="alert">{error_text(&e)}</p> }.into_any())
+        }
+        None => None,
+    };
+
+    let choice = move |name: &'static str,
+                       wire: &'static str,
+                       label: &'static str,
+                       signal: RwSignal<String>| {
+        let initially = signal.get_untracked() == wire;
+        view! {
+            <label class="choice">
+                <input
+                    type="radio"
+                    name=name
+                    value=wire
+                    checked=initially
+                    prop:checked=move || signal.get() == wire
+                    disabled=!can_edit
+                    data-testid=format!("{name}-{wire}")
+                    on:change=move |_| {
+                        signal.set(wire.to_string());
+                        changed();
+                    }
+                />
+                <span>
+                    <strong>{wire}</strong>
+                    " — "
+                    {label}
+                </span>
+            </label>
+        }
+    };
+
+    view! {
+        <form class="card settings" on:submit=on_submit data-testid="billing-form">
+            {(!can_edit)
+                .then(|| {
+                    view! {
+                        <p class="hint" data-testid="read-only">
+                            "Only a tenant administrator can change these settings."
+                        </p>
+                    }
+                })}
+            <label class="check">
+                <input
+                    type="checkbox"
+                    name="enabled"
+                    checked=current.enabled
+                    prop:checked=move || enabled.get()
+                    disabled=!can_edit
+                    data-testid="billing-enabled"
+                    on:change=move |ev| {
+                        enabled.set(event_target_checked(&ev));
+                        changed();
+                    }
+                />
+                <span>"Billing is enabled: calls are rated and charged"</span>
+            </label>
+            <fieldset>
+                <legend>"Account charged"</legend>
+                {BillingAccount::ALL
+                    .iter()
+                    .map(|a| choice("account", a.wire(), account_label(*a), account))
+                    .collect_view()}
+            </fieldset>
+            <fieldset>
+                <legend>"Billing type"</legend>
+                {BillingType::ALL
+                    .iter()
+                    .map(|t| choice("type", t.wire(), type_label(*t), billing_type))
+                    .collect_view()}
+            </fieldset>
+            {can_edit
+                .then(|| {
+                    view! {
+                        <div class="buttons">
+                            <button type="submit" data-testid="save-billing" disabled=move || save.pending().get()>
+                                {move || if save.pending().get() { "Saving…" } else { "Save" }}
+                            </button>
+                            {outcome}
+                        </div>
+                    }
+                })}
+        </form>
+    }
+}

@@ -1,0 +1,345 @@
+import { test, expect, type APIRequestContext, type Page } from "@playwright/test";
+
+/**
+ * The portal end to end, in a real browser, against a fresh server: a system
+ * administrator picks a tenant, a tenant administrator manages its rates and
+ * billing settings, a standard user only looks.
+ *
+ * Each run makes its own tenant (a unique SIP domain), so the test also passes
+ * against a database that earlier runs have used.
+ */
+
+const ADMIN_PASSWORD = process.env.RATEDECK_ADMIN_PASSWORD ?? "admin-password-123";
+const RUN = `${Date.now().toString(36)}${Math.floor(Math.random() * 1296).toString(36)}`;
+const DOMAIN = `pbx-${RUN}.e2e.example`;
+const TENANT_NAME = `E2E ${RUN}`;
+const BOSS = { username: "boss", password: "boss-password-1" };
+const CLERK = { username: "clerk", password: "clerk-password-1" };
+/** Rates made through the REST API, so that there is more than one page. */
+const SEEDED = 30;
+
+/**
+ * Fails the test on anything that goes wrong in the page: a panic in the wasm,
+ * a console error (a resource that did not load, a failed hydration) or a
+ * request that did not complete.
+ */
+function collectProblems(page: Page): string[] {
+  const problems: string[] = [];
+  page.on("pageerror", (e) => problems.push(`page error: ${e.message}`));
+  page.on("console", (message) => {
+    if (message.type() === "error") {
+      problems.push(`console error: ${message.text()}`);
+    }
+  });
+  page.on("response", (response) => {
+    if (response.status() >= 400) {
+      problems.push(`HTTP ${response.status()} for ${response.url()}`);
+    }
+  });
+  page.on("requestfailed", (request) => {
+    const reason = request.failure()?.errorText ?? "";
+    // A navigation may cancel what the page it leaves was still loading.
+    if (!reason.includes("ERR_ABORTED")) {
+      problems.push(`request failed: ${request.url()} ${reason}`);
+    }
+  });
+  return problems;
+}
+
+/** Counts the page's calls of server functions. */
+function countServerCalls(page: Page): () => number {
+  let calls = 0;
+  page.on("request", (request) => {
+    if (new URL(request.url()).pathname.startsWith("/portal/fn/")) {
+      calls += 1;
+    }
+  });
+  return () => calls;
+}
+
+/** Waits until the wasm has hydrated the page (set by the frontend's `hydrate`). */
+async function hydrated(page: Page): Promise<void> {
+  // A debug build's wasm is large: compiling it can take a while on a busy machine.
+  await expect(page.locator("body[data-hydrated='true']")).toHaveCount(1, { timeout: 30_000 });
+}
+
+async function apiLogin(
+  request: APIRequestContext,
+  username: string,
+  password: string,
+  domain?: string,
+): Promise<Record<string, string>> {
+  const response = await request.post("/api/login", {
+    data: domain ? { username, password, domain } : { username, password },
+  });
+  expect(response.status(), await response.text()).toBe(200);
+  const { access_token } = await response.json();
+  return { Authorization: `Bearer ${access_token}` };
+}
+
+async function portalLogin(
+  page: Page,
+  username: string,
+  password: string,
+  domain = "",
+): Promise<void> {
+  await page.goto("/login");
+  await hydrated(page);
+  await page.getByTestId("username").fill(username);
+  await page.getByTestId("password").fill(password);
+  await page.getByTestId("domain").fill(domain);
+  await page.getByTestId("login").click();
+  await expect(page).toHaveURL(/\/$/);
+  await expect(page.getByTestId("who")).toContainText(username);
+}
+
+async function logout(page: Page): Promise<void> {
+  await page.getByTestId("logout").click();
+  await expect(page).toHaveURL(/\/login$/);
+  await expect(page.getByTestId("login")).toBeVisible();
+}
+
+/** A link of the navigation in the top bar. */
+const navLink = (page: Page, name: string) =>
+  page.getByRole("banner").getByRole("link", { name, exact: true });
+const rows = (page: Page) => page.getByTestId("rate-row");
+const row = (page: Page, prefix: string) => page.locator(`tr[data-prefix="${prefix}"]`);
+
+let tenantId = "";
+
+test.beforeAll(async ({ request }) => {
+  const admin = await apiLogin(request, "admin", ADMIN_PASSWORD);
+  const tenant = await request.post("/api/tenants", {
+    headers: admin,
+    data: { name: TENANT_NAME, sip_domain: DOMAIN },
+  });
+  expect(tenant.status(), await tenant.text()).toBe(200);
+  tenantId = (await tenant.json()).id;
+  for (const [user, role] of [
+    [BOSS, "Admin"],
+    [CLERK, "StandardUser"],
+  ] as const) {
+    const created = await request.post("/api/users", {
+      headers: admin,
+      data: { ...user, role, tenant_id: tenantId },
+    });
+    expect(created.status(), await created.text()).toBe(200);
+  }
+  const boss = await apiLogin(request, BOSS.username, BOSS.password, DOMAIN);
+  for (let i = 0; i < SEEDED; i++) {
+    const created = await request.post("/api/call_rates", {
+      headers: boss,
+      data: {
+        prefix: `55${String(i).padStart(2, "0")}`,
+        type: "MOBILE",
+        free_seconds: 0,
+        grace_period: 0,
+        interval_1: 60,
+        interval_n: 60,
+        connect_fee: 0,
+        postcall_surcharge: 0,
+        price_1: 0.1,
+        price_n: 0.1,
+        description: `Seeded ${i}`,
+      },
+    });
+    expect(created.status(), await created.text()).toBe(200);
+  }
+});
+
+test("a system administrator picks the tenant and exports its rates", async ({ page }) => {
+  const problems = collectProblems(page);
+  await portalLogin(page, "admin", ADMIN_PASSWORD);
+
+  await navLink(page, "Call rates").click();
+  await expect(page).toHaveURL(/\/rates$/);
+  await expect(page.getByTestId("choose-tenant")).toBeVisible();
+  await page.getByTestId("tenant-picker").selectOption(tenantId);
+  await expect(page).toHaveURL(/\/rates\?tenant=/);
+  await expect(page.getByTestId("range")).toHaveText(`1–25 of ${SEEDED}`);
+  await expect(rows(page)).toHaveCount(25);
+  // The system administrator manages any tenant.
+  await expect(page.getByTestId("new-rate")).toBeVisible();
+
+  // The navigation keeps the tenant.
+  await navLink(page, "Billing").click();
+  await expect(page).toHaveURL(/\/billing\?tenant=/);
+  await expect(page.getByTestId("billing-enabled")).toBeVisible();
+  await navLink(page, "Call rates").click();
+  await expect(rows(page)).toHaveCount(25);
+
+  // The export streams the tenant's rates for the session's user.
+  const href = await page.getByTestId("export").getAttribute("href");
+  expect(href).toMatch(/^\/portal\/export\/call_rates\.csv\?tenant=/);
+  const csv = await page.request.get(href!);
+  expect(csv.status()).toBe(200);
+  const text = await csv.text();
+  expect(text.split("\n")[0]).toBe(
+    "id,prefix,type,free_seconds,grace_period,interval_1,interval_n,connect_fee,postcall_surcharge,price_1,price_n,description",
+  );
+  expect(text.trim().split("\n")).toHaveLength(SEEDED + 1);
+
+  await logout(page);
+  expect(problems).toEqual([]);
+});
+
+test("a tenant administrator manages rates and billing settings", async ({ page }) => {
+  const problems = collectProblems(page);
+  const serverCalls = countServerCalls(page);
+  await portalLogin(page, BOSS.username, BOSS.password, DOMAIN);
+  await expect(page.getByTestId("who")).toContainText(TENANT_NAME);
+
+  await navLink(page, "Call rates").click();
+  await expect(page).toHaveURL(/\/rates$/);
+  await expect(page.getByTestId("tenant-picker")).toHaveCount(0);
+  await expect(page.getByTestId("range")).toHaveText(`1–25 of ${SEEDED}`);
+
+  // --- Create, with the shared validator running in the browser first.
+  await page.getByTestId("new-rate").click();
+  const form = page.getByTestId("rate-form");
+  await expect(form).toBeVisible();
+  await form.getByTestId("field-prefix").fill("4420");
+  await form.getByTestId("field-type").selectOption("INTERNATIONAL");
+  await form.getByTestId("field-interval_1").fill("0");
+  await form.getByTestId("field-price_1").fill("0.06");
+  await form.getByTestId("field-price_n").fill("0.03");
+  await form.getByTestId("field-description").fill("London");
+  const before = serverCalls();
+  await form.getByTestId("save-rate").click();
+  await expect(form.getByTestId("error-interval_1")).toHaveText("must be at least 1");
+  await expect(form.getByTestId("field-interval_1")).toHaveAttribute("aria-invalid", "true");
+  // Only the wasm can have said so: nothing went to the server.
+  expect(serverCalls()).toBe(before);
+
+  await form.getByTestId("field-interval_1").fill("60");
+  await form.getByTestId("save-rate").click();
+  await expect(page.getByTestId("notice")).toHaveText("The rate was saved.");
+  await expect(form).toHaveCount(0);
+  await expect(page.getByTestId("range")).toHaveText(`1–25 of ${SEEDED + 1}`);
+
+  // --- A duplicate prefix is refused by the server, next to the field.
+  await page.getByTestId("new-rate").click();
+  await form.getByTestId("field-prefix").fill("+4420");
+  await form.getByTestId("field-price_1").fill("0.05");
+  await form.getByTestId("field-price_n").fill("0.05");
+  const beforeDuplicate = serverCalls();
+  await form.getByTestId("save-rate").click();
+  await expect(form.getByTestId("error-prefix")).toHaveText("already exists in this tenant's rates");
+  expect(serverCalls()).toBeGreaterThan(beforeDuplicate);
+  await form.getByTestId("cancel").click();
+  await expect(form).toHaveCount(0);
+
+  // --- Search.
+  await page.getByTestId("search").fill("London");
+  await page.getByTestId("search-button").click();
+  await expect(page).toHaveURL(/search=London/);
+  await expect(rows(page)).toHaveCount(1);
+  await expect(row(page, "4420").locator('[data-field="type"]')).toHaveText("INTERNATIONAL");
+  await expect(page.getByTestId("range")).toHaveText("1–1 of 1");
+
+  // --- Edit.
+  await row(page, "4420").getByTestId("edit").click();
+  await expect(form.getByTestId("field-prefix")).toHaveValue("4420");
+  await expect(form.getByTestId("field-price_1")).toHaveValue("0.06");
+  await form.getByTestId("field-price_1").fill("0.075");
+  await form.getByTestId("field-grace_period").fill("5");
+  await form.getByTestId("save-rate").click();
+  await expect(page.getByTestId("notice")).toHaveText("The rate was saved.");
+  await expect(row(page, "4420").locator('[data-field="price_1"]')).toHaveText("0.075");
+  await expect(row(page, "4420").locator('[data-field="grace_period"]')).toHaveText("5");
+
+  // --- Sort by clicking the column heading, both ways.
+  await page.getByTestId("search").fill("");
+  await page.getByTestId("search-button").click();
+  await expect(rows(page)).toHaveCount(25);
+  await page.getByTestId("sort-prefix").click();
+  await expect(page).toHaveURL(/orderby=prefix(%20|\+)asc/);
+  await expect(rows(page).first()).toHaveAttribute("data-prefix", "4420");
+  await page.getByTestId("sort-prefix").click();
+  await expect(page).toHaveURL(/orderby=prefix(%20|\+)desc/);
+  await expect(rows(page).first()).toHaveAttribute("data-prefix", "5529");
+
+  // --- Pages: the next page, and another page size.
+  await page.getByTestId("next-page").click();
+  await expect(page.getByTestId("range")).toHaveText(`26–${SEEDED + 1} of ${SEEDED + 1}`);
+  await expect(rows(page)).toHaveCount(SEEDED + 1 - 25);
+  await expect(rows(page).last()).toHaveAttribute("data-prefix", "4420");
+  await page.getByTestId("prev-page").click();
+  await expect(page.getByTestId("range")).toHaveText(`1–25 of ${SEEDED + 1}`);
+  await page.getByTestId("page-size").selectOption("10");
+  await expect(page.getByTestId("range")).toHaveText(`1–10 of ${SEEDED + 1}`);
+  await expect(rows(page)).toHaveCount(10);
+  await expect(rows(page).first()).toHaveAttribute("data-prefix", "5529");
+
+  // The list's state is in the URL: a reload renders the same on the server.
+  await page.reload();
+  await hydrated(page);
+  await expect(page.getByTestId("range")).toHaveText(`1–10 of ${SEEDED + 1}`);
+  await expect(rows(page).first()).toHaveAttribute("data-prefix", "5529");
+
+  // --- Billing settings, saved and still there after a reload.
+  await navLink(page, "Billing").click();
+  await expect(page).toHaveURL(/\/billing$/);
+  const enabled = page.getByTestId("billing-enabled");
+  await expect(enabled).not.toBeChecked();
+  await expect(page.getByTestId("account-TENANT")).toBeChecked();
+  await expect(page.getByTestId("type-OFFLINE")).toBeChecked();
+  await enabled.check();
+  await page.getByTestId("account-USER").check();
+  await page.getByTestId("type-ONLINE").check();
+  await page.getByTestId("save-billing").click();
+  await expect(page.getByTestId("billing-saved")).toHaveText("Saved.");
+  await page.reload();
+  await hydrated(page);
+  await expect(page.getByTestId("billing-enabled")).toBeChecked();
+  await expect(page.getByTestId("account-USER")).toBeChecked();
+  await expect(page.getByTestId("type-ONLINE")).toBeChecked();
+  await expect(page.getByTestId("billing-saved")).toHaveCount(0);
+
+  // --- Delete, after a confirmation.
+  await navLink(page, "Call rates").click();
+  await page.getByTestId("search").fill("4420");
+  await page.getByTestId("search-button").click();
+  await expect(rows(page)).toHaveCount(1);
+  await row(page, "4420").getByTestId("delete").click();
+  await row(page, "4420").getByTestId("confirm-delete").click();
+  await expect(page.getByTestId("notice")).toHaveText("The rate was deleted.");
+  await expect(rows(page)).toHaveCount(0);
+  await expect(page.getByTestId("empty")).toHaveText("No rates match “4420”.");
+
+  await logout(page);
+  // A page behind the login now sends the visitor back to it.
+  await page.goto("/rates");
+  await expect(page).toHaveURL(/\/login$/);
+  expect(problems).toEqual([]);
+});
+
+test("a standard user sees the rates and settings read-only", async ({ page }) => {
+  const problems = collectProblems(page);
+  await portalLogin(page, CLERK.username, CLERK.password, DOMAIN);
+  await navLink(page, "Call rates").click();
+  await expect(page.getByTestId("range")).toHaveText(`1–25 of ${SEEDED}`);
+  await expect(page.getByTestId("read-only")).toBeVisible();
+  await expect(page.getByTestId("new-rate")).toHaveCount(0);
+  await expect(page.getByTestId("edit")).toHaveCount(0);
+  await expect(page.getByTestId("delete")).toHaveCount(0);
+
+  await navLink(page, "Billing").click();
+  await expect(page.getByTestId("read-only")).toBeVisible();
+  await expect(page.getByTestId("billing-enabled")).toBeDisabled();
+  await expect(page.getByTestId("save-billing")).toHaveCount(0);
+  await logout(page);
+  expect(problems).toEqual([]);
+});
+
+test("without its wasm the portal is not hydrated (what the checks above rely on)", async ({
+  page,
+}) => {
+  await page.route("**/*.wasm", (route) => route.abort());
+  await page.goto("/login");
+  // The server-rendered page is there …
+  await expect(page.getByTestId("login")).toBeVisible();
+  // … but the hydration mark never comes.
+  await page.waitForTimeout(1500);
+  await expect(page.locator("body[data-hydrated='true']")).toHaveCount(0);
+});
