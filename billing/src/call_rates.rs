@@ -481,19 +481,24 @@ impl Import {
                 body.insert((*name).to_string(), serde_json::Value::String(value));
             }
         }
-        match CallRateFields::from_json(&body) {
-            Ok(rate) => {
-                let key: Box<str> = prefix_key(&rate.prefix).into();
-                if let Some(first) = self.seen.get(&key) {
+        // A repeated prefix is named even on a line with other faults.
+        let mut repeated = false;
+        if let Some(serde_json::Value::String(prefix)) = body.get("prefix") {
+            let key: Box<str> = prefix_key(prefix).into();
+            match self.seen.get(&key) {
+                Some(first) => {
                     let message = format!("repeats the prefix of line {first}");
                     self.fail(record.line, Some("prefix".into()), message);
-                    return;
+                    repeated = true;
                 }
-                self.seen.insert(key, record.line);
-                if self.errors.is_empty() {
-                    self.batch.push(rate);
+                None => {
+                    self.seen.insert(key, record.line);
                 }
             }
+        }
+        match CallRateFields::from_json(&body) {
+            Ok(rate) if !repeated && self.errors.is_empty() => self.batch.push(rate),
+            Ok(_) => {}
             Err(errors) => {
                 for FieldError { field, message } in errors {
                     self.fail(record.line, Some(field), message);

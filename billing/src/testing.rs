@@ -85,9 +85,10 @@ impl Drop for TestDb {
             }
             Cleanup::Database { admin_url, name } => {
                 let (admin_url, name) = (admin_url.clone(), name.clone());
-                let pool = self.db.pool().clone();
-                // Drop runs inside the test's runtime: do the async work on a
-                // thread of its own.
+                // Drop runs inside the test's runtime, which is blocked until
+                // this returns: work on a thread of its own, and do not wait
+                // for the test's pool (its tasks cannot run now). FORCE ends
+                // the pool's sessions on the server.
                 let _ = std::thread::spawn(move || {
                     let Ok(rt) = tokio::runtime::Builder::new_current_thread()
                         .enable_all()
@@ -96,7 +97,6 @@ impl Drop for TestDb {
                         return;
                     };
                     rt.block_on(async move {
-                        pool.close().await;
                         if let Ok(admin) = sqlx::AnyPool::connect(&admin_url).await {
                             let _ = sqlx::query(&format!(
                                 "DROP DATABASE IF EXISTS {name} WITH (FORCE)"

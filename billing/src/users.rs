@@ -74,6 +74,24 @@ fn user_from_row(row: &AnyRow) -> Result<User> {
     })
 }
 
+/// Problems with a new user's name and password, each naming its field.
+/// Tenant users may not take the names reserved for system administrators.
+pub fn validate_credentials(username: &str, password: &str, in_tenant: bool) -> Vec<FieldError> {
+    let mut errors = Vec::new();
+    if let Err(m) = validate_username(username) {
+        errors.push(FieldError::new("username", m));
+    } else if in_tenant && RESERVED_USERNAMES.contains(&username.to_ascii_lowercase().as_str()) {
+        errors.push(FieldError::new(
+            "username",
+            "is reserved for system administrators",
+        ));
+    }
+    if let Err(Error::Validation(mut e)) = validate_password(password) {
+        errors.append(&mut e);
+    }
+    errors
+}
+
 impl Db {
     /// Creates a user. A tenant administrator creates users of its own tenant;
     /// a system administrator names the tenant (or none, for another system
@@ -111,19 +129,7 @@ impl Db {
             _ => {}
         }
         let username = new.username.trim().to_string();
-        if let Err(m) = validate_username(&username) {
-            errors.push(FieldError::new("username", m));
-        } else if tenant_id.is_some()
-            && RESERVED_USERNAMES.contains(&username.to_ascii_lowercase().as_str())
-        {
-            errors.push(FieldError::new(
-                "username",
-                "is reserved for system administrators",
-            ));
-        }
-        if let Err(Error::Validation(mut e)) = validate_password(&new.password) {
-            errors.append(&mut e);
-        }
+        errors.extend(validate_credentials(&username, &new.password, tenant_id.is_some()));
         if !errors.is_empty() {
             return Err(Error::Validation(errors));
         }

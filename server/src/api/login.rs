@@ -18,7 +18,7 @@ fn answer(login: Login) -> LoginAnswer {
     LoginAnswer {
         access_token: login.access_token,
         token_type: "Bearer".into(),
-        expires_in: (login.expires_at - now).max(0) / 1000,
+        expires_in: ((login.expires_at - now).max(0) + 999) / 1000,
         expires_at: billing::time::rfc3339(login.expires_at),
         refresh_token: login.refresh_token,
         role: login.role,
@@ -55,7 +55,7 @@ pub async fn status(Auth(caller): Auth, headers: HeaderMap, uri: Uri) -> Json<Va
     });
     if let Some(expires_at) = caller.expires_at {
         body["expires_at"] = json!(billing::time::rfc3339(expires_at));
-        body["expires_in"] = json!((expires_at - now).max(0) / 1000);
+        body["expires_in"] = json!(((expires_at - now).max(0) + 999) / 1000);
     }
     Json(body)
 }

@@ -80,7 +80,20 @@ pub async fn create_user(
         },
         None => None,
     };
-    f.finish()?;
+    if let Err(mut errors) = f.finish() {
+        // Name every problem at once: also those of the name and password.
+        let in_tenant = tenant_id.is_some() || caller.tenant_id.is_some();
+        for e in billing::users::validate_credentials(
+            username.as_deref().unwrap_or_default(),
+            password.as_deref().unwrap_or_default(),
+            in_tenant,
+        ) {
+            if !errors.iter().any(|known| known.field == e.field) {
+                errors.push(e);
+            }
+        }
+        return Err(errors.into());
+    }
     let user = db
         .create_user(
             &caller,
