@@ -286,7 +286,7 @@ impl RateTable {
         }
     }
 
-    #[inline]
+    #[inline(always)]
     fn find(&self, number: &str, at: i64) -> Option<Slot<'_>> {
         self.trie.find(key(number), at)
     }

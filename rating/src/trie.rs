@@ -549,14 +549,14 @@ impl Trie {
 
     /// The rate for `key` at `at`: longest prefix with a slot in force, first slot in
     /// force of that prefix.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn find(&self, key: &[u8], at: i64) -> Option<Slot<'_>> {
         self.in_force(self.deepest(key), at)
     }
 
     /// The first slot in force at `at` of `candidate` or, failing that, of its
     /// nearest ancestors with slots.
-    #[inline]
+    #[inline(always)]
     fn in_force(&self, mut candidate: u32, at: i64) -> Option<Slot<'_>> {
         while candidate != NONE {
             let node = self.cell(candidate as usize);
