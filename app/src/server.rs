@@ -45,7 +45,20 @@ pub fn to_server_error(e: billing::Error) -> ServerFnError {
 /// The tenant the logged-in caller acts on: its own, or for a system
 /// administrator the one named by `tenant` (an opaque API id).
 pub async fn scope(tenant: Option<String>) -> Result<Scope, ServerFnError> {
+    scope_of(&caller().await?, tenant)
+}
+
+/// Like [`scope`], but `None` for a system administrator who has not chosen a
+/// tenant yet: a page then has nothing to show but the choice.
+pub async fn chosen_scope(tenant: Option<String>) -> Result<Option<Scope>, ServerFnError> {
     let caller = caller().await?;
+    if caller.tenant_id.is_none() && tenant.as_deref().is_none_or(|t| t.trim().is_empty()) {
+        return Ok(None);
+    }
+    scope_of(&caller, tenant).map(Some)
+}
+
+fn scope_of(caller: &Caller, tenant: Option<String>) -> Result<Scope, ServerFnError> {
     let requested = match tenant.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
         Some(text) => Some(
             model::ApiId::decode(text)

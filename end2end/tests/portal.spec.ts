@@ -160,6 +160,11 @@ test("a system administrator picks the tenant and exports its rates", async ({ p
   await expect(rows(page)).toHaveCount(25);
   // The system administrator manages any tenant.
   await expect(page.getByTestId("new-rate")).toBeVisible();
+  // The same page loaded afresh is rendered on the server and hydrated.
+  await page.reload();
+  await hydrated(page);
+  await expect(rows(page)).toHaveCount(25);
+  await expect(page.getByTestId("tenant-picker")).toHaveValue(tenantId);
 
   // The navigation keeps the tenant.
   await navLink(page, "Billing").click();
@@ -324,9 +329,12 @@ test("a standard user sees the rates and settings read-only", async ({ page }) =
   await expect(page.getByTestId("edit")).toHaveCount(0);
   await expect(page.getByTestId("delete")).toHaveCount(0);
 
-  await navLink(page, "Billing").click();
+  await page.goto("/billing");
+  await hydrated(page);
   await expect(page.getByTestId("read-only")).toBeVisible();
   await expect(page.getByTestId("billing-enabled")).toBeDisabled();
+  // What the tenant administrator saved.
+  await expect(page.getByTestId("billing-enabled")).toBeChecked();
   await expect(page.getByTestId("save-billing")).toHaveCount(0);
   await logout(page);
   expect(problems).toEqual([]);

@@ -4,29 +4,33 @@ use leptos_router::hooks::use_query_map;
 
 use crate::functions::auth::{current_user, Logout, SignedIn};
 
-/// The frame of every page behind the login (the parent route of those
-/// pages): header, navigation, logout. Sends a visitor who is not logged in to
-/// the login page. The pages inside find the logged-in user as a
-/// [`SignedIn`] context; the frame stays while they change.
-#[component]
-pub fn Layout() -> impl IntoView {
-    let user = Resource::new(|| (), |_| current_user());
-    view! {
-        <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
-            {move || Suspend::new(async move {
-                match user.await {
-                    Ok(Some(me)) => {
-                        view! { <Frame me=me /> }.into_any()
-                    }
-                    _ => view! { <Redirect path="/login" /> }.into_any(),
-                }
-            })}
-        </Suspense>
+/// The logged-in user, loaded once by the [`Layout`] for the pages inside it.
+#[derive(Clone, Copy)]
+pub struct CurrentUser(pub Resource<Result<Option<SignedIn>, ServerFnError>>);
+
+impl CurrentUser {
+    /// The user, once loaded; `None` when nobody is logged in (the layout
+    /// then sends the visitor to the login page).
+    pub async fn signed_in(self) -> Option<SignedIn> {
+        self.0.await.ok().flatten()
     }
 }
 
+/// The pages' access to the logged-in user.
+pub fn use_current_user() -> CurrentUser {
+    expect_context::<CurrentUser>()
+}
+
+/// The frame of every page behind the login (their parent route): header,
+/// navigation, logout. Sends a visitor who is not logged in to the login page.
+///
+/// The pages render outside the frame's `Suspense`, so that what they create
+/// (resources in particular) is created once, in the same order, on the
+/// server and in the browser; they read the user from [`CurrentUser`].
 #[component]
-fn Frame(me: SignedIn) -> impl IntoView {
+pub fn Layout() -> impl IntoView {
+    let user = Resource::new(|| (), |_| current_user());
+    provide_context(CurrentUser(user));
     let logout = ServerAction::<Logout>::new();
     let query = use_query_map();
     // A system administrator's chosen tenant stays chosen from page to page.
@@ -40,16 +44,6 @@ fn Frame(me: SignedIn) -> impl IntoView {
             _ => path.to_string(),
         }
     };
-    let who = format!(
-        "{} · {}{}",
-        me.username,
-        me.role,
-        me.tenant
-            .as_ref()
-            .map(|t| format!(" · {t}"))
-            .unwrap_or_default()
-    );
-    provide_context(me);
     view! {
         <header class="topbar">
             <a class="brand" href="/">"Ratedeck"</a>
@@ -58,7 +52,22 @@ fn Frame(me: SignedIn) -> impl IntoView {
                 <A href=link("/rates")>"Call rates"</A>
                 <A href=link("/billing")>"Billing"</A>
             </nav>
-            <span class="who" data-testid="who">{who}</span>
+            <Suspense fallback=|| ()>
+                {move || Suspend::new(async move {
+                    match user.await {
+                        Ok(Some(me)) => {
+                            let who = format!(
+                                "{} · {}{}",
+                                me.username,
+                                me.role,
+                                me.tenant.map(|t| format!(" · {t}")).unwrap_or_default(),
+                            );
+                            view! { <span class="who" data-testid="who">{who}</span> }.into_any()
+                        }
+                        _ => view! { <Redirect path="/login" /> }.into_any(),
+                    }
+                })}
+            </Suspense>
             <ActionForm action=logout>
                 <button type="submit" class="link" data-testid="logout">"Log out"</button>
             </ActionForm>

@@ -7,16 +7,20 @@ use serde_json::{Map, Value};
 
 use super::Answer;
 
-/// The billing settings of the tenant acted on.
+/// The billing settings of the tenant acted on; `None` until a system
+/// administrator has chosen one.
 #[server(prefix = "/portal/fn", endpoint = "billing_settings", input = Json)]
 pub async fn get_billing_settings(
     tenant: Option<String>,
-) -> Result<BillingSettings, ServerFnError> {
-    use crate::server::{db, scope, to_server_error};
-    let scope = scope(tenant).await?;
+) -> Result<Option<BillingSettings>, ServerFnError> {
+    use crate::server::{chosen_scope, db, to_server_error};
+    let Some(scope) = chosen_scope(tenant).await? else {
+        return Ok(None);
+    };
     db()?
         .billing_settings(&scope)
         .await
+        .map(Some)
         .map_err(to_server_error)
 }
 

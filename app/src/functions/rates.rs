@@ -32,17 +32,20 @@ pub struct RatePage {
     pub items: Vec<CallRate>,
 }
 
-/// A page of the tenant's rates, searched and sorted as the REST API's list.
+/// A page of the tenant's rates, searched and sorted as the REST API's list;
+/// `None` until a system administrator has chosen a tenant.
 #[server(prefix = "/portal/fn", endpoint = "list_rates", input = Json)]
 pub async fn list_rates(
     tenant: Option<String>,
     args: RateListArgs,
-) -> Result<RatePage, ServerFnError> {
-    use crate::server::{db, scope, to_server_error};
+) -> Result<Option<RatePage>, ServerFnError> {
+    use crate::server::{chosen_scope, db, to_server_error};
     use ::billing::call_rates::CALL_RATE_SPEC;
     use model::query::{ListParams, ListQuery};
 
-    let scope = scope(tenant).await?;
+    let Some(scope) = chosen_scope(tenant).await? else {
+        return Ok(None);
+    };
     let params = ListParams {
         filter: None,
         search: args.search,
@@ -56,12 +59,12 @@ pub async fn list_rates(
         .list_call_rates(&scope, &query)
         .await
         .map_err(to_server_error)?;
-    Ok(RatePage {
+    Ok(Some(RatePage {
         count: page.count,
         skip: query.skip,
         top: query.top,
         items: page.items,
-    })
+    }))
 }
 
 /// Creates a rate (no `id`) or replaces every field of one; `body` holds the

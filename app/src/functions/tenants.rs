@@ -13,13 +13,18 @@ pub struct TenantChoice {
     pub sip_domain: String,
 }
 
-/// Tenants by name (the first [`model::query::MAX_TOP`]); system administrators only.
+/// The tenants the caller can choose from, by name (the first
+/// [`model::query::MAX_TOP`]): all for a system administrator, none for tenant
+/// users, who always act on their own.
 #[server(prefix = "/portal/fn", endpoint = "tenant_choices", input = Json)]
 pub async fn tenant_choices() -> Result<Vec<TenantChoice>, ServerFnError> {
     use crate::server::{caller, db, to_server_error};
     use model::query::{ListParams, ListQuery, MAX_TOP};
 
     let caller = caller().await?;
+    if caller.tenant_id.is_some() {
+        return Ok(Vec::new());
+    }
     let params = ListParams {
         orderby: Some("name asc".into()),
         top: Some(MAX_TOP.to_string()),

@@ -4,37 +4,41 @@ use leptos::ev::SubmitEvent;
 use leptos::prelude::*;
 use model::billing::{BillingAccount, BillingSettings, BillingType};
 use model::fields::WireEnum;
+use model::user::Role;
 use serde_json::{Map, Value};
 
 use crate::components::error_text;
-use crate::components::tenant::{use_tenant, TenantGate};
-use crate::functions::auth::SignedIn;
+use crate::components::layout::use_current_user;
+use crate::components::tenant::{tenant_choices_resource, use_tenant, ChooseTenant, TenantPicker};
 use crate::functions::billing::{get_billing_settings, SaveBillingSettings};
 use crate::functions::Answer;
 
+/// The billing settings page. Its resources are created here, at the top,
+/// and read in one region.
 #[component]
 pub fn BillingPage() -> impl IntoView {
-    view! {
-        <h1>"Billing settings"</h1>
-        <TenantGate>
-            <Billing />
-        </TenantGate>
-    }
-}
-
-#[component]
-fn Billing() -> impl IntoView {
+    let user = use_current_user();
     let tenant = use_tenant();
+    let tenants = tenant_choices_resource();
     let settings = Resource::new(move || tenant.get(), get_billing_settings);
     view! {
+        <h1>"Billing settings"</h1>
         <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
             {move || Suspend::new(async move {
-                match settings.await {
-                    Ok(current) => view! { <BillingForm current=current /> }.into_any(),
-                    Err(e) => {
-                        view! { <p class="error" role="alert">{error_text(&e)}</p> }.into_any()
+                let me = user.signed_in().await?;
+                let picks = me.role == Role::SystemAdmin;
+                let tenants = tenants.await.unwrap_or_default();
+                let body = match settings.await {
+                    Ok(Some(current)) => {
+                        view! { <BillingForm current=current can_edit=me.manages_tenant /> }.into_any()
                     }
-                }
+                    Ok(None) => view! { <ChooseTenant /> }.into_any(),
+                    Err(e) => view! { <p class="error" role="alert">{error_text(&e)}</p> }.into_any(),
+                };
+                Some(view! {
+                    {picks.then(|| view! { <TenantPicker tenants=tenants /> })}
+                    {body}
+                })
             })}
         </Suspense>
     }
@@ -56,9 +60,7 @@ fn type_label(billing_type: BillingType) -> &'static str {
 }
 
 #[component]
-fn BillingForm(current: BillingSettings) -> impl IntoView {
-    let me = expect_context::<SignedIn>();
-    let can_edit = me.manages_tenant;
+fn BillingForm(current: BillingSettings, can_edit: bool) -> impl IntoView {
     let tenant = use_tenant();
     let enabled = RwSignal::new(current.enabled);
     let account = RwSignal::new(current.account.wire().to_string());

@@ -1,24 +1,35 @@
 use leptos::prelude::*;
-
 use model::user::Role;
 
-use crate::functions::auth::SignedIn;
+use crate::components::layout::use_current_user;
 
 #[component]
 pub fn HomePage() -> impl IntoView {
-    let me = expect_context::<SignedIn>();
-    let system = me.role == Role::SystemAdmin;
+    let user = use_current_user();
     view! {
-        <h1>"Welcome, " {me.username.clone()}</h1>
-        <p class="lead">"Rate calls, keep CDRs and charge balances for your PBX tenants."</p>
-        {system
-            .then(|| {
-                view! {
-                    <p class="hint">
-                        "As the system administrator you choose a tenant on each page, then act on it."
-                    </p>
-                }
+        <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                user.signed_in()
+                    .await
+                    .map(|me| {
+                        let system = me.role == Role::SystemAdmin;
+                        view! {
+                            <h1>"Welcome, " {me.username}</h1>
+                            <p class="lead">
+                                "Rate calls, keep CDRs and charge balances for your PBX tenants."
+                            </p>
+                            {system
+                                .then(|| {
+                                    view! {
+                                        <p class="hint">
+                                            "As the system administrator you choose a tenant on each page, then act on it."
+                                        </p>
+                                    }
+                                })}
+                        }
+                    })
             })}
+        </Suspense>
         <div class="cards">
             <a class="card link-card" href="/rates">
                 <h2>"Call rates"</h2>

@@ -12,13 +12,16 @@ use leptos_router::hooks::{use_navigate, use_query_map};
 use leptos_router::params::ParamsMap;
 use leptos_router::NavigateOptions;
 use model::call_rate::{CallRate, CallRateFields};
+use model::user::Role;
 use model::FieldError;
 use serde_json::{Map, Value};
 
 use crate::components::error_text;
-use crate::components::tenant::{use_tenant, TenantGate};
+use crate::components::layout::use_current_user;
+use crate::components::tenant::{tenant_choices_resource, use_tenant, ChooseTenant, TenantPicker};
 use crate::functions::auth::SignedIn;
 use crate::functions::rates::{list_rates, DeleteRate, RateListArgs, RatePage, SaveRate};
+use crate::functions::tenants::TenantChoice;
 use crate::functions::Answer;
 
 /// Page sizes offered; the first page shows [`PAGE_SIZE`](crate::functions::rates::PAGE_SIZE) rows.
@@ -153,16 +156,6 @@ enum Editing {
     Existing(CallRate),
 }
 
-#[component]
-pub fn RatesPage() -> impl IntoView {
-    view! {
-        <h1>"Call rates"</h1>
-        <TenantGate>
-            <Rates />
-        </TenantGate>
-    }
-}
-
 /// `/rates` with some list parameters changed (`None` removes one).
 fn rates_href(query: &ParamsMap, changes: &[(&'static str, Option<String>)]) -> String {
     let mut q = query.clone();
@@ -175,10 +168,11 @@ fn rates_href(query: &ParamsMap, changes: &[(&'static str, Option<String>)]) -> 
     format!("/rates{}", q.to_query_string())
 }
 
+/// The rates page. Its resources are created here, at the top, and read in
+/// two regions: the tools (picker, search, form), and the table.
 #[component]
-fn Rates() -> impl IntoView {
-    let me = expect_context::<SignedIn>();
-    let can_edit = me.manages_tenant;
+pub fn RatesPage() -> impl IntoView {
+    let user = use_current_user();
     let tenant = use_tenant();
     let query = use_query_map();
     let args = Memo::new(move |_| {
@@ -192,6 +186,7 @@ fn Rates() -> impl IntoView {
     });
     let save = ServerAction::<SaveRate>::new();
     let delete = ServerAction::<DeleteRate>::new();
+    let tenants = tenant_choices_resource();
     let rates = Resource::new(
         move || {
             (
@@ -218,6 +213,15 @@ fn Rates() -> impl IntoView {
         Some(Err(e)) => notice.set(Some(format!("Not deleted: {}", error_text(&e)))),
         None => {}
     });
+    // Another tenant, another list: what was open for the last one closes.
+    Effect::new(move |previous: Option<Option<String>>| {
+        let now = tenant.get();
+        if previous.is_some_and(|p| p != now) {
+            editing.set(None);
+            notice.set(None);
+        }
+        now
+    });
 
     let open = move |what: Editing| {
         save.value().set(None);
@@ -232,31 +236,55 @@ fn Rates() -> impl IntoView {
         format!("/portal/export/call_rates.csv{}", q.to_query_string())
     };
 
+    let tools = move |me: SignedIn, tenants: Vec<TenantChoice>, chosen: bool| {
+        let picks = me.role == Role::SystemAdmin;
+        let can_edit = me.manages_tenant;
+        view! {
+            {picks.then(|| view! { <TenantPicker tenants=tenants /> })}
+            {(chosen || !picks)
+                .then(|| {
+                    view! {
+                        <div class="toolbar">
+                            <SearchForm />
+                            <div class="actions">
+                                <a class="button secondary" href=export_href download="call_rates.csv" rel="external" data-testid="export">
+                                    "Export CSV"
+                                </a>
+                                {can_edit
+                                    .then(|| {
+                                        view! {
+                                            <button type="button" data-testid="new-rate" on:click=move |_| open(Editing::New)>
+                                                "New rate"
+                                            </button>
+                                        }
+                                    })}
+                            </div>
+                        </div>
+                        {(!can_edit)
+                            .then(|| {
+                                view! {
+                                    <p class="hint" data-testid="read-only">
+                                        "You can see the rates; a tenant administrator changes them."
+                                    </p>
+                                }
+                            })}
+                    }
+                })}
+        }
+    };
+
     view! {
-        <div class="toolbar">
-            <SearchForm />
-            <div class="actions">
-                <a class="button secondary" href=export_href download="call_rates.csv" rel="external" data-testid="export">
-                    "Export CSV"
-                </a>
-                {can_edit
-                    .then(|| {
-                        view! {
-                            <button type="button" data-testid="new-rate" on:click=move |_| open(Editing::New)>
-                                "New rate"
-                            </button>
-                        }
-                    })}
-            </div>
-        </div>
-        {(!can_edit)
-            .then(|| {
-                view! {
-                    <p class="hint" data-testid="read-only">
-                        "You can see the rates; a tenant administrator changes them."
-                    </p>
-                }
-            })}
+        <h1>"Call rates"</h1>
+        <Suspense fallback=|| ()>
+            {move || {
+                let chosen = tenant.get().is_some();
+                Suspend::new(async move {
+                    let me = user.signed_in().await?;
+                    let tenants = tenants.await.unwrap_or_default();
+                    Some(tools(me, tenants, chosen))
+                })
+            }}
+        </Suspense>
         {move || {
             notice
                 .get()
@@ -275,13 +303,17 @@ fn Rates() -> impl IntoView {
         }}
         <Transition fallback=|| view! { <p class="loading">"Loading rates…"</p> }>
             {move || Suspend::new(async move {
+                let Some(me) = user.signed_in().await else {
+                    return ().into_any();
+                };
                 match rates.await {
-                    Ok(page) => {
+                    Ok(Some(page)) => {
                         view! {
-                            <RateTable page=page can_edit=can_edit delete=delete on_edit=move |rate| open(Editing::Existing(rate)) />
+                            <RateTable page=page can_edit=me.manages_tenant delete=delete on_edit=move |rate| open(Editing::Existing(rate)) />
                         }
                             .into_any()
                     }
+                    Ok(None) => view! { <ChooseTenant /> }.into_any(),
                     Err(e) => {
                         view! { <p class="error" role="alert" data-testid="list-error">{error_text(&e)}</p> }
                             .into_any()
@@ -448,7 +480,7 @@ fn RateTable(
                             if confirming.get().as_deref() == Some(id.as_str()) {
                                 let id = id.clone();
                                 view! {
-                                    <span class="confirm">"Delete this rate?"</span>
+                                    <span class="confirm">"Delete?"</span>
                                     <button
                                         type="button"
                                         class="danger"
