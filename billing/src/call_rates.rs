@@ -105,8 +105,16 @@ pub struct LineError {
 
 /// Lines named in a refused import, at most.
 pub const IMPORT_ERRORS_LISTED: usize = 1000;
-/// Rows written per INSERT statement during an import.
-const IMPORT_BATCH: usize = 500;
+/// Rows written per INSERT statement during an import. SQLite binds `$n`
+/// parameters by looking each name up, which grows with the square of the
+/// parameters in a statement: it wants small statements. PostgreSQL wants few
+/// round trips.
+fn import_batch(backend: crate::db::Backend) -> usize {
+    match backend {
+        crate::db::Backend::Sqlite => 32,
+        crate::db::Backend::Postgres => 500,
+    }
+}
 
 /// The outcome of an import.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -358,7 +366,7 @@ impl Db {
             now: now_ms(),
             columns: None,
             seen: HashMap::new(),
-            batch: Vec::with_capacity(IMPORT_BATCH),
+            batch: Vec::with_capacity(import_batch(self.backend())),
             errors: Vec::new(),
             more_errors: 0,
             imported: 0,
@@ -376,7 +384,7 @@ impl Db {
                 Ok(records) => {
                     for record in records {
                         import.take(record);
-                        if import.batch.len() >= IMPORT_BATCH {
+                        if import.batch.len() >= import_batch(self.backend()) {
                             import.flush(&mut tx).await?;
                         }
                     }
