@@ -39,9 +39,7 @@ async fn tenant(db: &Db, domain: &str) -> Scope {
         )
         .await
         .expect("tenant");
-    root()
-        .scope(model::ApiId::decode(&t.id))
-        .expect("scope")
+    root().scope(model::ApiId::decode(&t.id)).expect("scope")
 }
 
 /// A deterministic deck of `rows` distinct prefixes, as CSV chunks.
@@ -119,7 +117,9 @@ async fn run(backend: Backend, rows: u64) {
     let db = &t.db;
 
     let listing = tenant(db, "list.example.com").await;
-    db.import_call_rates(&listing, deck(100_000)).await.expect("100k deck");
+    db.import_call_rates(&listing, deck(100_000))
+        .await
+        .expect("100k deck");
     for (label, params) in [
         ("first page (top=100)", ListParams::default()),
         (
@@ -158,7 +158,10 @@ async fn run(backend: Backend, rows: u64) {
     let before = rss_mib();
     reset_peak();
     let start = Instant::now();
-    let imported = db.import_call_rates(&scope, deck(rows)).await.expect("import");
+    let imported = db
+        .import_call_rates(&scope, deck(rows))
+        .await
+        .expect("import");
     let took = start.elapsed();
     println!(
         "  import {} rows: {:.1?} ({:.0} rows/s), peak RSS {:.0} MiB (was {:.0} MiB before)",

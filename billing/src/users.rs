@@ -129,7 +129,11 @@ impl Db {
             _ => {}
         }
         let username = new.username.trim().to_string();
-        errors.extend(validate_credentials(&username, &new.password, tenant_id.is_some()));
+        errors.extend(validate_credentials(
+            &username,
+            &new.password,
+            tenant_id.is_some(),
+        ));
         if !errors.is_empty() {
             return Err(Error::Validation(errors));
         }

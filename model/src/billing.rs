@@ -89,8 +89,8 @@ mod tests {
     #[test]
     fn a_patch_changes_only_what_it_names() {
         let body = json!({"type": "ONLINE"});
-        let patch = BillingSettingsPatch::from_json(body.as_object().expect("object"))
-            .expect("valid");
+        let patch =
+            BillingSettingsPatch::from_json(body.as_object().expect("object")).expect("valid");
         let after = patch.apply(BillingSettings::default());
         assert_eq!(after.billing_type, BillingType::Online);
         assert!(!after.enabled);

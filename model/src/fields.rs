@@ -150,10 +150,7 @@ impl<'a> Fields<'a> {
         let value = self.present(field)?;
         let parsed = value.as_str().and_then(E::from_wire);
         if parsed.is_none() {
-            self.error(
-                field,
-                format!("must be one of {}", E::ALL_WIRE.join(", ")),
-            );
+            self.error(field, format!("must be one of {}", E::ALL_WIRE.join(", ")));
         }
         parsed
     }

@@ -41,7 +41,10 @@ mod tests {
 
     #[test]
     fn matches_the_documented_example() {
-        assert_eq!(ApiId::encode(700551909773148160), "NzAwNTUxOTA5NzczMTQ4MTYw");
+        assert_eq!(
+            ApiId::encode(700551909773148160),
+            "NzAwNTUxOTA5NzczMTQ4MTYw"
+        );
         assert_eq!(
             ApiId::decode("NzAwNTUxOTA5NzczMTQ4MTYw"),
             Some(700551909773148160)
@@ -59,7 +62,15 @@ mod tests {
 
     #[test]
     fn refuses_what_is_not_an_id() {
-        for bad in ["", "x", "!!!!", "YWJj", "MA==", "LTE=", "OTk5OTk5OTk5OTk5OTk5OTk5OTk5"] {
+        for bad in [
+            "",
+            "x",
+            "!!!!",
+            "YWJj",
+            "MA==",
+            "LTE=",
+            "OTk5OTk5OTk5OTk5OTk5OTk5OTk5",
+        ] {
             assert_eq!(ApiId::decode(bad), None, "{bad}");
         }
     }

@@ -159,7 +159,10 @@ mod tests {
     fn more_than_five_decimals_is_refused() {
         assert!(serde_json::from_str::<Money>("0.123456").is_err());
         assert_eq!("0.123456".parse::<Money>(), Err(MoneyError::TooPrecise));
-        assert_eq!("0.1234500".parse::<Money>().map(|m| m.to_wire()), Ok("0.12345".into()));
+        assert_eq!(
+            "0.1234500".parse::<Money>().map(|m| m.to_wire()),
+            Ok("0.12345".into())
+        );
     }
 
     #[test]

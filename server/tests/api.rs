@@ -10,7 +10,12 @@ use serde_json::json;
 async fn login_answers_tokens_and_status(backend: Backend) {
     let app = TestApp::new(backend).await;
     let answer = app
-        .call("POST", "/api/login", None, Some(json!({"username": "admin", "password": ADMIN_PASSWORD})))
+        .call(
+            "POST",
+            "/api/login",
+            None,
+            Some(json!({"username": "admin", "password": ADMIN_PASSWORD})),
+        )
         .await;
     assert_eq!(answer.status, StatusCode::OK);
     let body = &answer.body;
@@ -18,7 +23,9 @@ async fn login_answers_tokens_and_status(backend: Backend) {
     assert_eq!(body["role"], "SystemAdmin");
     assert_eq!(body["expires_in"], 1800);
     assert_eq!(body["access_token"].as_str().map(str::len), Some(64));
-    assert!(body["expires_at"].as_str().is_some_and(|s| s.ends_with('Z')));
+    assert!(body["expires_at"]
+        .as_str()
+        .is_some_and(|s| s.ends_with('Z')));
     let token = body["access_token"].as_str().expect("token").to_string();
     let refresh = body["refresh_token"].as_str().expect("refresh").to_string();
 
@@ -28,28 +35,66 @@ async fn login_answers_tokens_and_status(backend: Backend) {
     assert_eq!(status.body["access_token"], token.as_str());
 
     let wrong = app
-        .call("POST", "/api/login", None, Some(json!({"username": "admin", "password": "nope"})))
+        .call(
+            "POST",
+            "/api/login",
+            None,
+            Some(json!({"username": "admin", "password": "nope"})),
+        )
         .await;
     assert_eq!(wrong.status, StatusCode::UNAUTHORIZED);
     assert_eq!(wrong.code(), "UNAUTHORIZED");
-    let missing = app.call("POST", "/api/login", None, Some(json!({"username": "admin"}))).await;
+    let missing = app
+        .call(
+            "POST",
+            "/api/login",
+            None,
+            Some(json!({"username": "admin"})),
+        )
+        .await;
     assert_eq!(missing.status, StatusCode::BAD_REQUEST);
     assert_eq!(missing.fields(), ["password"]);
 
     let renewed = app
-        .call("POST", "/api/login/refresh", None, Some(json!({"refresh_token": refresh})))
+        .call(
+            "POST",
+            "/api/login/refresh",
+            None,
+            Some(json!({"refresh_token": refresh})),
+        )
         .await;
     assert_eq!(renewed.status, StatusCode::OK);
-    let new_token = renewed.body["access_token"].as_str().expect("token").to_string();
-    assert_eq!(app.get("/api/login", &token).await.status, StatusCode::UNAUTHORIZED, "the old login ended");
+    let new_token = renewed.body["access_token"]
+        .as_str()
+        .expect("token")
+        .to_string();
+    assert_eq!(
+        app.get("/api/login", &token).await.status,
+        StatusCode::UNAUTHORIZED,
+        "the old login ended"
+    );
     let again = app
-        .call("POST", "/api/login/refresh", None, Some(json!({"refresh_token": refresh})))
+        .call(
+            "POST",
+            "/api/login/refresh",
+            None,
+            Some(json!({"refresh_token": refresh})),
+        )
         .await;
-    assert_eq!(again.status, StatusCode::UNAUTHORIZED, "a refresh token works once");
+    assert_eq!(
+        again.status,
+        StatusCode::UNAUTHORIZED,
+        "a refresh token works once"
+    );
 
-    let out = app.call("POST", "/api/logout", Some(&new_token), None).await;
+    let out = app
+        .call("POST", "/api/logout", Some(&new_token), None)
+        .await;
     assert_eq!(out.status, StatusCode::NO_CONTENT);
-    assert_eq!(app.get("/api/login", &new_token).await.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        app.get("/api/login", &new_token).await.status,
+        StatusCode::UNAUTHORIZED
+    );
 }
 
 async fn requests_without_a_valid_token_are_refused(backend: Backend) {
@@ -68,19 +113,37 @@ async fn requests_without_a_valid_token_are_refused(backend: Backend) {
 async fn api_tokens_are_shown_once_and_can_be_revoked(backend: Backend) {
     let app = TestApp::new(backend).await;
     let root = app.admin().await;
-    let created = app.post("/api/tokens", &root, json!({"name": "pbx-1"})).await;
+    let created = app
+        .post("/api/tokens", &root, json!({"name": "pbx-1"}))
+        .await;
     assert_eq!(created.status, StatusCode::OK, "{}", created.text);
     let secret = created.body["token"].as_str().expect("secret").to_string();
     let id = created.body["id"].as_str().expect("id").to_string();
-    assert_eq!(app.get("/api/tenants", &secret).await.status, StatusCode::OK);
+    assert_eq!(
+        app.get("/api/tenants", &secret).await.status,
+        StatusCode::OK
+    );
     let listed = app.get("/api/tokens", &root).await;
     assert_eq!(listed.body["count"], 1);
     assert_eq!(listed.body["items"][0]["name"], "pbx-1");
-    assert!(listed.body["items"][0].get("token").is_none(), "the secret is not listed");
+    assert!(
+        listed.body["items"][0].get("token").is_none(),
+        "the secret is not listed"
+    );
     assert!(!listed.text.contains(&secret));
-    let revoked = app.call("POST", &format!("/api/tokens/{id}/destroy"), Some(&root), None).await;
+    let revoked = app
+        .call(
+            "POST",
+            &format!("/api/tokens/{id}/destroy"),
+            Some(&root),
+            None,
+        )
+        .await;
     assert_eq!(revoked.status, StatusCode::NO_CONTENT);
-    assert_eq!(app.get("/api/tenants", &secret).await.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        app.get("/api/tenants", &secret).await.status,
+        StatusCode::UNAUTHORIZED
+    );
     let nameless = app.post("/api/tokens", &root, json!({})).await;
     assert_eq!(nameless.fields(), ["name"]);
 }
@@ -95,36 +158,68 @@ async fn tenants_and_users_are_kept_apart(backend: Backend) {
     assert_eq!(tenants.body["count"], 2);
     assert_eq!(tenants.body["items"][0]["currency"], "USD");
     let dup = app
-        .post("/api/tenants", &root, json!({"name": "x", "sip_domain": "ACME.example.com"}))
+        .post(
+            "/api/tenants",
+            &root,
+            json!({"name": "x", "sip_domain": "ACME.example.com"}),
+        )
         .await;
     assert_eq!(dup.status, StatusCode::BAD_REQUEST);
     assert_eq!(dup.fields(), ["sip_domain"]);
     let bad_currency = app
-        .post("/api/tenants", &root, json!({"name": "x", "sip_domain": "x.example.com", "currency": "XYZ"}))
+        .post(
+            "/api/tenants",
+            &root,
+            json!({"name": "x", "sip_domain": "x.example.com", "currency": "XYZ"}),
+        )
         .await;
     assert_eq!(bad_currency.fields(), ["currency"]);
 
     // A tenant admin sees its own tenant only and may not create tenants.
-    assert_eq!(app.get(&format!("/api/tenants/{acme}"), &acme_admin).await.status, StatusCode::OK);
-    let foreign = app.get(&format!("/api/tenants/{globex}"), &acme_admin).await;
+    assert_eq!(
+        app.get(&format!("/api/tenants/{acme}"), &acme_admin)
+            .await
+            .status,
+        StatusCode::OK
+    );
+    let foreign = app
+        .get(&format!("/api/tenants/{globex}"), &acme_admin)
+        .await;
     assert_eq!(foreign.status, StatusCode::NOT_FOUND);
     assert_eq!(foreign.code(), "NOT_FOUND");
     let create = app
-        .post("/api/tenants", &acme_admin, json!({"name": "y", "sip_domain": "y.example.com"}))
+        .post(
+            "/api/tenants",
+            &acme_admin,
+            json!({"name": "y", "sip_domain": "y.example.com"}),
+        )
         .await;
     assert_eq!(create.status, StatusCode::FORBIDDEN);
     assert_eq!(create.code(), "FORBIDDEN");
 
     // Users: each admin creates and sees its own tenant's users only.
     let made = app
-        .post("/api/users", &acme_admin, json!({"username": "102", "password": "password-123"}))
+        .post(
+            "/api/users",
+            &acme_admin,
+            json!({"username": "102", "password": "password-123"}),
+        )
         .await;
     assert_eq!(made.status, StatusCode::OK, "{}", made.text);
     let user_id = made.body["id"].as_str().expect("id").to_string();
     let listed = app.get("/api/users", &acme_admin).await;
     assert_eq!(listed.body["count"], 3);
-    assert!(listed.body["items"].as_array().expect("items").iter().all(|u| u["tenant_id"] == acme.as_str()));
-    assert_eq!(app.get(&format!("/api/users/{user_id}"), &globex_admin).await.status, StatusCode::NOT_FOUND);
+    assert!(listed.body["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .all(|u| u["tenant_id"] == acme.as_str()));
+    assert_eq!(
+        app.get(&format!("/api/users/{user_id}"), &globex_admin)
+            .await
+            .status,
+        StatusCode::NOT_FOUND
+    );
     let into_other = app
         .post(
             "/api/users",
@@ -134,19 +229,35 @@ async fn tenants_and_users_are_kept_apart(backend: Backend) {
         .await;
     assert_eq!(into_other.status, StatusCode::NOT_FOUND);
     let by_user = app
-        .post("/api/users", &acme_user, json!({"username": "x2", "password": "password-123"}))
+        .post(
+            "/api/users",
+            &acme_user,
+            json!({"username": "x2", "password": "password-123"}),
+        )
         .await;
     assert_eq!(by_user.status, StatusCode::FORBIDDEN);
     let reserved = app
-        .post("/api/users", &acme_admin, json!({"username": "Admin", "password": "password-123"}))
+        .post(
+            "/api/users",
+            &acme_admin,
+            json!({"username": "Admin", "password": "password-123"}),
+        )
         .await;
     assert_eq!(reserved.fields(), ["username"]);
     let duplicate = app
-        .post("/api/users", &acme_admin, json!({"username": "102", "password": "password-123"}))
+        .post(
+            "/api/users",
+            &acme_admin,
+            json!({"username": "102", "password": "password-123"}),
+        )
         .await;
     assert_eq!(duplicate.fields(), ["username"]);
     let weak = app
-        .post("/api/users", &acme_admin, json!({"username": "103", "password": "short", "role": "Boss"}))
+        .post(
+            "/api/users",
+            &acme_admin,
+            json!({"username": "103", "password": "short", "role": "Boss"}),
+        )
         .await;
     let mut fields = weak.fields();
     fields.sort();
@@ -159,34 +270,60 @@ async fn billing_settings_follow_the_document(backend: Backend) {
     let (tenant, admin, user) = app.tenant(&root, "acme.example.com").await;
     let got = app.get("/api/tenant/billing", &admin).await;
     assert_eq!(got.status, StatusCode::OK);
-    assert_eq!(got.body, json!({"enabled": false, "account": "TENANT", "type": "OFFLINE"}));
+    assert_eq!(
+        got.body,
+        json!({"enabled": false, "account": "TENANT", "type": "OFFLINE"})
+    );
 
-    let set = app.post("/api/tenant/billing", &admin, json!({"type": "ONLINE"})).await;
+    let set = app
+        .post("/api/tenant/billing", &admin, json!({"type": "ONLINE"}))
+        .await;
     assert_eq!(set.status, StatusCode::OK);
     let got = app.get("/api/tenant/billing", &admin).await;
-    assert_eq!(got.body, json!({"enabled": false, "account": "TENANT", "type": "ONLINE"}));
+    assert_eq!(
+        got.body,
+        json!({"enabled": false, "account": "TENANT", "type": "ONLINE"})
+    );
     let set = app
-        .post("/api/tenant/billing", &admin, json!({"enabled": true, "account": "USER"}))
+        .post(
+            "/api/tenant/billing",
+            &admin,
+            json!({"enabled": true, "account": "USER"}),
+        )
         .await;
     assert_eq!(set.status, StatusCode::OK);
     let got = app.get("/api/tenant/billing", &user).await;
-    assert_eq!(got.body, json!({"enabled": true, "account": "USER", "type": "ONLINE"}));
+    assert_eq!(
+        got.body,
+        json!({"enabled": true, "account": "USER", "type": "ONLINE"})
+    );
 
     let bad = app
-        .post("/api/tenant/billing", &admin, json!({"account": "COMPANY", "enabled": 1}))
+        .post(
+            "/api/tenant/billing",
+            &admin,
+            json!({"account": "COMPANY", "enabled": 1}),
+        )
         .await;
     assert_eq!(bad.status, StatusCode::BAD_REQUEST);
     assert_eq!(bad.code(), "VALIDATE_FAILED");
     assert_eq!(bad.fields(), ["enabled", "account"]);
-    let by_user = app.post("/api/tenant/billing", &user, json!({"enabled": false})).await;
+    let by_user = app
+        .post("/api/tenant/billing", &user, json!({"enabled": false}))
+        .await;
     assert_eq!(by_user.status, StatusCode::FORBIDDEN);
-    assert_eq!(app.get("/api/tenant/billing", &admin).await.body["enabled"], true);
+    assert_eq!(
+        app.get("/api/tenant/billing", &admin).await.body["enabled"],
+        true
+    );
 
     // A system administrator names the tenant it acts on.
     let unnamed = app.get("/api/tenant/billing", &root).await;
     assert_eq!(unnamed.status, StatusCode::BAD_REQUEST);
     assert_eq!(unnamed.fields(), ["tenant_id"]);
-    let named = app.get(&format!("/api/tenant/billing?tenant_id={tenant}"), &root).await;
+    let named = app
+        .get(&format!("/api/tenant/billing?tenant_id={tenant}"), &root)
+        .await;
     assert_eq!(named.body["account"], "USER");
 }
 
@@ -201,7 +338,10 @@ async fn call_rates_round_trip_exactly(backend: Backend) {
     let created = app.post("/api/call_rates", &admin, body).await;
     assert_eq!(created.status, StatusCode::OK, "{}", created.text);
     let id = created.body["id"].as_str().expect("id").to_string();
-    assert!(model::ApiId::decode(&id).is_some(), "ids are base64 of a decimal id");
+    assert!(
+        model::ApiId::decode(&id).is_some(),
+        "ids are base64 of a decimal id"
+    );
 
     let got = app.get(&format!("/api/call_rates/{id}"), &admin).await;
     assert_eq!(got.status, StatusCode::OK);
@@ -212,7 +352,11 @@ async fn call_rates_round_trip_exactly(backend: Backend) {
     assert_eq!(got.body["description"], "test rate");
 
     let updated = app
-        .post(&format!("/api/call_rates/{id}"), &admin, json!({"price_1": 0.07, "description": "London"}))
+        .post(
+            &format!("/api/call_rates/{id}"),
+            &admin,
+            json!({"price_1": 0.07, "description": "London"}),
+        )
         .await;
     assert_eq!(updated.status, StatusCode::OK, "{}", updated.text);
     let got = app.get(&format!("/api/call_rates/{id}"), &user).await;
@@ -220,12 +364,37 @@ async fn call_rates_round_trip_exactly(backend: Backend) {
     assert_eq!(got.body["description"], "London");
     assert_eq!(got.body["prefix"], "4420", "fields not named stay");
 
-    let by_user = app.post(&format!("/api/call_rates/{id}"), &user, json!({"price_1": 0})).await;
+    let by_user = app
+        .post(
+            &format!("/api/call_rates/{id}"),
+            &user,
+            json!({"price_1": 0}),
+        )
+        .await;
     assert_eq!(by_user.status, StatusCode::FORBIDDEN);
-    let destroyed = app.call("POST", &format!("/api/call_rates/{id}/destroy"), Some(&admin), None).await;
+    let destroyed = app
+        .call(
+            "POST",
+            &format!("/api/call_rates/{id}/destroy"),
+            Some(&admin),
+            None,
+        )
+        .await;
     assert_eq!(destroyed.status, StatusCode::NO_CONTENT);
-    assert_eq!(app.get(&format!("/api/call_rates/{id}"), &admin).await.status, StatusCode::NOT_FOUND);
-    let again = app.call("POST", &format!("/api/call_rates/{id}/destroy"), Some(&admin), None).await;
+    assert_eq!(
+        app.get(&format!("/api/call_rates/{id}"), &admin)
+            .await
+            .status,
+        StatusCode::NOT_FOUND
+    );
+    let again = app
+        .call(
+            "POST",
+            &format!("/api/call_rates/{id}/destroy"),
+            Some(&admin),
+            None,
+        )
+        .await;
     assert_eq!(again.status, StatusCode::NOT_FOUND);
 }
 
@@ -243,25 +412,48 @@ async fn call_rates_are_validated_field_by_field(backend: Backend) {
     body.as_object_mut().expect("object").remove("grace_period");
     let answer = app.post("/api/call_rates", &admin, body).await;
     assert_eq!(answer.status, StatusCode::BAD_REQUEST);
-    assert!(answer.body["errors"].as_array().expect("errors").iter().all(|e| e["code"] == "VALIDATE_FAILED"));
+    assert!(answer.body["errors"]
+        .as_array()
+        .expect("errors")
+        .iter()
+        .all(|e| e["code"] == "VALIDATE_FAILED"));
     let mut fields = answer.fields();
     fields.sort();
     assert_eq!(
         fields,
-        ["connect_fee", "description", "grace_period", "interval_1", "prefix", "price_n", "type"]
+        [
+            "connect_fee",
+            "description",
+            "grace_period",
+            "interval_1",
+            "prefix",
+            "price_n",
+            "type"
+        ]
     );
 
-    assert_eq!(app.post("/api/call_rates", &admin, rate("44")).await.status, StatusCode::OK);
+    assert_eq!(
+        app.post("/api/call_rates", &admin, rate("44")).await.status,
+        StatusCode::OK
+    );
     let duplicate = app.post("/api/call_rates", &admin, rate("+44")).await;
     assert_eq!(duplicate.status, StatusCode::BAD_REQUEST);
     assert_eq!(duplicate.fields(), ["prefix"]);
 
     let malformed = app
-        .raw("POST", "/api/call_rates", &admin, "application/json", "{\"prefix\": ")
+        .raw(
+            "POST",
+            "/api/call_rates",
+            &admin,
+            "application/json",
+            "{\"prefix\": ",
+        )
         .await;
     assert_eq!(malformed.status, StatusCode::BAD_REQUEST);
     assert_eq!(malformed.code(), "VALIDATE_FAILED");
-    let not_object = app.raw("POST", "/api/call_rates", &admin, "application/json", "[1]").await;
+    let not_object = app
+        .raw("POST", "/api/call_rates", &admin, "application/json", "[1]")
+        .await;
     assert_eq!(not_object.code(), "VALIDATE_FAILED");
     let bad_id = app.get("/api/call_rates/not-an-id", &admin).await;
     assert_eq!(bad_id.status, StatusCode::NOT_FOUND);
@@ -275,13 +467,37 @@ async fn a_tenant_never_reaches_another_tenants_rates(backend: Backend) {
     let created = app.post("/api/call_rates", &globex, rate("1")).await;
     let id = created.body["id"].as_str().expect("id").to_string();
 
-    assert_eq!(app.get(&format!("/api/call_rates/{id}"), &acme).await.status, StatusCode::NOT_FOUND);
-    let update = app.post(&format!("/api/call_rates/{id}"), &acme, json!({"price_1": 9})).await;
+    assert_eq!(
+        app.get(&format!("/api/call_rates/{id}"), &acme)
+            .await
+            .status,
+        StatusCode::NOT_FOUND
+    );
+    let update = app
+        .post(
+            &format!("/api/call_rates/{id}"),
+            &acme,
+            json!({"price_1": 9}),
+        )
+        .await;
     assert_eq!(update.status, StatusCode::NOT_FOUND);
-    let destroy = app.call("POST", &format!("/api/call_rates/{id}/destroy"), Some(&acme), None).await;
+    let destroy = app
+        .call(
+            "POST",
+            &format!("/api/call_rates/{id}/destroy"),
+            Some(&acme),
+            None,
+        )
+        .await;
     assert_eq!(destroy.status, StatusCode::NOT_FOUND);
-    let listed = app.get(&format!("/api/call_rates?tenant_id={globex_id}"), &acme).await;
-    assert_eq!(listed.status, StatusCode::NOT_FOUND, "naming another tenant is not a way in");
+    let listed = app
+        .get(&format!("/api/call_rates?tenant_id={globex_id}"), &acme)
+        .await;
+    assert_eq!(
+        listed.status,
+        StatusCode::NOT_FOUND,
+        "naming another tenant is not a way in"
+    );
     assert_eq!(app.get("/api/call_rates", &acme).await.body["count"], 0);
     let still = app.get(&format!("/api/call_rates/{id}"), &globex).await;
     assert_eq!(still.body["price_1"], json!(0.06));
@@ -306,7 +522,10 @@ async fn call_rates_list_filters_sorts_and_pages(backend: Backend) {
         body["price_1"] = json!(price);
         body["description"] = json!(description);
         body["interval_1"] = json!(i + 1);
-        assert_eq!(app.post("/api/call_rates", &admin, body).await.status, StatusCode::OK);
+        assert_eq!(
+            app.post("/api/call_rates", &admin, body).await.status,
+            StatusCode::OK
+        );
     }
     let list = |query: &str| {
         let path = format!("/api/call_rates{query}");
@@ -328,10 +547,15 @@ async fn call_rates_list_filters_sorts_and_pages(backend: Backend) {
     assert_eq!(prefixes(&all), ["1", "44", "447", "33", "49"]);
 
     let page = list("?orderby=prefix%20desc&skip=1&top=2").await;
-    assert_eq!(page.body["count"], 5, "count is of all matches, not of the page");
+    assert_eq!(
+        page.body["count"], 5,
+        "count is of all matches, not of the page"
+    );
     assert_eq!(prefixes(&page), ["447", "44"]);
 
-    let filtered = list("?filter=type%20eq%20'INTERNATIONAL'%20and%20price_1%20ge%200.03&orderby=price_1").await;
+    let filtered =
+        list("?filter=type%20eq%20'INTERNATIONAL'%20and%20price_1%20ge%200.03&orderby=price_1")
+            .await;
     assert_eq!(prefixes(&filtered), ["33", "49"]);
     assert_eq!(filtered.body["count"], 2);
 
@@ -345,7 +569,11 @@ async fn call_rates_list_filters_sorts_and_pages(backend: Backend) {
     let underscore = list("?search=y_l").await;
     assert_eq!(prefixes(&underscore), ["49"]);
     let no_wildcard = list("?search=_").await;
-    assert_eq!(prefixes(&no_wildcard), ["49"], "_ matches only an underscore");
+    assert_eq!(
+        prefixes(&no_wildcard),
+        ["49"],
+        "_ matches only an underscore"
+    );
 
     for (query, parameter) in [
         ("?top=0", "top"),
@@ -377,30 +605,60 @@ async fn call_rates_export_and_import_round_trip(backend: Backend) {
 
     let export = app.get("/api/call_rates/export", &acme).await;
     assert_eq!(export.status, StatusCode::OK);
-    assert_eq!(export.headers["content-disposition"], "attachment; filename=\"call_rates.csv\"");
+    assert_eq!(
+        export.headers["content-disposition"],
+        "attachment; filename=\"call_rates.csv\""
+    );
     let lines: Vec<&str> = export.text.lines().collect();
     assert_eq!(lines[0], HEADER);
     assert_eq!(lines.len(), 3);
-    assert!(lines[1].contains(",44,INTERNATIONAL,10,5,60,6,0.1,0.1,0.06,0.03,\"UK, \"\"all\"\" networks\""), "{}", lines[1]);
+    assert!(
+        lines[1]
+            .contains(",44,INTERNATIONAL,10,5,60,6,0.1,0.1,0.06,0.03,\"UK, \"\"all\"\" networks\""),
+        "{}",
+        lines[1]
+    );
 
     // The export imports as it is into another tenant.
-    let imported = app.raw("POST", "/api/call_rates/import", &globex, "text/csv", export.text.clone()).await;
+    let imported = app
+        .raw(
+            "POST",
+            "/api/call_rates/import",
+            &globex,
+            "text/csv",
+            export.text.clone(),
+        )
+        .await;
     assert_eq!(imported.status, StatusCode::OK, "{}", imported.text);
     assert_eq!(imported.body["imported"], 2);
     let again = app.get("/api/call_rates/export", &globex).await;
     let strip_ids = |text: &str| -> Vec<String> {
-        text.lines().map(|l| l.split_once(',').map(|(_, rest)| rest.to_string()).unwrap_or_default()).collect()
+        text.lines()
+            .map(|l| {
+                l.split_once(',')
+                    .map(|(_, rest)| rest.to_string())
+                    .unwrap_or_default()
+            })
+            .collect()
     };
     assert_eq!(strip_ids(&again.text), strip_ids(&export.text));
 
     // Importing changes rates whose prefix exists and adds the others, as a multipart upload too.
-    let csv = format!("{HEADER}\n,44,MOBILE,0,0,30,6,0,0,0.5,0.5,changed\n,33,LOCAL,0,0,60,60,0,0,0.02,0.02,\n");
+    let csv = format!(
+        "{HEADER}\n,44,MOBILE,0,0,30,6,0,0,0.5,0.5,changed\n,33,LOCAL,0,0,60,60,0,0,0.02,0.02,\n"
+    );
     let boundary = "XyZ";
     let multipart = format!(
         "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"rates.csv\"\r\nContent-Type: text/csv\r\n\r\n{csv}\r\n--{boundary}--\r\n"
     );
     let imported = app
-        .raw("POST", "/api/call_rates/import", &acme, &format!("multipart/form-data; boundary={boundary}"), multipart)
+        .raw(
+            "POST",
+            "/api/call_rates/import",
+            &acme,
+            &format!("multipart/form-data; boundary={boundary}"),
+            multipart,
+        )
         .await;
     assert_eq!(imported.status, StatusCode::OK, "{}", imported.text);
     assert_eq!(imported.body["imported"], 2);
@@ -412,25 +670,59 @@ async fn call_rates_export_and_import_round_trip(backend: Backend) {
 
     // A bad file is refused whole, every bad line named.
     let bad = format!("{HEADER}\n,7,LOCAL,0,0,60,60,0,0,0.1,0.1,ok\n,8,CITY,0,0,0,60,0,0,0.1,0.1,\n,7,LOCAL,0,0,60,60,0,0,x,0.1,\n");
-    let refused = app.raw("POST", "/api/call_rates/import", &acme, "text/csv", bad).await;
+    let refused = app
+        .raw("POST", "/api/call_rates/import", &acme, "text/csv", bad)
+        .await;
     assert_eq!(refused.status, StatusCode::BAD_REQUEST);
     let named: Vec<(u64, String)> = refused.body["errors"]
         .as_array()
         .expect("errors")
         .iter()
-        .map(|e| (e["line"].as_u64().unwrap_or(0), e["field"].as_str().unwrap_or("").to_string()))
+        .map(|e| {
+            (
+                e["line"].as_u64().unwrap_or(0),
+                e["field"].as_str().unwrap_or("").to_string(),
+            )
+        })
         .collect();
     assert_eq!(
         named,
-        [(3, "type".to_string()), (3, "interval_1".into()), (4, "prefix".into()), (4, "price_1".into())]
+        [
+            (3, "type".to_string()),
+            (3, "interval_1".into()),
+            (4, "prefix".into()),
+            (4, "price_1".into())
+        ]
     );
-    assert_eq!(app.get("/api/call_rates", &acme).await.body["count"], 3, "nothing was written");
+    assert_eq!(
+        app.get("/api/call_rates", &acme).await.body["count"],
+        3,
+        "nothing was written"
+    );
 
-    let wrong_header = app.raw("POST", "/api/call_rates/import", &acme, "text/csv", "prefix,price\n1,2\n").await;
+    let wrong_header = app
+        .raw(
+            "POST",
+            "/api/call_rates/import",
+            &acme,
+            "text/csv",
+            "prefix,price\n1,2\n",
+        )
+        .await;
     assert_eq!(wrong_header.status, StatusCode::BAD_REQUEST);
-    let empty = app.raw("POST", "/api/call_rates/import", &acme, "text/csv", "").await;
+    let empty = app
+        .raw("POST", "/api/call_rates/import", &acme, "text/csv", "")
+        .await;
     assert_eq!(empty.status, StatusCode::BAD_REQUEST);
-    let by_user = app.raw("POST", "/api/call_rates/import", &user, "text/csv", export.text).await;
+    let by_user = app
+        .raw(
+            "POST",
+            "/api/call_rates/import",
+            &user,
+            "text/csv",
+            export.text,
+        )
+        .await;
     assert_eq!(by_user.status, StatusCode::FORBIDDEN);
 }
 

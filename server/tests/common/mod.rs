@@ -90,7 +90,13 @@ impl TestApp {
         }
     }
 
-    pub async fn call(&self, method: &str, path: &str, token: Option<&str>, body: Option<Value>) -> Answer {
+    pub async fn call(
+        &self,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> Answer {
         let mut request = Request::builder().method(method).uri(path);
         if let Some(token) = token {
             request = request.header(header::AUTHORIZATION, format!("Bearer {token}"));
@@ -113,7 +119,14 @@ impl TestApp {
         self.call("POST", path, Some(token), Some(body)).await
     }
 
-    pub async fn raw(&self, method: &str, path: &str, token: &str, content_type: &str, body: impl Into<Body>) -> Answer {
+    pub async fn raw(
+        &self,
+        method: &str,
+        path: &str,
+        token: &str,
+        content_type: &str,
+        body: impl Into<Body>,
+    ) -> Answer {
         let request = Request::builder()
             .method(method)
             .uri(path)
@@ -146,7 +159,11 @@ impl TestApp {
     /// (tenant id, admin token, user token).
     pub async fn tenant(&self, root: &str, domain: &str) -> (String, String, String) {
         let created = self
-            .post("/api/tenants", root, json!({"name": domain, "sip_domain": domain}))
+            .post(
+                "/api/tenants",
+                root,
+                json!({"name": domain, "sip_domain": domain}),
+            )
             .await;
         assert_eq!(created.status, StatusCode::OK, "{}", created.text);
         let id = created.body["id"].as_str().expect("id").to_string();
