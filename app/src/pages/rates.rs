@@ -728,3 +728,38 @@ fn RateEditor(
         </form>
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn query(pairs: &[(&'static str, &str)]) -> ParamsMap {
+        pairs.iter().map(|(k, v)| (*k, v.to_string())).collect()
+    }
+
+    #[test]
+    fn links_change_only_what_they_name() {
+        let q = query(&[("tenant", "Mg=="), ("search", "50%"), ("skip", "25")]);
+        assert_eq!(
+            rates_href(
+                &q,
+                &[("orderby", Some("prefix desc".into())), ("skip", None)]
+            ),
+            "/rates?tenant=Mg%3D%3D&search=50%25&orderby=prefix%20desc"
+        );
+        assert_eq!(rates_href(&ParamsMap::new(), &[("skip", None)]), "/rates");
+    }
+
+    #[test]
+    fn the_current_sort_is_read_from_orderby() {
+        assert_eq!(current_order(&query(&[])), None);
+        assert_eq!(
+            current_order(&query(&[("orderby", "price_1 desc")])),
+            Some(("price_1".into(), true))
+        );
+        assert_eq!(
+            current_order(&query(&[("orderby", "prefix")])),
+            Some(("prefix".into(), false))
+        );
+    }
+}
