@@ -43,6 +43,7 @@ impl FromStr for Backend {
 pub struct Db {
     pool: AnyPool,
     backend: Backend,
+    rates: std::sync::Arc<crate::quote::RateCache>,
 }
 
 pub type Tx = Transaction<'static, Any>;
@@ -75,7 +76,11 @@ impl Db {
             });
         }
         let pool = options.connect(&url).await?;
-        let db = Db { pool, backend };
+        let db = Db {
+            pool,
+            backend,
+            rates: Default::default(),
+        };
         db.migrate().await?;
         Ok(db)
     }
@@ -93,6 +98,11 @@ impl Db {
 
     pub fn pool(&self) -> &AnyPool {
         &self.pool
+    }
+
+    /// Rate tables kept in memory, shared by clones of this handle.
+    pub(crate) fn rate_cache(&self) -> &crate::quote::RateCache {
+        &self.rates
     }
 
     pub fn backend(&self) -> Backend {

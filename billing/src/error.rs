@@ -26,6 +26,10 @@ pub enum Error {
         /// Bad lines beyond those listed.
         more: u64,
     },
+    /// The request is understood but cannot be granted (no rate, forbidden
+    /// destination, insufficient funds): the code says which.
+    #[error("{message}")]
+    Refused { code: &'static str, message: String },
     /// A request that is well-formed but cannot be done in the current state.
     #[error("{message}")]
     Conflict { code: &'static str, message: String },

@@ -10,6 +10,7 @@ pub mod csv;
 pub mod db;
 pub mod error;
 pub mod listing;
+pub mod quote;
 pub mod sessions;
 pub mod tenants;
 pub mod testing;

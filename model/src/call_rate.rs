@@ -206,7 +206,7 @@ impl CallRateFields {
             Err(mut errors) => {
                 // Also name the required fields that are missing altogether.
                 for name in REQUIRED {
-                    if !body.get(*name).is_some_and(|v| !v.is_null())
+                    if body.get(*name).is_none_or(Value::is_null)
                         && !errors.iter().any(|e| e.field == *name)
                     {
                         errors.push(FieldError::new(*name, "is required"));

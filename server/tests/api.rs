@@ -726,7 +726,97 @@ async fn call_rates_export_and_import_round_trip(backend: Backend) {
     assert_eq!(by_user.status, StatusCode::FORBIDDEN);
 }
 
+async fn quotes_follow_the_rating_definition(backend: Backend) {
+    let app = TestApp::new(backend).await;
+    let root = app.admin().await;
+    let (_, admin, user) = app.tenant(&root, "acme.example.com").await;
+    // RATING.md's worked example: connect 0.10, 0.06/min for 60 s, then
+    // 0.03/min in 6 s blocks, 10 free seconds, grace 5, surcharge 10%.
+    let created = app.post("/api/call_rates", &admin, rate("1")).await;
+    let id = created.body["id"].as_str().expect("id").to_string();
+    for (duration, amount) in [
+        (json!(4), "0"),
+        (json!(5), "0.176"),
+        (json!(70), "0.176"),
+        (json!(71), "0.1793"),
+        (json!(70.2), "0.1793"),
+        (json!(130), "0.209"),
+        (json!(3600), "2.1197"),
+    ] {
+        let quote = app
+            .post(
+                "/api/rating/quote",
+                &user,
+                json!({"callee": "1234567890", "duration": duration}),
+            )
+            .await;
+        assert_eq!(quote.status, StatusCode::OK, "{}", quote.text);
+        assert_eq!(quote.body["amount"].to_string(), amount, "{duration}s");
+        assert_eq!(quote.body["currency"], "USD");
+        assert_eq!(quote.body["rate"]["id"], id.as_str());
+    }
+    let quote = app
+        .post(
+            "/api/rating/quote",
+            &user,
+            json!({"callee": "+1234567890", "duration": 71}),
+        )
+        .await;
+    assert_eq!(quote.body["breakdown"]["blocks"], 1);
+    assert_eq!(quote.body["breakdown"]["billable_seconds"], 66);
+    assert_eq!(quote.body["breakdown"]["connect_fee"], "0.1");
+
+    // The longest prefix wins, and a change of rates is seen at once.
+    let mut longer = rate("12");
+    longer["price_1"] = json!(0.6);
+    app.post("/api/call_rates", &admin, longer).await;
+    let quote = app
+        .post(
+            "/api/rating/quote",
+            &user,
+            json!({"callee": "1234567890", "duration": 60}),
+        )
+        .await;
+    assert_eq!(quote.body["rate"]["prefix"], "12");
+    assert_eq!(quote.body["amount"].to_string(), "0.77");
+    app.post(
+        &format!("/api/call_rates/{id}"),
+        &admin,
+        json!({"connect_fee": 0}),
+    )
+    .await;
+    let quote = app
+        .post(
+            "/api/rating/quote",
+            &user,
+            json!({"callee": "1999", "duration": 60}),
+        )
+        .await;
+    assert_eq!(quote.body["amount"].to_string(), "0.066");
+
+    let none = app
+        .post(
+            "/api/rating/quote",
+            &user,
+            json!({"callee": "999", "duration": 60}),
+        )
+        .await;
+    assert_eq!(none.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(none.code(), "NO_RATE");
+    let bad = app
+        .post(
+            "/api/rating/quote",
+            &user,
+            json!({"callee": "", "duration": -1, "at": "yesterday"}),
+        )
+        .await;
+    let mut fields = bad.fields();
+    fields.sort();
+    assert_eq!(fields, ["at", "callee", "duration"]);
+}
+
 on_both_databases!(
+    quotes_follow_the_rating_definition,
     login_answers_tokens_and_status,
     requests_without_a_valid_token_are_refused,
     api_tokens_are_shown_once_and_can_be_revoked,

@@ -139,6 +139,10 @@ impl IntoResponse for ApiError {
                 )
                     .into_response();
             }
+            Error::Refused { code, message } => (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                vec![entry(code, message, String::new())],
+            ),
             Error::Conflict { code, message } => (
                 StatusCode::CONFLICT,
                 vec![entry(code, message, String::new())],

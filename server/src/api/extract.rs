@@ -110,9 +110,7 @@ where
                 })
             });
         let requested = match named {
-            Some(text) => {
-                Some(ApiId::decode(&text).ok_or_else(|| ApiError(Error::NotFound("tenant")))?)
-            }
+            Some(text) => Some(ApiId::decode(&text).ok_or(ApiError(Error::NotFound("tenant")))?),
             None => None,
         };
         Ok(TenantScope(caller.scope(requested)?))

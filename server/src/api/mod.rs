@@ -5,6 +5,7 @@ pub mod error;
 pub mod extract;
 pub mod login;
 pub mod openapi;
+pub mod rating;
 pub mod tenants;
 
 use axum::extract::DefaultBodyLimit;
@@ -43,6 +44,7 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("GET", "/api/call_rates/{id}"),
     ("POST", "/api/call_rates/{id}"),
     ("POST", "/api/call_rates/{id}/destroy"),
+    ("POST", "/api/rating/quote"),
     ("GET", "/api/openapi.json"),
     ("GET", "/api/docs"),
 ];
@@ -87,6 +89,7 @@ pub fn routes() -> Router<AppState> {
             get(call_rates::get).post(call_rates::update),
         )
         .route("/api/call_rates/{id}/destroy", post(call_rates::destroy))
+        .route("/api/rating/quote", post(rating::quote))
         .route("/api/openapi.json", get(openapi::document))
         .route("/api/docs", get(openapi::docs_page))
         .method_not_allowed_fallback(error::wrong_method)

@@ -1,0 +1,63 @@
+//! `POST /api/rating/quote`: what a call would cost the caller's tenant.
+
+use axum::extract::State;
+use axum::Json;
+use billing::quote::QuoteAnswer;
+use billing::Db;
+use model::Fields;
+use serde_json::Value;
+use time::format_description::well_known::Rfc3339;
+use time::OffsetDateTime;
+
+use super::error::{ApiError, ApiResult};
+use super::extract::{JsonObject, TenantScope};
+
+/// `{callee, duration, at?}`: `duration` in seconds (a fraction is rounded up
+/// to the next second), `at` the call's start in RFC 3339 (default now).
+pub async fn quote(
+    State(db): State<Db>,
+    TenantScope(scope): TenantScope,
+    JsonObject(body): JsonObject,
+) -> ApiResult<Json<QuoteAnswer>> {
+    let mut f = Fields::new(&body);
+    let callee = f.string("callee");
+    let callee = f.require("callee", callee);
+    if let Some(Err(message)) = callee.as_deref().map(billing::quote::validate_callee) {
+        f.error("callee", message);
+    }
+    let duration = match body.get("duration") {
+        Some(Value::Number(n)) => match n.to_string().parse::<rating::Decimal>() {
+            Ok(d) if !d.is_sign_negative() => Some(rating::billable_duration(d)),
+            _ => {
+                f.error("duration", "must be a number of seconds, at least 0");
+                None
+            }
+        },
+        Some(Value::Null) | None => {
+            f.error("duration", "is required");
+            None
+        }
+        Some(_) => {
+            f.error("duration", "must be a number of seconds, at least 0");
+            None
+        }
+    };
+    let at = match f.string("at") {
+        Some(text) => match OffsetDateTime::parse(&text, &Rfc3339) {
+            Ok(t) => Some(t.unix_timestamp()),
+            Err(_) => {
+                f.error(
+                    "at",
+                    "must be an RFC 3339 time such as 2017-07-21T17:32:28Z",
+                );
+                None
+            }
+        },
+        None => None,
+    };
+    f.finish()?;
+    let (Some(callee), Some(duration)) = (callee, duration) else {
+        return Err(ApiError::validation("callee", "is required"));
+    };
+    Ok(Json(db.quote(&scope, &callee, duration, at).await?))
+}
