@@ -5,6 +5,7 @@
 //! caller's rights and tenant itself, so a surface is only a translation.
 
 pub mod auth;
+pub mod balances;
 pub mod call_rates;
 pub mod csv;
 pub mod db;

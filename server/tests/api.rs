@@ -815,7 +815,108 @@ async fn quotes_follow_the_rating_definition(backend: Backend) {
     assert_eq!(fields, ["at", "callee", "duration"]);
 }
 
+async fn balances_recharge_exactly_and_keep_a_ledger(backend: Backend) {
+    let app = TestApp::new(backend).await;
+    let root = app.admin().await;
+    let (tenant, admin, user) = app.tenant(&root, "acme.example.com").await;
+    let (_, other_admin, _) = app.tenant(&root, "globex.example.com").await;
+
+    // The operator recharges the tenant; the tenant cannot recharge itself.
+    let path = format!("/api/tenant/balance?tenant_id={tenant}");
+    assert_eq!(
+        app.post(&path, &root, json!({"balance": 10.5}))
+            .await
+            .status,
+        StatusCode::OK
+    );
+    let own = app
+        .post("/api/tenant/balance", &admin, json!({"balance": 1}))
+        .await;
+    assert_eq!(own.status, StatusCode::FORBIDDEN);
+    let got = app.get("/api/tenant/balance", &admin).await;
+    assert_eq!(got.status, StatusCode::OK);
+    assert_eq!(got.text, r#"{"balance":10.5,"credit_limit":0}"#);
+    for bad in [
+        json!({"balance": 0}),
+        json!({"balance": -1}),
+        json!({"balance": 0.123456}),
+        json!({}),
+    ] {
+        let refused = app.post(&path, &root, bad.clone()).await;
+        assert_eq!(refused.status, StatusCode::BAD_REQUEST, "{bad}");
+        assert_eq!(refused.fields(), ["balance"], "{bad}");
+    }
+
+    // The tenant's administrator tops up a user, in exact decimals.
+    let users = app
+        .get("/api/users?filter=username%20eq%20'101'", &admin)
+        .await;
+    let user_id = users.body["items"][0]["id"]
+        .as_str()
+        .expect("id")
+        .to_string();
+    let user_path = format!("/api/users/{user_id}/balance");
+    for _ in 0..3 {
+        let done = app.post(&user_path, &admin, json!({"balance": 0.1})).await;
+        assert_eq!(done.status, StatusCode::OK, "{}", done.text);
+    }
+    let mine = app.get("/api/user/balance", &user).await;
+    assert_eq!(mine.text, r#"{"balance":0.3,"credit_limit":0}"#);
+    assert_eq!(
+        app.post(&user_path, &user, json!({"balance": 5}))
+            .await
+            .status,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        app.get(&user_path, &other_admin).await.status,
+        StatusCode::NOT_FOUND
+    );
+    let limit = app
+        .post(
+            &format!("/api/users/{user_id}/credit_limit"),
+            &admin,
+            json!({"credit_limit": 2.5}),
+        )
+        .await;
+    assert_eq!(limit.status, StatusCode::OK);
+    assert_eq!(
+        app.get(&user_path, &admin).await.body["credit_limit"],
+        json!(2.5)
+    );
+
+    // The ledger sums to the balances; a user sees only its own account.
+    let ledger = app.get("/api/balance_transactions", &admin).await;
+    assert_eq!(ledger.body["count"], 4);
+    let items = ledger.body["items"].as_array().expect("items");
+    assert_eq!(items[0]["user_id"], json!(null));
+    assert_eq!(items[0]["kind"], "RECHARGE");
+    assert_eq!(items[3]["balance_after"], json!(0.3));
+    let user_rows = app.get("/api/balance_transactions", &user).await;
+    assert_eq!(user_rows.body["count"], 3);
+    assert!(user_rows.body["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .all(|t| t["user_id"] == user_id.as_str()));
+    let filtered = app
+        .get(
+            "/api/balance_transactions?filter=user_id%20eq%20null&orderby=id%20desc",
+            &admin,
+        )
+        .await;
+    assert_eq!(filtered.body["count"], 1);
+    assert_eq!(filtered.body["items"][0]["amount"], json!(10.5));
+    assert_eq!(
+        app.get("/api/balance_transactions", &other_admin)
+            .await
+            .body["count"],
+        0
+    );
+}
+
 on_both_databases!(
+    balances_recharge_exactly_and_keep_a_ledger,
     quotes_follow_the_rating_definition,
     login_answers_tokens_and_status,
     requests_without_a_valid_token_are_refused,

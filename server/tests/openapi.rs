@@ -27,6 +27,18 @@ const OPERATION_KEYS: [&str; 8] = [
 /// Every entry must still be needed (the contract test fails on a stale one).
 const KNOWN_EXTENSIONS: &[(&str, &str)] = &[
     (
+        "getTenantBalance 200 application/json.credit_limit",
+        "balances also say how far below zero the account may go",
+    ),
+    (
+        "getUserBalance 200 application/json.credit_limit",
+        "balances also say how far below zero the account may go",
+    ),
+    (
+        "getCurrentUserBalance 200 application/json.credit_limit",
+        "balances also say how far below zero the account may go",
+    ),
+    (
         "listCallRates 200 application/json.items[].connect_fee",
         "the seed's list items leave out connect_fee although its get and create carry it; \
          the list answers whole rates",

@@ -1,5 +1,6 @@
 //! The REST API under `/api`: the v22 billing operations and their neighbours.
 
+pub mod balances;
 pub mod call_rates;
 pub mod error;
 pub mod extract;
@@ -44,6 +45,14 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("GET", "/api/call_rates/{id}"),
     ("POST", "/api/call_rates/{id}"),
     ("POST", "/api/call_rates/{id}/destroy"),
+    ("GET", "/api/tenant/balance"),
+    ("POST", "/api/tenant/balance"),
+    ("POST", "/api/tenant/credit_limit"),
+    ("GET", "/api/users/{id}/balance"),
+    ("POST", "/api/users/{id}/balance"),
+    ("POST", "/api/users/{id}/credit_limit"),
+    ("GET", "/api/user/balance"),
+    ("GET", "/api/balance_transactions"),
     ("POST", "/api/rating/quote"),
     ("GET", "/api/openapi.json"),
     ("GET", "/api/docs"),
@@ -89,6 +98,24 @@ pub fn routes() -> Router<AppState> {
             get(call_rates::get).post(call_rates::update),
         )
         .route("/api/call_rates/{id}/destroy", post(call_rates::destroy))
+        .route(
+            "/api/tenant/balance",
+            get(balances::get_tenant).post(balances::recharge_tenant),
+        )
+        .route(
+            "/api/tenant/credit_limit",
+            post(balances::set_tenant_credit_limit),
+        )
+        .route(
+            "/api/users/{id}/balance",
+            get(balances::get_user).post(balances::recharge_user),
+        )
+        .route(
+            "/api/users/{id}/credit_limit",
+            post(balances::set_user_credit_limit),
+        )
+        .route("/api/user/balance", get(balances::get_own))
+        .route("/api/balance_transactions", get(balances::transactions))
         .route("/api/rating/quote", post(rating::quote))
         .route("/api/openapi.json", get(openapi::document))
         .route("/api/docs", get(openapi::docs_page))

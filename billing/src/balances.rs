@@ -1,0 +1,347 @@
+//! Balances, credit limits and the ledger.
+//!
+//! A billed account is a tenant's own account or one of its users'. Every
+//! change of a balance is written, in the same transaction, as a row of the
+//! append-only `balance_transactions` ledger carrying the balance after it,
+//! so the ledger always sums to the balance.
+
+use model::query::{FieldKind, FieldSpec, ListQuery, ResourceSpec, SqlValue};
+use model::user::Role;
+use model::{ApiId, Money};
+use serde::{Deserialize, Serialize};
+use sqlx::any::AnyRow;
+use sqlx::Row;
+
+use crate::auth::Scope;
+use crate::db::{now_ms, Db, Tx};
+use crate::error::{Error, Result};
+use crate::listing::{Listing, Page};
+
+/// The largest single recharge (and credit limit) taken: far above any real
+/// one, far below what the stored integers hold.
+const MAX_AMOUNT_UNITS: i64 = 1_000_000_000 * 100_000;
+
+model::wire_enum! {
+    /// Why a balance changed.
+    pub enum TransactionKind {
+        Recharge = "RECHARGE",
+        CallCharge = "CALL_CHARGE",
+        Hold = "HOLD",
+        Release = "RELEASE",
+        Rerate = "RERATE",
+    }
+}
+
+/// An account's balance and how far below zero it may go.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Balance {
+    pub balance: Money,
+    pub credit_limit: Money,
+}
+
+/// One row of the ledger as the API shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Transaction {
+    pub id: String,
+    /// `None` for the tenant's own account.
+    pub user_id: Option<String>,
+    pub kind: TransactionKind,
+    pub amount: Money,
+    pub balance_after: Money,
+    pub call_id: Option<String>,
+    pub description: String,
+    pub created_at: String,
+}
+
+pub static TRANSACTION_SPEC: ResourceSpec = ResourceSpec {
+    fields: &[
+        FieldSpec::new("id", "id", FieldKind::Id),
+        FieldSpec::new("user_id", "user_id", FieldKind::Id),
+        FieldSpec::new(
+            "kind",
+            "kind",
+            FieldKind::Enum(&["RECHARGE", "CALL_CHARGE", "HOLD", "RELEASE", "RERATE"]),
+        ),
+        FieldSpec::new("amount", "amount", FieldKind::Money),
+        FieldSpec::new("balance_after", "balance_after", FieldKind::Money),
+        FieldSpec::new("call_id", "call_id", FieldKind::Text),
+        FieldSpec::new("description", "description", FieldKind::Text),
+        FieldSpec::new("created_at", "created_at", FieldKind::Timestamp),
+    ],
+    search: &["call_id", "description"],
+    default_order: "id",
+    decode_id: ApiId::decode,
+};
+
+fn transaction_from_row(row: &AnyRow) -> Result<Transaction> {
+    Ok(Transaction {
+        id: ApiId::encode(row.try_get(0)?),
+        user_id: row.try_get::<Option<i64>, _>(1)?.map(ApiId::encode),
+        kind: row
+            .try_get::<String, _>(2)?
+            .parse()
+            .map_err(Error::internal)?,
+        amount: Money::from_units(row.try_get(3)?),
+        balance_after: Money::from_units(row.try_get(4)?),
+        call_id: row.try_get(5)?,
+        description: row.try_get(6)?,
+        created_at: crate::time::rfc3339(row.try_get(7)?),
+    })
+}
+
+/// Checks an amount to add: more than zero, five decimals at most.
+fn positive_units(field: &str, amount: Money) -> Result<i64> {
+    let units = amount
+        .to_units()
+        .map_err(|e| Error::field(field, e.to_string()))?;
+    if units <= 0 {
+        return Err(Error::field(field, "must be more than 0"));
+    }
+    if units > MAX_AMOUNT_UNITS {
+        return Err(Error::field(field, "must be at most 1000000000"));
+    }
+    Ok(units)
+}
+
+fn limit_units(limit: Money) -> Result<i64> {
+    let units = limit
+        .to_units()
+        .map_err(|e| Error::field("credit_limit", e.to_string()))?;
+    if !(0..=MAX_AMOUNT_UNITS).contains(&units) {
+        return Err(Error::field(
+            "credit_limit",
+            "must be between 0 and 1000000000",
+        ));
+    }
+    Ok(units)
+}
+
+/// One entry for the ledger.
+pub(crate) struct Entry<'a> {
+    pub tenant_id: i64,
+    pub user_id: Option<i64>,
+    pub kind: TransactionKind,
+    pub amount: i64,
+    pub call_id: Option<&'a str>,
+    pub description: &'a str,
+    pub created_by: Option<i64>,
+}
+
+/// Changes an account's balance and writes the ledger row, inside `tx`.
+/// Answers the balance after the change.
+pub(crate) async fn post(tx: &mut Tx, entry: Entry<'_>) -> Result<i64> {
+    let row = match entry.user_id {
+        None => {
+            sqlx::query("UPDATE tenants SET balance = balance + $1 WHERE id = $2 RETURNING balance")
+                .bind(entry.amount)
+                .bind(entry.tenant_id)
+                .fetch_optional(&mut **tx)
+                .await?
+        }
+        Some(user) => {
+            sqlx::query(
+                "UPDATE users SET balance = balance + $1 WHERE id = $2 AND tenant_id = $3 RETURNING balance",
+            )
+            .bind(entry.amount)
+            .bind(user)
+            .bind(entry.tenant_id)
+            .fetch_optional(&mut **tx)
+            .await?
+        }
+    };
+    let balance_after: i64 = row
+        .ok_or(Error::NotFound(if entry.user_id.is_some() {
+            "user"
+        } else {
+            "tenant"
+        }))?
+        .try_get(0)?;
+    sqlx::query(
+        "INSERT INTO balance_transactions (tenant_id, user_id, kind, amount, balance_after, call_id, \
+         description, created_by, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+    )
+    .bind(entry.tenant_id)
+    .bind(entry.user_id)
+    .bind(entry.kind.to_string())
+    .bind(entry.amount)
+    .bind(balance_after)
+    .bind(entry.call_id)
+    .bind(entry.description)
+    .bind(entry.created_by)
+    .bind(now_ms())
+    .execute(&mut **tx)
+    .await?;
+    Ok(balance_after)
+}
+
+impl Db {
+    /// A user account of the scope's tenant that the caller may see: any of
+    /// them for an administrator, only one's own for a standard user.
+    async fn visible_user(&self, scope: &Scope, user_id: i64) -> Result<()> {
+        if scope.caller.role == Role::StandardUser && scope.caller.user_id != user_id {
+            return Err(Error::NotFound("user"));
+        }
+        let found = sqlx::query("SELECT id FROM users WHERE id = $1 AND tenant_id = $2")
+            .bind(user_id)
+            .bind(scope.tenant_id)
+            .fetch_optional(self.pool())
+            .await?;
+        found.map(|_| ()).ok_or(Error::NotFound("user"))
+    }
+
+    async fn read_balance(&self, scope: &Scope, user_id: Option<i64>) -> Result<Balance> {
+        let row = match user_id {
+            None => {
+                sqlx::query("SELECT balance, credit_limit FROM tenants WHERE id = $1")
+                    .bind(scope.tenant_id)
+                    .fetch_optional(self.pool())
+                    .await?
+            }
+            Some(user) => {
+                sqlx::query(
+                    "SELECT balance, credit_limit FROM users WHERE id = $1 AND tenant_id = $2",
+                )
+                .bind(user)
+                .bind(scope.tenant_id)
+                .fetch_optional(self.pool())
+                .await?
+            }
+        }
+        .ok_or(Error::NotFound(if user_id.is_some() {
+            "user"
+        } else {
+            "tenant"
+        }))?;
+        Ok(Balance {
+            balance: Money::from_units(row.try_get(0)?),
+            credit_limit: Money::from_units(row.try_get(1)?),
+        })
+    }
+
+    /// The tenant's own balance (its administrators, or a system administrator).
+    pub async fn tenant_balance(&self, scope: &Scope) -> Result<Balance> {
+        scope.require_manager()?;
+        self.read_balance(scope, None).await
+    }
+
+    /// Adds money to the tenant's account: the operator's (system
+    /// administrator's) doing, not the tenant's own.
+    pub async fn recharge_tenant(&self, scope: &Scope, amount: Money) -> Result<Balance> {
+        scope.caller.require_system_admin()?;
+        let units = positive_units("balance", amount)?;
+        let mut tx = self.write().await?;
+        post(
+            &mut tx,
+            Entry {
+                tenant_id: scope.tenant_id,
+                user_id: None,
+                kind: TransactionKind::Recharge,
+                amount: units,
+                call_id: None,
+                description: "recharge",
+                created_by: Some(scope.caller.user_id),
+            },
+        )
+        .await?;
+        tx.commit().await?;
+        self.read_balance(scope, None).await
+    }
+
+    /// How far below zero the tenant's account may go (system administrators).
+    pub async fn set_tenant_credit_limit(&self, scope: &Scope, limit: Money) -> Result<Balance> {
+        scope.caller.require_system_admin()?;
+        let units = limit_units(limit)?;
+        sqlx::query("UPDATE tenants SET credit_limit = $1 WHERE id = $2")
+            .bind(units)
+            .bind(scope.tenant_id)
+            .execute(self.pool())
+            .await?;
+        self.read_balance(scope, None).await
+    }
+
+    /// A user's balance: its tenant's administrators, or the user itself.
+    pub async fn user_balance(&self, scope: &Scope, user_id: i64) -> Result<Balance> {
+        self.visible_user(scope, user_id).await?;
+        self.read_balance(scope, Some(user_id)).await
+    }
+
+    /// Adds money to a user's account (the tenant's administrators).
+    pub async fn recharge_user(
+        &self,
+        scope: &Scope,
+        user_id: i64,
+        amount: Money,
+    ) -> Result<Balance> {
+        scope.require_manager()?;
+        let units = positive_units("balance", amount)?;
+        self.visible_user(scope, user_id).await?;
+        let mut tx = self.write().await?;
+        post(
+            &mut tx,
+            Entry {
+                tenant_id: scope.tenant_id,
+                user_id: Some(user_id),
+                kind: TransactionKind::Recharge,
+                amount: units,
+                call_id: None,
+                description: "recharge",
+                created_by: Some(scope.caller.user_id),
+            },
+        )
+        .await?;
+        tx.commit().await?;
+        self.read_balance(scope, Some(user_id)).await
+    }
+
+    /// How far below zero a user's account may go (the tenant's administrators).
+    pub async fn set_user_credit_limit(
+        &self,
+        scope: &Scope,
+        user_id: i64,
+        limit: Money,
+    ) -> Result<Balance> {
+        scope.require_manager()?;
+        let units = limit_units(limit)?;
+        self.visible_user(scope, user_id).await?;
+        sqlx::query("UPDATE users SET credit_limit = $1 WHERE id = $2 AND tenant_id = $3")
+            .bind(units)
+            .bind(user_id)
+            .bind(scope.tenant_id)
+            .execute(self.pool())
+            .await?;
+        self.read_balance(scope, Some(user_id)).await
+    }
+
+    /// The ledger: every account of the tenant for its administrators, one's
+    /// own account for a standard user.
+    pub async fn list_balance_transactions(
+        &self,
+        scope: &Scope,
+        query: &ListQuery,
+    ) -> Result<Page<Transaction>> {
+        let (condition, binds) = if scope.caller.role.manages_tenant() {
+            ("tenant_id = $1", vec![SqlValue::Int(scope.tenant_id)])
+        } else {
+            (
+                "tenant_id = $1 AND user_id = $2",
+                vec![
+                    SqlValue::Int(scope.tenant_id),
+                    SqlValue::Int(scope.caller.user_id),
+                ],
+            )
+        };
+        self.page(
+            Listing {
+                columns:
+                    "id, user_id, kind, amount, balance_after, call_id, description, created_at",
+                from: "balance_transactions",
+                scope: condition,
+                scope_binds: binds,
+                spec: &TRANSACTION_SPEC,
+            },
+            query,
+            transaction_from_row,
+        )
+        .await
+    }
+}

@@ -1,0 +1,103 @@
+//! Balances (`/api/tenant/balance`, `/api/users/{id}/balance`,
+//! `/api/user/balance`), credit limits and the ledger
+//! (`/api/balance_transactions`).
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::Json;
+use billing::balances::{Balance, Transaction, TRANSACTION_SPEC};
+use billing::{Db, Page};
+use model::{Fields, Money};
+
+use super::error::{ApiError, ApiResult};
+use super::extract::{path_id, Auth, JsonObject, ListParamsQuery, TenantScope};
+
+/// Reads the one money field a body must carry.
+fn amount(body: &serde_json::Map<String, serde_json::Value>, field: &str) -> ApiResult<Money> {
+    let mut f = Fields::new(body);
+    let value = f.money(field, None);
+    let value = f.require(field, value);
+    f.finish()?;
+    value.ok_or_else(|| ApiError::validation(field, "is required"))
+}
+
+pub async fn get_tenant(
+    State(db): State<Db>,
+    TenantScope(scope): TenantScope,
+) -> ApiResult<Json<Balance>> {
+    Ok(Json(db.tenant_balance(&scope).await?))
+}
+
+/// `POST /api/tenant/balance {balance}`: adds `balance` to the tenant's account.
+pub async fn recharge_tenant(
+    State(db): State<Db>,
+    TenantScope(scope): TenantScope,
+    JsonObject(body): JsonObject,
+) -> ApiResult<StatusCode> {
+    scope.caller.require_system_admin()?;
+    db.recharge_tenant(&scope, amount(&body, "balance")?)
+        .await?;
+    Ok(StatusCode::OK)
+}
+
+pub async fn set_tenant_credit_limit(
+    State(db): State<Db>,
+    TenantScope(scope): TenantScope,
+    JsonObject(body): JsonObject,
+) -> ApiResult<StatusCode> {
+    scope.caller.require_system_admin()?;
+    db.set_tenant_credit_limit(&scope, amount(&body, "credit_limit")?)
+        .await?;
+    Ok(StatusCode::OK)
+}
+
+pub async fn get_user(
+    State(db): State<Db>,
+    TenantScope(scope): TenantScope,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Balance>> {
+    let id = path_id(&id, "user")?;
+    Ok(Json(db.user_balance(&scope, id).await?))
+}
+
+/// `POST /api/users/{id}/balance {balance}`: adds `balance` to the user's account.
+pub async fn recharge_user(
+    State(db): State<Db>,
+    TenantScope(scope): TenantScope,
+    Path(id): Path<String>,
+    JsonObject(body): JsonObject,
+) -> ApiResult<StatusCode> {
+    scope.require_manager()?;
+    let id = path_id(&id, "user")?;
+    db.recharge_user(&scope, id, amount(&body, "balance")?)
+        .await?;
+    Ok(StatusCode::OK)
+}
+
+pub async fn set_user_credit_limit(
+    State(db): State<Db>,
+    TenantScope(scope): TenantScope,
+    Path(id): Path<String>,
+    JsonObject(body): JsonObject,
+) -> ApiResult<StatusCode> {
+    scope.require_manager()?;
+    let id = path_id(&id, "user")?;
+    db.set_user_credit_limit(&scope, id, amount(&body, "credit_limit")?)
+        .await?;
+    Ok(StatusCode::OK)
+}
+
+/// `GET /api/user/balance`: the caller's own account.
+pub async fn get_own(State(db): State<Db>, Auth(caller): Auth) -> ApiResult<Json<Balance>> {
+    let scope = caller.scope(None)?;
+    Ok(Json(db.user_balance(&scope, caller.user_id).await?))
+}
+
+pub async fn transactions(
+    State(db): State<Db>,
+    TenantScope(scope): TenantScope,
+    params: ListParamsQuery,
+) -> ApiResult<Json<Page<Transaction>>> {
+    let query = params.parse(&TRANSACTION_SPEC)?;
+    Ok(Json(db.list_balance_transactions(&scope, &query).await?))
+}
