@@ -7,6 +7,7 @@
 pub mod auth;
 pub mod balances;
 pub mod call_rates;
+pub mod cdrs;
 pub mod csv;
 pub mod db;
 pub mod error;

@@ -145,6 +145,34 @@ impl<'a> Fields<'a> {
         }
     }
 
+    /// An RFC 3339 time (`2017-07-21T17:32:28Z`), as unix milliseconds.
+    pub fn timestamp(&mut self, field: &str) -> Option<i64> {
+        let value = self.present(field)?;
+        let parsed = value.as_str().and_then(|text| {
+            time::OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339).ok()
+        });
+        match parsed.and_then(|t| i64::try_from(t.unix_timestamp_nanos() / 1_000_000).ok()) {
+            Some(ms) => Some(ms),
+            None => {
+                self.error(
+                    field,
+                    "must be an RFC 3339 time such as 2017-07-21T17:32:28Z",
+                );
+                None
+            }
+        }
+    }
+
+    /// A string of at most `max` characters.
+    pub fn text(&mut self, field: &str, max: usize) -> Option<String> {
+        let value = self.string(field)?;
+        if value.chars().count() > max {
+            self.error(field, format!("must be at most {max} characters"));
+            return None;
+        }
+        Some(value)
+    }
+
     /// One of an enumeration's wire names.
     pub fn enumeration<E: WireEnum>(&mut self, field: &str) -> Option<E> {
         let value = self.present(field)?;

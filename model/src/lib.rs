@@ -3,6 +3,7 @@
 
 pub mod billing;
 pub mod call_rate;
+pub mod cdr;
 pub mod currency;
 pub mod fields;
 pub mod id;

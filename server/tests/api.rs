@@ -915,7 +915,183 @@ async fn balances_recharge_exactly_and_keep_a_ledger(backend: Backend) {
     );
 }
 
+fn cdr(
+    call_id: &str,
+    direction: &str,
+    caller: &str,
+    callee: &str,
+    duration: i64,
+) -> serde_json::Value {
+    json!({
+        "call_id": call_id, "caller": caller, "callee": callee, "direction": direction,
+        "started_at": "2024-05-01T10:00:00Z", "answered_at": "2024-05-01T10:00:05Z",
+        "ended_at": "2024-05-01T10:05:00Z", "duration": duration, "status_code": 200,
+        "end_reason": "CALLER_DISCONNECTED", "trunk": "carrier-a"
+    })
+}
+
+async fn cdrs_are_kept_rated_and_charged_once(backend: Backend) {
+    let app = TestApp::new(backend).await;
+    let root = app.admin().await;
+    let (tenant, admin, user) = app.tenant(&root, "acme.example.com").await;
+    let (_, other_admin, _) = app.tenant(&root, "globex.example.com").await;
+    app.post("/api/call_rates", &admin, rate("1")).await;
+
+    // With billing off, a call is kept but not charged.
+    let off = app
+        .post(
+            "/api/cdrs",
+            &admin,
+            cdr("c0", "OUTBOUND_CALL", "101", "1555", 71),
+        )
+        .await;
+    assert_eq!(off.status, StatusCode::OK, "{}", off.text);
+    assert_eq!(
+        off.body,
+        json!({"accepted": 1, "duplicates": 0, "rated": 0, "unrated": 1})
+    );
+
+    app.post("/api/tenant/billing", &admin, json!({"enabled": true}))
+        .await;
+    app.post(
+        &format!("/api/tenant/balance?tenant_id={tenant}"),
+        &root,
+        json!({"balance": 10}),
+    )
+    .await;
+    let batch = json!([
+        cdr("c1", "OUTBOUND_CALL", "101", "+1234567", 71),
+        cdr("c2", "EXTENSION_CALL", "101", "102", 300),
+        cdr("c3", "OUTBOUND_CALL", "101", "999", 60),
+    ]);
+    let taken = app.post("/api/cdrs", &admin, batch.clone()).await;
+    assert_eq!(
+        taken.body,
+        json!({"accepted": 3, "duplicates": 0, "rated": 1, "unrated": 1})
+    );
+    let balance = app.get("/api/tenant/balance", &admin).await;
+    assert_eq!(
+        balance.body["balance"],
+        json!(9.8207),
+        "10 - 0.1793 (RATING.md, 71 s)"
+    );
+
+    // Posting the same calls again changes nothing.
+    let again = app.post("/api/cdrs", &admin, json!({"cdrs": batch})).await;
+    assert_eq!(
+        again.body,
+        json!({"accepted": 0, "duplicates": 3, "rated": 0, "unrated": 0})
+    );
+    assert_eq!(
+        app.get("/api/tenant/balance", &admin).await.body["balance"],
+        json!(9.8207)
+    );
+
+    // A batch with one bad entry is refused whole, the entry named.
+    let bad = app
+        .post(
+            "/api/cdrs",
+            &admin,
+            json!([
+                cdr("c4", "OUTBOUND_CALL", "101", "1", 5),
+                cdr("c5", "SIDEWAYS", "101", "1", -3)
+            ]),
+        )
+        .await;
+    assert_eq!(bad.status, StatusCode::BAD_REQUEST);
+    let mut fields = bad.fields();
+    fields.sort();
+    assert_eq!(fields, ["cdrs[1].direction", "cdrs[1].duration"]);
+
+    let list = app.get("/api/cdrs?orderby=call_id", &admin).await;
+    assert_eq!(
+        list.body["count"], 4,
+        "nothing of the refused batch was stored"
+    );
+    let items = list.body["items"].as_array().expect("items");
+    assert_eq!(items[0]["rating_status"], "UNRATED");
+    assert_eq!(
+        items[0]["unrated_reason"],
+        "billing is disabled for the tenant"
+    );
+    assert_eq!(items[1]["cost"], json!(0.1793));
+    assert_eq!(items[1]["billed_account"], "TENANT");
+    assert_eq!(items[2]["rating_status"], "FREE");
+    assert_eq!(items[3]["unrated_reason"], "no rate matches 999");
+    let id = items[1]["id"].as_str().expect("id").to_string();
+    let one = app.get(&format!("/api/cdrs/{id}"), &admin).await;
+    assert_eq!(one.body["items"]["call_id"], "c1");
+    assert_eq!(one.body["items"]["cost"], json!(0.1793));
+    assert_eq!(
+        app.get(&format!("/api/cdrs/{id}"), &other_admin)
+            .await
+            .status,
+        StatusCode::NOT_FOUND
+    );
+    let ledger = app
+        .get(
+            "/api/balance_transactions?filter=kind%20eq%20'CALL_CHARGE'",
+            &admin,
+        )
+        .await;
+    assert_eq!(ledger.body["count"], 1);
+    assert_eq!(ledger.body["items"][0]["amount"], json!(-0.1793));
+    assert_eq!(ledger.body["items"][0]["call_id"], "c1");
+
+    // Billed to the user's own account; a user sees only its own calls.
+    app.post("/api/tenant/billing", &admin, json!({"account": "USER"}))
+        .await;
+    app.post(
+        "/api/cdrs",
+        &admin,
+        cdr("u1", "OUTBOUND_CALL", "101", "1999", 5),
+    )
+    .await;
+    let nobody = app
+        .post(
+            "/api/cdrs",
+            &admin,
+            cdr("u2", "OUTBOUND_CALL", "555", "1999", 5),
+        )
+        .await;
+    assert_eq!(nobody.body["unrated"], 1);
+    assert_eq!(
+        app.get("/api/user/balance", &user).await.body["balance"],
+        json!(-0.176)
+    );
+    let own = app.get("/api/user/cdrs", &user).await;
+    assert_eq!(own.body["count"], 5, "the calls 101 made");
+    assert!(
+        own.body["items"][0].get("cost").is_none(),
+        "the v22 user list has no cost"
+    );
+    assert_eq!(
+        app.get(&format!("/api/user/cdrs/{id}"), &user).await.body["items"]["call_id"],
+        "c1"
+    );
+    let others = app
+        .get("/api/cdrs?filter=call_id%20eq%20'u2'", &admin)
+        .await;
+    let other_id = others.body["items"][0]["id"]
+        .as_str()
+        .expect("id")
+        .to_string();
+    assert_eq!(
+        app.get(&format!("/api/user/cdrs/{other_id}"), &user)
+            .await
+            .status,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        app.post("/api/cdrs", &user, cdr("x", "OUTBOUND_CALL", "101", "1", 5))
+            .await
+            .status,
+        StatusCode::FORBIDDEN
+    );
+}
+
 on_both_databases!(
+    cdrs_are_kept_rated_and_charged_once,
     balances_recharge_exactly_and_keep_a_ledger,
     quotes_follow_the_rating_definition,
     login_answers_tokens_and_status,

@@ -2,6 +2,7 @@
 
 pub mod balances;
 pub mod call_rates;
+pub mod cdrs;
 pub mod error;
 pub mod extract;
 pub mod login;
@@ -14,6 +15,9 @@ use axum::routing::{get, post};
 use axum::Router;
 
 use crate::state::AppState;
+
+/// Largest CDR batch body (10,000 CDRs of up to about 3 KiB each).
+const CDR_BATCH_LIMIT: usize = 32 << 20;
 
 /// Largest call-rate deck an import takes (about ten million rows).
 const IMPORT_LIMIT: usize = 1 << 30;
@@ -53,6 +57,11 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("POST", "/api/users/{id}/credit_limit"),
     ("GET", "/api/user/balance"),
     ("GET", "/api/balance_transactions"),
+    ("GET", "/api/cdrs"),
+    ("POST", "/api/cdrs"),
+    ("GET", "/api/cdrs/{id}"),
+    ("GET", "/api/user/cdrs"),
+    ("GET", "/api/user/cdrs/{id}"),
     ("POST", "/api/rating/quote"),
     ("GET", "/api/openapi.json"),
     ("GET", "/api/docs"),
@@ -116,6 +125,15 @@ pub fn routes() -> Router<AppState> {
         )
         .route("/api/user/balance", get(balances::get_own))
         .route("/api/balance_transactions", get(balances::transactions))
+        .route(
+            "/api/cdrs",
+            get(cdrs::list)
+                .post(cdrs::ingest)
+                .layer(DefaultBodyLimit::max(CDR_BATCH_LIMIT)),
+        )
+        .route("/api/cdrs/{id}", get(cdrs::get))
+        .route("/api/user/cdrs", get(cdrs::list_own))
+        .route("/api/user/cdrs/{id}", get(cdrs::get_own))
         .route("/api/rating/quote", post(rating::quote))
         .route("/api/openapi.json", get(openapi::document))
         .route("/api/docs", get(openapi::docs_page))

@@ -1,0 +1,386 @@
+//! CDRs: finished calls posted by the PBX, rated and charged (offline), kept
+//! whatever happens, and listed back.
+//!
+//! A batch is rated in memory against the tenant's rate table, then stored in
+//! one transaction: a call id already stored is skipped (and so never charged
+//! twice), each new rated call is debited from the billed account through the
+//! ledger.
+
+use std::collections::HashMap;
+
+use model::billing::BillingAccount;
+use model::cdr::{Direction, NewCdr};
+use model::query::{FieldKind, FieldSpec, ListQuery, ResourceSpec, SqlValue};
+use model::user::Role;
+use model::{ApiId, Money};
+use rating::Rounding;
+use serde::{Deserialize, Serialize};
+use sqlx::any::AnyRow;
+use sqlx::Row;
+
+use crate::auth::Scope;
+use crate::balances::{self, Entry, TransactionKind};
+use crate::db::{now_ms, Db};
+use crate::error::{Error, Result};
+use crate::listing::{Listing, Page};
+
+/// What happened to a call's money.
+pub const RATED: &str = "RATED";
+pub const FREE: &str = "FREE";
+pub const UNRATED: &str = "UNRATED";
+
+/// A stored CDR as the API shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Cdr {
+    pub id: String,
+    pub call_id: String,
+    pub caller: String,
+    pub caller_domain: String,
+    pub caller_display_name: String,
+    pub callee: String,
+    pub callee_domain: String,
+    pub callee_display_name: String,
+    pub started_at: String,
+    pub rang_at: Option<String>,
+    pub answered_at: Option<String>,
+    pub ended_at: Option<String>,
+    pub direction: String,
+    pub end_reason: Option<String>,
+    pub reroute_reason: Option<String>,
+    pub status_code: Option<i64>,
+    pub destination: String,
+    pub outbound_caller_id: String,
+    pub did_cid: String,
+    pub trunk: String,
+    pub duration: i64,
+    pub user_data: String,
+    pub cost: Option<Money>,
+    pub billed_account: Option<String>,
+    pub rating_status: String,
+    pub unrated_reason: Option<String>,
+}
+
+/// What a batch did.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Ingested {
+    /// New calls stored.
+    pub accepted: u64,
+    /// Calls already stored (same call id), left as they were.
+    pub duplicates: u64,
+    /// New calls rated and charged.
+    pub rated: u64,
+    /// New calls kept without a charge (see each CDR's `unrated_reason`).
+    pub unrated: u64,
+}
+
+const COLUMNS: &str = "id, call_id, caller, caller_domain, caller_display_name, callee, callee_domain, \
+    callee_display_name, started_at, rang_at, answered_at, ended_at, direction, end_reason, reroute_reason, \
+    status_code, destination, outbound_caller_id, did_cid, trunk, duration, user_data, cost, billed_account, \
+    rating_status, unrated_reason";
+
+pub static CDR_SPEC: ResourceSpec = ResourceSpec {
+    fields: &[
+        FieldSpec::new("id", "id", FieldKind::Id),
+        FieldSpec::new("call_id", "call_id", FieldKind::Text),
+        FieldSpec::new("caller", "caller", FieldKind::Text),
+        FieldSpec::new("callee", "callee", FieldKind::Text),
+        FieldSpec::new("started_at", "started_at", FieldKind::Timestamp),
+        FieldSpec::new("answered_at", "answered_at", FieldKind::Timestamp),
+        FieldSpec::new("ended_at", "ended_at", FieldKind::Timestamp),
+        FieldSpec::new(
+            "direction",
+            "direction",
+            FieldKind::Enum(&[
+                "INBOUND_CALL",
+                "OUTBOUND_CALL",
+                "EXTENSION_CALL",
+                "INBOUND_OUTBOUND_CALL",
+            ]),
+        ),
+        FieldSpec::new("status_code", "status_code", FieldKind::Integer),
+        FieldSpec::new("destination", "destination", FieldKind::Text),
+        FieldSpec::new("trunk", "trunk", FieldKind::Text),
+        FieldSpec::new("duration", "duration", FieldKind::Integer),
+        FieldSpec::new("cost", "cost", FieldKind::Money),
+        FieldSpec::new("billed_account", "billed_account", FieldKind::Text),
+        FieldSpec::new(
+            "rating_status",
+            "rating_status",
+            FieldKind::Enum(&[RATED, FREE, UNRATED]),
+        ),
+    ],
+    search: &["caller", "callee", "call_id"],
+    default_order: "id",
+    decode_id: ApiId::decode,
+};
+
+fn cdr_from_row(row: &AnyRow) -> Result<Cdr> {
+    let time = |i: usize| -> Result<Option<String>> {
+        Ok(row.try_get::<Option<i64>, _>(i)?.map(crate::time::rfc3339))
+    };
+    Ok(Cdr {
+        id: ApiId::encode(row.try_get(0)?),
+        call_id: row.try_get(1)?,
+        caller: row.try_get(2)?,
+        caller_domain: row.try_get(3)?,
+        caller_display_name: row.try_get(4)?,
+        callee: row.try_get(5)?,
+        callee_domain: row.try_get(6)?,
+        callee_display_name: row.try_get(7)?,
+        started_at: crate::time::rfc3339(row.try_get(8)?),
+        rang_at: time(9)?,
+        answered_at: time(10)?,
+        ended_at: time(11)?,
+        direction: row.try_get(12)?,
+        end_reason: row.try_get(13)?,
+        reroute_reason: row.try_get(14)?,
+        status_code: row.try_get(15)?,
+        destination: row.try_get(16)?,
+        outbound_caller_id: row.try_get(17)?,
+        did_cid: row.try_get(18)?,
+        trunk: row.try_get(19)?,
+        duration: row.try_get(20)?,
+        user_data: row.try_get(21)?,
+        cost: row.try_get::<Option<i64>, _>(22)?.map(Money::from_units),
+        billed_account: row.try_get(23)?,
+        rating_status: row.try_get(24)?,
+        unrated_reason: row.try_get(25)?,
+    })
+}
+
+/// How one call is to be stored and charged.
+struct Outcome {
+    user_id: Option<i64>,
+    status: &'static str,
+    reason: Option<String>,
+    cost: Option<i64>,
+    rate: Option<(i64, String)>,
+    billed_account: Option<String>,
+    billed_user_id: Option<i64>,
+}
+
+impl Outcome {
+    fn unrated(user_id: Option<i64>, reason: String) -> Outcome {
+        Outcome {
+            user_id,
+            status: UNRATED,
+            reason: Some(reason),
+            cost: None,
+            rate: None,
+            billed_account: None,
+            billed_user_id: None,
+        }
+    }
+}
+
+impl Db {
+    /// Stores, rates and charges a batch of finished calls of the scope's
+    /// tenant (its administrators, or a system administrator naming it).
+    pub async fn ingest_cdrs(&self, scope: &Scope, cdrs: Vec<NewCdr>) -> Result<Ingested> {
+        scope.require_manager()?;
+        let settings = self.billing_settings(scope).await?;
+        let rates = self.tenant_rates(scope.tenant_id).await?;
+        let users: HashMap<String, i64> =
+            sqlx::query("SELECT username, id FROM users WHERE tenant_id = $1")
+                .bind(scope.tenant_id)
+                .fetch_all(self.pool())
+                .await?
+                .iter()
+                .map(|r| Ok((r.try_get::<String, _>(0)?, r.try_get::<i64, _>(1)?)))
+                .collect::<Result<_>>()?;
+
+        let outcomes: Vec<Outcome> = cdrs
+            .iter()
+            .map(|cdr| {
+                let maker = cdr.extension.as_deref().unwrap_or(cdr.caller.as_str());
+                let user = users.get(maker).map(|id| (maker.to_string(), *id));
+                let user_id = user.as_ref().map(|(_, id)| *id);
+                if !settings.enabled {
+                    return Outcome::unrated(user_id, "billing is disabled for the tenant".into());
+                }
+                if !cdr.direction.is_charged() {
+                    let why = match cdr.direction {
+                        Direction::Extension => "extension-to-extension calls are free",
+                        _ => "inbound calls are not charged",
+                    };
+                    return Outcome {
+                        status: FREE,
+                        reason: Some(why.into()),
+                        cost: Some(0),
+                        ..Outcome::unrated(user_id, String::new())
+                    };
+                }
+                let (billed_account, billed_user_id) = match settings.account {
+                    BillingAccount::Tenant => ("TENANT".to_string(), None),
+                    BillingAccount::User => match &user {
+                        Some((name, id)) => (name.clone(), Some(*id)),
+                        None => {
+                            return Outcome::unrated(
+                                user_id,
+                                format!("no user '{maker}' of the tenant to bill"),
+                            )
+                        }
+                    },
+                };
+                let duration = u64::try_from(cdr.duration).unwrap_or(0);
+                match rates.table.quote_amount(
+                    cdr.rated_number(),
+                    cdr.started_at / 1000,
+                    duration,
+                    Rounding::HalfAwayFromZero,
+                ) {
+                    rating::AmountQuote::Rated { rate, amount } => Outcome {
+                        user_id,
+                        status: RATED,
+                        reason: None,
+                        cost: Some(Money(amount).units_rounded()),
+                        rate: Some((rate.id, rate.prefix.clone())),
+                        billed_account: Some(billed_account),
+                        billed_user_id,
+                    },
+                    rating::AmountQuote::Forbidden { rate } => Outcome::unrated(
+                        user_id,
+                        format!("forbidden destination (rate for prefix {})", rate.prefix),
+                    ),
+                    rating::AmountQuote::NoRate => {
+                        Outcome::unrated(user_id, format!("no rate matches {}", cdr.rated_number()))
+                    }
+                }
+            })
+            .collect();
+
+        let now = now_ms();
+        let mut result = Ingested {
+            accepted: 0,
+            duplicates: 0,
+            rated: 0,
+            unrated: 0,
+        };
+        let mut tx = self.write().await?;
+        for (cdr, outcome) in cdrs.iter().zip(&outcomes) {
+            let inserted = sqlx::query(
+                "INSERT INTO cdrs (tenant_id, call_id, caller, caller_domain, caller_display_name, callee, \
+                 callee_domain, callee_display_name, started_at, rang_at, answered_at, ended_at, direction, \
+                 end_reason, reroute_reason, status_code, destination, outbound_caller_id, did_cid, trunk, \
+                 duration, user_data, user_id, rating_status, unrated_reason, cost, currency, rate_id, \
+                 rate_prefix, billed_account, billed_user_id, created_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, \
+                 $20, $21, $22, $23, $24, $25, $26, $27, $28, $29, $30, $31, $32) \
+                 ON CONFLICT (tenant_id, call_id) DO NOTHING RETURNING id",
+            )
+            .bind(scope.tenant_id)
+            .bind(&cdr.call_id)
+            .bind(&cdr.caller)
+            .bind(&cdr.caller_domain)
+            .bind(&cdr.caller_display_name)
+            .bind(&cdr.callee)
+            .bind(&cdr.callee_domain)
+            .bind(&cdr.callee_display_name)
+            .bind(cdr.started_at)
+            .bind(cdr.rang_at)
+            .bind(cdr.answered_at)
+            .bind(cdr.ended_at)
+            .bind(cdr.direction.to_string())
+            .bind(cdr.end_reason.map(|r| r.to_string()))
+            .bind(cdr.reroute_reason.map(|r| r.to_string()))
+            .bind(cdr.status_code)
+            .bind(&cdr.destination)
+            .bind(&cdr.outbound_caller_id)
+            .bind(&cdr.did_cid)
+            .bind(&cdr.trunk)
+            .bind(cdr.duration)
+            .bind(&cdr.user_data)
+            .bind(outcome.user_id)
+            .bind(outcome.status)
+            .bind(outcome.reason.as_deref())
+            .bind(outcome.cost)
+            .bind(outcome.cost.map(|_| rates.currency.as_str()))
+            .bind(outcome.rate.as_ref().map(|r| r.0))
+            .bind(outcome.rate.as_ref().map(|r| r.1.as_str()))
+            .bind(outcome.billed_account.as_deref())
+            .bind(outcome.billed_user_id)
+            .bind(now)
+            .fetch_optional(&mut *tx)
+            .await?;
+            if inserted.is_none() {
+                result.duplicates += 1;
+                continue;
+            }
+            result.accepted += 1;
+            match (outcome.status, outcome.cost) {
+                (RATED, Some(cost)) => {
+                    result.rated += 1;
+                    if cost > 0 {
+                        balances::post(
+                            &mut tx,
+                            Entry {
+                                tenant_id: scope.tenant_id,
+                                user_id: outcome.billed_user_id,
+                                kind: TransactionKind::CallCharge,
+                                amount: -cost,
+                                call_id: Some(&cdr.call_id),
+                                description: "call",
+                                created_by: None,
+                            },
+                        )
+                        .await?;
+                    }
+                }
+                (UNRATED, _) => result.unrated += 1,
+                _ => {}
+            }
+        }
+        tx.commit().await?;
+        Ok(result)
+    }
+
+    /// The tenant's CDRs (administrators); a standard user gets its own calls.
+    pub async fn list_cdrs(
+        &self,
+        scope: &Scope,
+        query: &ListQuery,
+        own_only: bool,
+    ) -> Result<Page<Cdr>> {
+        let (condition, binds) = if own_only || scope.caller.role == Role::StandardUser {
+            (
+                "tenant_id = $1 AND user_id = $2",
+                vec![
+                    SqlValue::Int(scope.tenant_id),
+                    SqlValue::Int(scope.caller.user_id),
+                ],
+            )
+        } else {
+            ("tenant_id = $1", vec![SqlValue::Int(scope.tenant_id)])
+        };
+        self.page(
+            Listing {
+                columns: COLUMNS,
+                from: "cdrs",
+                scope: condition,
+                scope_binds: binds,
+                spec: &CDR_SPEC,
+            },
+            query,
+            cdr_from_row,
+        )
+        .await
+    }
+
+    /// One CDR of the tenant; a standard user (or `own_only`) sees only its own calls.
+    pub async fn get_cdr(&self, scope: &Scope, id: i64, own_only: bool) -> Result<Cdr> {
+        let sql = format!("SELECT {COLUMNS}, user_id FROM cdrs WHERE id = $1 AND tenant_id = $2");
+        let row = sqlx::query(&sql)
+            .bind(id)
+            .bind(scope.tenant_id)
+            .fetch_optional(self.pool())
+            .await?
+            .ok_or(Error::NotFound("CDR"))?;
+        if own_only || scope.caller.role == Role::StandardUser {
+            let owner: Option<i64> = row.try_get(26)?;
+            if owner != Some(scope.caller.user_id) {
+                return Err(Error::NotFound("CDR"));
+            }
+        }
+        cdr_from_row(&row)
+    }
+}

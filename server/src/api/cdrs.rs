@@ -1,0 +1,247 @@
+//! `/api/cdrs` (the PBX posts finished calls; administrators read them) and
+//! `/api/user/cdrs` (a user reads its own calls), in the v22 CDR shapes.
+
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::Json;
+use billing::cdrs::{Cdr, Ingested, CDR_SPEC};
+use billing::{Db, Error};
+use model::cdr::{NewCdr, MAX_BATCH};
+use model::FieldError;
+use serde_json::{json, Map, Value};
+
+use super::error::{ApiError, ApiResult};
+use super::extract::{path_id, ListParamsQuery, TenantScope};
+
+/// Fields of a CDR in the v22 list (`GET /api/cdrs`), plus how it was charged.
+const LIST_FIELDS: &[&str] = &[
+    "id",
+    "caller",
+    "caller_domain",
+    "caller_display_name",
+    "callee",
+    "callee_domain",
+    "callee_display_name",
+    "started_at",
+    "rang_at",
+    "answered_at",
+    "ended_at",
+    "call_id",
+    "direction",
+    "end_reason",
+    "reroute_reason",
+    "status_code",
+    "destination",
+    "outbound_caller_id",
+    "did_cid",
+    "trunk",
+    "duration",
+    "cost",
+    "billed_account",
+    "rating_status",
+    "unrated_reason",
+];
+/// Fields of `GET /api/cdrs/{id}`.
+const DETAIL_FIELDS: &[&str] = &[
+    "id",
+    "caller",
+    "caller_domain",
+    "caller_display_name",
+    "callee",
+    "callee_domain",
+    "callee_display_name",
+    "started_at",
+    "rang_at",
+    "answered_at",
+    "ended_at",
+    "call_id",
+    "direction",
+    "end_reason",
+    "reroute_reason",
+    "status_code",
+    "destination",
+    "outbound_caller_id",
+    "did_cid",
+    "trunk",
+    "duration",
+    "cost",
+    "billed_account",
+    "user_data",
+    "rating_status",
+    "unrated_reason",
+];
+/// Fields of `GET /api/user/cdrs`.
+const USER_LIST_FIELDS: &[&str] = &[
+    "id",
+    "caller",
+    "caller_domain",
+    "caller_display_name",
+    "callee",
+    "callee_domain",
+    "callee_display_name",
+    "started_at",
+    "ended_at",
+    "duration",
+    "status_code",
+];
+/// Fields of `GET /api/user/cdrs/{id}`.
+const USER_DETAIL_FIELDS: &[&str] = &[
+    "id",
+    "caller",
+    "caller_domain",
+    "caller_display_name",
+    "callee",
+    "callee_domain",
+    "callee_display_name",
+    "started_at",
+    "rang_at",
+    "answered_at",
+    "ended_at",
+    "call_id",
+    "direction",
+    "end_reason",
+    "reroute_reason",
+    "status_code",
+    "destination",
+    "outbound_caller_id",
+    "did_cid",
+    "trunk",
+    "duration",
+    "cost",
+    "billed_account",
+    "user_data",
+];
+
+fn pick(cdr: &Cdr, fields: &[&str]) -> ApiResult<Value> {
+    let Value::Object(all) = serde_json::to_value(cdr).map_err(|e| ApiError(Error::internal(e)))?
+    else {
+        return Err(ApiError(Error::internal("a CDR is not an object")));
+    };
+    let picked: Map<String, Value> = fields
+        .iter()
+        .filter_map(|f| all.get(*f).map(|v| ((*f).to_string(), v.clone())))
+        .collect();
+    Ok(Value::Object(picked))
+}
+
+fn page(page: billing::Page<Cdr>, fields: &[&str]) -> ApiResult<Json<Value>> {
+    let items = page
+        .items
+        .iter()
+        .map(|c| pick(c, fields))
+        .collect::<ApiResult<Vec<_>>>()?;
+    Ok(Json(json!({"count": page.count, "items": items})))
+}
+
+/// `POST /api/cdrs`: one CDR object, an array of them, or `{"cdrs": [...]}`
+/// (up to 10,000). Taken or refused whole; every bad entry is named.
+pub async fn ingest(
+    State(db): State<Db>,
+    TenantScope(scope): TenantScope,
+    body: Bytes,
+) -> ApiResult<Json<Ingested>> {
+    scope.require_manager()?;
+    let value: Value = serde_json::from_slice(&body)
+        .map_err(|e| ApiError::validation("body", format!("is not valid JSON ({e})")))?;
+    let (entries, prefix) = match value {
+        Value::Array(items) => (items, "cdrs"),
+        Value::Object(mut map) => match map.remove("cdrs") {
+            Some(Value::Array(items)) => (items, "cdrs"),
+            Some(_) => return Err(ApiError::validation("cdrs", "must be an array of CDRs")),
+            None => (vec![Value::Object(map)], ""),
+        },
+        _ => {
+            return Err(ApiError::validation(
+                "body",
+                "must be a CDR or an array of CDRs",
+            ))
+        }
+    };
+    if entries.is_empty() {
+        return Err(ApiError::validation("cdrs", "must hold at least one CDR"));
+    }
+    if entries.len() > MAX_BATCH {
+        return Err(ApiError::validation(
+            "cdrs",
+            format!(
+                "holds {} CDRs; at most {MAX_BATCH} are taken at once",
+                entries.len()
+            ),
+        ));
+    }
+    let mut cdrs = Vec::with_capacity(entries.len());
+    let mut errors = Vec::new();
+    let mut seen = std::collections::HashSet::new();
+    for (i, entry) in entries.iter().enumerate() {
+        let name = |field: &str| {
+            if prefix.is_empty() {
+                field.to_string()
+            } else {
+                format!("{prefix}[{i}].{field}")
+            }
+        };
+        let Some(object) = entry.as_object() else {
+            errors.push(FieldError::new(
+                name("").trim_end_matches('.'),
+                "must be a CDR object",
+            ));
+            continue;
+        };
+        match NewCdr::from_json(object) {
+            Ok(cdr) => {
+                if !seen.insert(cdr.call_id.clone()) {
+                    errors.push(FieldError::new(
+                        name("call_id"),
+                        "appears twice in the batch",
+                    ));
+                }
+                cdrs.push(cdr);
+            }
+            Err(found) => errors.extend(
+                found
+                    .into_iter()
+                    .map(|e| FieldError::new(name(&e.field), e.message)),
+            ),
+        }
+    }
+    if !errors.is_empty() {
+        return Err(errors.into());
+    }
+    Ok(Json(db.ingest_cdrs(&scope, cdrs).await?))
+}
+
+pub async fn list(
+    State(db): State<Db>,
+    TenantScope(scope): TenantScope,
+    params: ListParamsQuery,
+) -> ApiResult<Json<Value>> {
+    let query = params.parse(&CDR_SPEC)?;
+    page(db.list_cdrs(&scope, &query, false).await?, LIST_FIELDS)
+}
+
+pub async fn get(
+    State(db): State<Db>,
+    TenantScope(scope): TenantScope,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Value>> {
+    let cdr = db.get_cdr(&scope, path_id(&id, "CDR")?, false).await?;
+    Ok(Json(json!({ "items": pick(&cdr, DETAIL_FIELDS)? })))
+}
+
+pub async fn list_own(
+    State(db): State<Db>,
+    TenantScope(scope): TenantScope,
+    params: ListParamsQuery,
+) -> ApiResult<Json<Value>> {
+    let query = params.parse(&CDR_SPEC)?;
+    page(db.list_cdrs(&scope, &query, true).await?, USER_LIST_FIELDS)
+}
+
+pub async fn get_own(
+    State(db): State<Db>,
+    TenantScope(scope): TenantScope,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Value>> {
+    let cdr = db.get_cdr(&scope, path_id(&id, "CDR")?, true).await?;
+    Ok(Json(json!({ "items": pick(&cdr, USER_DETAIL_FIELDS)? })))
+}
