@@ -13,36 +13,8 @@ use serde_json::{json, Map, Value};
 use super::error::{ApiError, ApiResult};
 use super::extract::{path_id, ListParamsQuery, TenantScope};
 
-/// Fields of a CDR in the v22 list (`GET /api/cdrs`), plus how it was charged.
-const LIST_FIELDS: &[&str] = &[
-    "id",
-    "caller",
-    "caller_domain",
-    "caller_display_name",
-    "callee",
-    "callee_domain",
-    "callee_display_name",
-    "started_at",
-    "rang_at",
-    "answered_at",
-    "ended_at",
-    "call_id",
-    "direction",
-    "end_reason",
-    "reroute_reason",
-    "status_code",
-    "destination",
-    "outbound_caller_id",
-    "did_cid",
-    "trunk",
-    "duration",
-    "cost",
-    "billed_account",
-    "rating_status",
-    "unrated_reason",
-];
-/// Fields of `GET /api/cdrs/{id}`.
-const DETAIL_FIELDS: &[&str] = &[
+/// Every field a CDR shows, in the v22 order.
+const FIELDS: &[&str] = &[
     "id",
     "caller",
     "caller_domain",
@@ -70,7 +42,14 @@ const DETAIL_FIELDS: &[&str] = &[
     "rating_status",
     "unrated_reason",
 ];
-/// Fields of `GET /api/user/cdrs`.
+/// Left out of `GET /api/cdrs` (as in the v22 list).
+const NOT_IN_LIST: &[&str] = &["user_data"];
+/// Left out of `GET /api/cdrs/{id}`.
+const NOT_IN_DETAIL: &[&str] = &[];
+/// Left out of `GET /api/user/cdrs/{id}`: how the call was charged is the
+/// administrators' business.
+const NOT_IN_USER_DETAIL: &[&str] = &["rating_status", "unrated_reason"];
+/// The fields of `GET /api/user/cdrs`, the v22 user list.
 const USER_LIST_FIELDS: &[&str] = &[
     "id",
     "caller",
@@ -84,51 +63,26 @@ const USER_LIST_FIELDS: &[&str] = &[
     "duration",
     "status_code",
 ];
-/// Fields of `GET /api/user/cdrs/{id}`.
-const USER_DETAIL_FIELDS: &[&str] = &[
-    "id",
-    "caller",
-    "caller_domain",
-    "caller_display_name",
-    "callee",
-    "callee_domain",
-    "callee_display_name",
-    "started_at",
-    "rang_at",
-    "answered_at",
-    "ended_at",
-    "call_id",
-    "direction",
-    "end_reason",
-    "reroute_reason",
-    "status_code",
-    "destination",
-    "outbound_caller_id",
-    "did_cid",
-    "trunk",
-    "duration",
-    "cost",
-    "billed_account",
-    "user_data",
-];
 
-fn pick(cdr: &Cdr, fields: &[&str]) -> ApiResult<Value> {
+/// The CDR's fields that are in `fields` and not in `except`, in order.
+fn pick(cdr: &Cdr, fields: &[&str], except: &[&str]) -> ApiResult<Value> {
     let Value::Object(all) = serde_json::to_value(cdr).map_err(|e| ApiError(Error::internal(e)))?
     else {
         return Err(ApiError(Error::internal("a CDR is not an object")));
     };
     let picked: Map<String, Value> = fields
         .iter()
+        .filter(|f| !except.contains(f))
         .filter_map(|f| all.get(*f).map(|v| ((*f).to_string(), v.clone())))
         .collect();
     Ok(Value::Object(picked))
 }
 
-fn page(page: billing::Page<Cdr>, fields: &[&str]) -> ApiResult<Json<Value>> {
+fn page(page: billing::Page<Cdr>, fields: &[&str], except: &[&str]) -> ApiResult<Json<Value>> {
     let items = page
         .items
         .iter()
-        .map(|c| pick(c, fields))
+        .map(|c| pick(c, fields, except))
         .collect::<ApiResult<Vec<_>>>()?;
     Ok(Json(json!({"count": page.count, "items": items})))
 }
@@ -216,7 +170,11 @@ pub async fn list(
     params: ListParamsQuery,
 ) -> ApiResult<Json<Value>> {
     let query = params.parse(&CDR_SPEC)?;
-    page(db.list_cdrs(&scope, &query, false).await?, LIST_FIELDS)
+    page(
+        db.list_cdrs(&scope, &query, false).await?,
+        FIELDS,
+        NOT_IN_LIST,
+    )
 }
 
 pub async fn get(
@@ -225,7 +183,7 @@ pub async fn get(
     Path(id): Path<String>,
 ) -> ApiResult<Json<Value>> {
     let cdr = db.get_cdr(&scope, path_id(&id, "CDR")?, false).await?;
-    Ok(Json(json!({ "items": pick(&cdr, DETAIL_FIELDS)? })))
+    Ok(Json(json!({ "items": pick(&cdr, FIELDS, NOT_IN_DETAIL)? })))
 }
 
 pub async fn list_own(
@@ -234,7 +192,11 @@ pub async fn list_own(
     params: ListParamsQuery,
 ) -> ApiResult<Json<Value>> {
     let query = params.parse(&CDR_SPEC)?;
-    page(db.list_cdrs(&scope, &query, true).await?, USER_LIST_FIELDS)
+    page(
+        db.list_cdrs(&scope, &query, true).await?,
+        USER_LIST_FIELDS,
+        &[],
+    )
 }
 
 pub async fn get_own(
@@ -243,5 +205,7 @@ pub async fn get_own(
     Path(id): Path<String>,
 ) -> ApiResult<Json<Value>> {
     let cdr = db.get_cdr(&scope, path_id(&id, "CDR")?, true).await?;
-    Ok(Json(json!({ "items": pick(&cdr, USER_DETAIL_FIELDS)? })))
+    Ok(Json(
+        json!({ "items": pick(&cdr, FIELDS, NOT_IN_USER_DETAIL)? }),
+    ))
 }
