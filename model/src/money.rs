@@ -2,7 +2,7 @@
 //!
 //! Amounts are `rust_decimal::Decimal` from the JSON edge to the ledger. On the
 //! wire they are JSON numbers written with exactly their decimal digits (never
-//! through `f64`); in the database they are integers of 1/100000 (five decimal
+//! through binary floating point); in the database they are integers of 1/100000 (five decimal
 //! places, the precision the API documents).
 
 use std::fmt;
