@@ -1,0 +1,26 @@
+//! What the storage benchmarks share: a synthetic rate deck.
+
+use futures::StreamExt;
+
+/// A deterministic deck of `rows` distinct prefixes, as CSV chunks.
+pub fn deck(rows: u64) -> impl futures::Stream<Item = Result<Vec<u8>, std::io::Error>> + Unpin {
+    let header = futures::stream::iter([Ok(
+        b"prefix,type,free_seconds,grace_period,interval_1,interval_n,connect_fee,postcall_surcharge,price_1,price_n,description\n"
+            .to_vec(),
+    )]);
+    let body = futures::stream::iter((0..rows).step_by(10_000)).map(move |start| {
+        let mut chunk = String::with_capacity(10_000 * 64);
+        for i in start..(start + 10_000).min(rows) {
+            let price = 100 + (i * 7919) % 90_000;
+            chunk.push_str(&format!(
+                "{},INTERNATIONAL,0,0,60,6,0,0,0.{:05},0.{:05},Destination {}\n",
+                10_000_000 + i,
+                price,
+                price / 2 + 1,
+                i
+            ));
+        }
+        Ok(chunk.into_bytes())
+    });
+    header.chain(body)
+}
