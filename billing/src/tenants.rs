@@ -72,6 +72,25 @@ fn validate_domain(domain: &str) -> Result<String, &'static str> {
     Ok(domain)
 }
 
+/// A tenant's billing settings. The flag is read as 0/1: sqlx's `Any` driver
+/// cannot decode SQLite's BOOLEAN.
+const SETTINGS_SQL: &str = "SELECT CASE WHEN billing_enabled THEN 1 ELSE 0 END, billing_account, \
+     billing_type FROM tenants WHERE id = $1";
+
+fn settings_from_row(row: &AnyRow) -> Result<BillingSettings> {
+    Ok(BillingSettings {
+        enabled: row.try_get::<i64, _>(0)? != 0,
+        account: row
+            .try_get::<String, _>(1)?
+            .parse::<BillingAccount>()
+            .map_err(Error::internal)?,
+        billing_type: row
+            .try_get::<String, _>(2)?
+            .parse::<BillingType>()
+            .map_err(Error::internal)?,
+    })
+}
+
 impl Db {
     /// Creates a tenant with its default tariff (system administrators only).
     pub async fn create_tenant(&self, caller: &Caller, new: NewTenant) -> Result<Tenant> {
@@ -159,27 +178,13 @@ impl Db {
         tenant_from_row(&row)
     }
 
-    /// The flag is read as 0/1: sqlx's `Any` driver cannot decode SQLite's BOOLEAN.
     pub async fn billing_settings(&self, scope: &Scope) -> Result<BillingSettings> {
-        let row = sqlx::query(
-            "SELECT CASE WHEN billing_enabled THEN 1 ELSE 0 END, billing_account, billing_type \
-             FROM tenants WHERE id = $1",
-        )
-        .bind(scope.tenant_id)
-        .fetch_optional(self.pool())
-        .await?
-        .ok_or(Error::NotFound("tenant"))?;
-        Ok(BillingSettings {
-            enabled: row.try_get::<i64, _>(0)? != 0,
-            account: row
-                .try_get::<String, _>(1)?
-                .parse::<BillingAccount>()
-                .map_err(Error::internal)?,
-            billing_type: row
-                .try_get::<String, _>(2)?
-                .parse::<BillingType>()
-                .map_err(Error::internal)?,
-        })
+        let row = sqlx::query(SETTINGS_SQL)
+            .bind(scope.tenant_id)
+            .fetch_optional(self.pool())
+            .await?
+            .ok_or(Error::NotFound("tenant"))?;
+        settings_from_row(&row)
     }
 
     pub async fn update_billing_settings(
@@ -189,25 +194,12 @@ impl Db {
     ) -> Result<BillingSettings> {
         scope.require_manager()?;
         let mut tx = self.write().await?;
-        let row = sqlx::query(
-            "SELECT CASE WHEN billing_enabled THEN 1 ELSE 0 END, billing_account, billing_type \
-             FROM tenants WHERE id = $1",
-        )
-        .bind(scope.tenant_id)
-        .fetch_optional(&mut *tx)
-        .await?
-        .ok_or(Error::NotFound("tenant"))?;
-        let current = BillingSettings {
-            enabled: row.try_get::<i64, _>(0)? != 0,
-            account: row
-                .try_get::<String, _>(1)?
-                .parse()
-                .map_err(Error::internal)?,
-            billing_type: row
-                .try_get::<String, _>(2)?
-                .parse()
-                .map_err(Error::internal)?,
-        };
+        let row = sqlx::query(SETTINGS_SQL)
+            .bind(scope.tenant_id)
+            .fetch_optional(&mut *tx)
+            .await?
+            .ok_or(Error::NotFound("tenant"))?;
+        let current = settings_from_row(&row)?;
         let next = patch.apply(current);
         sqlx::query(
             "UPDATE tenants SET billing_enabled = $1, billing_account = $2, billing_type = $3 WHERE id = $4",
