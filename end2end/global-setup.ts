@@ -1,6 +1,6 @@
 /**
- * Waits until the server that `cargo leptos end-to-end` started answers:
- * cargo-leptos runs the tests right after starting it.
+ * Waits until the server that scripts/test.sh started answers: the tests
+ * run right after it is launched.
  */
 const BASE_URL = "http://127.0.0.1:8887";
 const WAIT_MS = Number(process.env.RATEDECK_E2E_WAIT_MS ?? 120_000);

@@ -1,9 +1,9 @@
 import { defineConfig, devices } from "@playwright/test";
 
 /**
- * Browser tests of the portal. `cargo leptos end-to-end` builds the site,
- * starts the server on 127.0.0.1:8887 and runs `npx playwright test` here;
- * it does not wait for the server, so `global-setup.ts` does.
+ * Browser tests of the portal. scripts/test.sh builds the site,
+ * starts the server on 127.0.0.1:8887 and runs `playwright test` here;
+ * `global-setup.ts` waits for the server to answer.
  *
  * The browser is Debian's chromium: never `npx playwright install`.
  */

@@ -8,6 +8,8 @@ set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
 scripts/setup-tools.sh
-# Release builds run wasm-opt: binaryen from npm (Debian's breaks hydration).
-export PATH="$root/end2end/node_modules/.bin:$PATH"
-exec cargo leptos serve --release
+scripts/build-site.sh --release
+cargo build --release -p server --bin ratedeck
+
+export LEPTOS_OUTPUT_NAME="ratedeck" LEPTOS_SITE_ROOT="target/site" LEPTOS_SITE_PKG_DIR="pkg"
+exec target/release/ratedeck "$@"

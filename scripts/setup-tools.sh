@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Installs what building, running and testing Ratedeck needs, skipping what is
 # already present: the wasm32 target, wasm-bindgen-cli (same version as the
-# wasm-bindgen crate in Cargo.lock), cargo-leptos, the browser-test npm packages
-# (Playwright and binaryen's wasm-opt) and Debian's chromium.
+# wasm-bindgen crate in Cargo.lock), the browser-test npm packages (Playwright
+# and binaryen's wasm-opt) and Debian's chromium.
 #
 # Every tool comes from a package registry; nothing is downloaded from elsewhere.
 set -euo pipefail
@@ -10,7 +10,6 @@ set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
 
-CARGO_LEPTOS_VERSION="0.3.11"
 WASM_BINDGEN_VERSION="$(grep -A1 '^name = "wasm-bindgen"$' Cargo.lock | sed -n 's/^version = "\(.*\)"/\1/p' | head -n1)"
 WASM_BINDGEN_VERSION="${WASM_BINDGEN_VERSION:-0.2.130}"
 
@@ -42,14 +41,6 @@ if [ "$(wasm-bindgen --version 2>/dev/null | awk '{print $2}')" != "$WASM_BINDGE
     # The published lockfile pins a webpki-roots release the registry no longer serves.
     (cd "$src" && cargo update -p webpki-roots --precise 1.0.10 >/dev/null 2>&1 || true)
     cargo install --path "$src" --locked --force
-fi
-
-if ! cargo leptos --version >/dev/null 2>&1; then
-    log "installing cargo-leptos $CARGO_LEPTOS_VERSION (about 18 minutes, once per machine)"
-    src="$(crate_source cargo-leptos "$CARGO_LEPTOS_VERSION")"
-    # Its lockfile wants a cargo-util-schemas that needs a newer rustc than stable.
-    (cd "$src" && cargo update -p cargo-util-schemas --precise 0.14.1)
-    cargo install --path "$src" --locked --features no_downloads
 fi
 
 if [ ! -x end2end/node_modules/.bin/wasm-opt ] || [ ! -d end2end/node_modules/playwright-core ]; then

@@ -34,11 +34,22 @@ cargo clippy -p frontend --target wasm32-unknown-unknown -- -D warnings
 step "unit and API tests (SQLite and PostgreSQL)"
 cargo test -p model -p rating -p billing -p server
 
-step "wasm build and browser test"
+step "wasm build"
+scripts/build-site.sh
+
+step "browser test"
+# The server binary is the one `cargo test` built above for the API tests.
 rm -rf target/e2e && mkdir -p target/e2e
-export RATEDECK_ADMIN_PASSWORD="${RATEDECK_ADMIN_PASSWORD:-admin-password-123}"
-export DATABASE_URL="sqlite://target/e2e/ratedeck.db"
-export PATH="$root/end2end/node_modules/.bin:$PATH"
-cargo leptos end-to-end
+(
+    export RATEDECK_ADMIN_PASSWORD="${RATEDECK_ADMIN_PASSWORD:-admin-password-123}"
+    export DATABASE_URL="sqlite://target/e2e/ratedeck.db"
+    export RATEDECK_LISTEN="127.0.0.1:8887"
+    export LEPTOS_OUTPUT_NAME="ratedeck" LEPTOS_SITE_ROOT="target/site" LEPTOS_SITE_PKG_DIR="pkg"
+    target/debug/ratedeck >target/e2e/server.log 2>&1 &
+    server=$!
+    trap 'kill "$server" 2>/dev/null; wait "$server" 2>/dev/null || true' EXIT
+    cd end2end
+    ./node_modules/.bin/playwright test
+) || { echo "browser test failed; the server's log:"; tail -n 50 target/e2e/server.log; exit 1; }
 
 printf '\nall checks passed in %d s\n' "$(( $(date +%s) - started ))"
