@@ -57,7 +57,8 @@ async fn run(rows: u64) {
         .expect("deck");
 
     let start = Instant::now();
-    let rates = db.tenant_rates(tenant_id).await.expect("rate table");
+    let rating = db.tenant_rating(tenant_id).await.expect("rate table");
+    let rates = &rating.default;
     println!(
         "rate table of {} rates built in {:.2?}",
         rates.table.len(),

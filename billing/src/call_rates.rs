@@ -1,4 +1,6 @@
-//! Call rates of a tenant's default tariff: the v22 `/api/call_rates`.
+//! Call rates of any tariff of a tenant. The default tariff's rates are the
+//! v22 `/api/call_rates`; every surface reads and writes rates through the
+//! methods here, which take the tariff they act on.
 
 use std::collections::HashMap;
 
@@ -7,6 +9,7 @@ use model::call_rate::{
     prefix_key, CallRate, CallRateFields, CallRatePatch, RateType, CSV_COLUMNS,
 };
 use model::query::{FieldKind, FieldSpec, ListQuery, ResourceSpec, SqlValue};
+use model::tariff::{validate_schedule, RateDirection, RateInput, RatePatch, StoredRate};
 use model::{ApiId, FieldError, Money};
 use serde::{Deserialize, Serialize};
 use sqlx::any::AnyRow;
@@ -21,48 +24,86 @@ use crate::listing::{bind_all, Listing, Page};
 const FROM: &str = "call_rates r JOIN tariffs t ON t.id = r.tariff_id";
 
 /// Rate-level values fall back to the tariff's when a rate leaves them unset.
+/// Flags are read as 0/1: sqlx's `Any` driver cannot decode SQLite's BOOLEAN.
 const COLUMNS: &str = "r.id, r.prefix, r.rate_type, \
     COALESCE(r.free_seconds, t.free_seconds), \
     COALESCE(r.grace_period, CASE WHEN r.grace_period_enable THEN t.grace_period ELSE 0 END), \
     r.interval_1, r.interval_n, \
     COALESCE(r.connect_fee, t.connect_fee), \
     COALESCE(r.postcall_surcharge, t.post_call_surcharge), \
-    r.price_1, r.price_n, r.description";
+    r.price_1, r.price_n, r.description, r.tariff_id, r.direction, r.activation_at, r.expiration_at, \
+    CASE WHEN r.forbidden THEN 1 ELSE 0 END, CASE WHEN r.grace_period_enable THEN 1 ELSE 0 END";
+
+const V22_FIELDS: &[FieldSpec] = &[
+    FieldSpec::new("id", "r.id", FieldKind::Id),
+    FieldSpec::new("prefix", "r.prefix", FieldKind::Text),
+    FieldSpec::new(
+        "type",
+        "r.rate_type",
+        FieldKind::Enum(&["LOCAL", "NATIONAL", "INTERNATIONAL", "MOBILE"]),
+    ),
+    FieldSpec::new(
+        "free_seconds",
+        "COALESCE(r.free_seconds, t.free_seconds)",
+        FieldKind::Integer,
+    ),
+    FieldSpec::new(
+        "grace_period",
+        "COALESCE(r.grace_period, CASE WHEN r.grace_period_enable THEN t.grace_period ELSE 0 END)",
+        FieldKind::Integer,
+    ),
+    FieldSpec::new("interval_1", "r.interval_1", FieldKind::Integer),
+    FieldSpec::new("interval_n", "r.interval_n", FieldKind::Integer),
+    FieldSpec::new(
+        "connect_fee",
+        "COALESCE(r.connect_fee, t.connect_fee)",
+        FieldKind::Money,
+    ),
+    FieldSpec::new(
+        "postcall_surcharge",
+        "COALESCE(r.postcall_surcharge, t.post_call_surcharge)",
+        FieldKind::Money,
+    ),
+    FieldSpec::new("price_1", "r.price_1", FieldKind::Money),
+    FieldSpec::new("price_n", "r.price_n", FieldKind::Money),
+    FieldSpec::new("description", "r.description", FieldKind::Text),
+];
 
 pub static CALL_RATE_SPEC: ResourceSpec = ResourceSpec {
+    fields: V22_FIELDS,
+    search: &["r.prefix", "r.description"],
+    default_order: "r.id",
+    decode_id: ApiId::decode,
+};
+
+/// The rates of any tariff: the v22 fields and the schedule.
+pub static TARIFF_RATE_SPEC: ResourceSpec = ResourceSpec {
     fields: &[
-        FieldSpec::new("id", "r.id", FieldKind::Id),
-        FieldSpec::new("prefix", "r.prefix", FieldKind::Text),
+        V22_FIELDS[0],
+        V22_FIELDS[1],
+        V22_FIELDS[2],
+        V22_FIELDS[3],
+        V22_FIELDS[4],
+        V22_FIELDS[5],
+        V22_FIELDS[6],
+        V22_FIELDS[7],
+        V22_FIELDS[8],
+        V22_FIELDS[9],
+        V22_FIELDS[10],
+        V22_FIELDS[11],
         FieldSpec::new(
-            "type",
-            "r.rate_type",
-            FieldKind::Enum(&["LOCAL", "NATIONAL", "INTERNATIONAL", "MOBILE"]),
+            "direction",
+            "r.direction",
+            FieldKind::Enum(&["NONE", "INCOMING", "OUTGOING"]),
         ),
+        FieldSpec::new("activation_at", "r.activation_at", FieldKind::Timestamp),
+        FieldSpec::new("expiration_at", "r.expiration_at", FieldKind::Timestamp),
+        FieldSpec::new("forbidden", "r.forbidden", FieldKind::Bool),
         FieldSpec::new(
-            "free_seconds",
-            "COALESCE(r.free_seconds, t.free_seconds)",
-            FieldKind::Integer,
+            "grace_period_enable",
+            "r.grace_period_enable",
+            FieldKind::Bool,
         ),
-        FieldSpec::new(
-            "grace_period",
-            "COALESCE(r.grace_period, CASE WHEN r.grace_period_enable THEN t.grace_period ELSE 0 END)",
-            FieldKind::Integer,
-        ),
-        FieldSpec::new("interval_1", "r.interval_1", FieldKind::Integer),
-        FieldSpec::new("interval_n", "r.interval_n", FieldKind::Integer),
-        FieldSpec::new(
-            "connect_fee",
-            "COALESCE(r.connect_fee, t.connect_fee)",
-            FieldKind::Money,
-        ),
-        FieldSpec::new(
-            "postcall_surcharge",
-            "COALESCE(r.postcall_surcharge, t.post_call_surcharge)",
-            FieldKind::Money,
-        ),
-        FieldSpec::new("price_1", "r.price_1", FieldKind::Money),
-        FieldSpec::new("price_n", "r.price_n", FieldKind::Money),
-        FieldSpec::new("description", "r.description", FieldKind::Text),
     ],
     search: &["r.prefix", "r.description"],
     default_order: "r.id",
@@ -88,11 +129,39 @@ fn fields_from_row(row: &AnyRow) -> Result<CallRateFields> {
     })
 }
 
-fn rate_from_row(row: &AnyRow) -> Result<CallRate> {
-    Ok(CallRate {
-        id: ApiId::encode(row.try_get(0)?),
+fn stored_from_row(row: &AnyRow) -> Result<StoredRate> {
+    Ok(StoredRate {
+        id: row.try_get(0)?,
         fields: fields_from_row(row)?,
+        tariff_id: row.try_get(12)?,
+        direction: row
+            .try_get::<String, _>(13)?
+            .parse::<RateDirection>()
+            .map_err(Error::internal)?,
+        activation_at: row.try_get(14)?,
+        expiration_at: row.try_get(15)?,
+        forbidden: row.try_get::<i64, _>(16)? != 0,
+        grace_period_enable: row.try_get::<i64, _>(17)? != 0,
     })
+}
+
+/// A v22 call rate: the id and the fields.
+pub fn v22_rate(rate: StoredRate) -> CallRate {
+    CallRate {
+        id: ApiId::encode(rate.id),
+        fields: rate.fields,
+    }
+}
+
+/// Which tariff a rate operation is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TariffRef {
+    /// The tenant's default tariff: the v22 call rates.
+    Default,
+    /// A tariff of the tenant, by id.
+    Id(i64),
+    /// Any tariff of the tenant (a rate named by its own id).
+    Any,
 }
 
 /// One line of an import that cannot be taken, and why.
@@ -126,7 +195,7 @@ fn money_units(m: Money) -> Result<i64> {
     m.to_units().map_err(Error::internal)
 }
 
-async fn default_tariff<'e, E: Executor<'e, Database = Any>>(
+pub(crate) async fn default_tariff<'e, E: Executor<'e, Database = Any>>(
     executor: E,
     tenant_id: i64,
 ) -> Result<i64> {
@@ -138,17 +207,68 @@ async fn default_tariff<'e, E: Executor<'e, Database = Any>>(
     Ok(row.try_get(0)?)
 }
 
-/// Marks the tenant's rates as changed, so rate tables built before are rebuilt.
-pub(crate) async fn bump_rates_version(tx: &mut Tx, tenant_id: i64) -> Result<()> {
+/// The id of a tariff of the tenant; another tenant's is not found.
+pub(crate) async fn tenant_tariff<'e, E: Executor<'e, Database = Any>>(
+    executor: E,
+    tenant_id: i64,
+    tariff: TariffRef,
+) -> Result<Option<i64>> {
+    match tariff {
+        TariffRef::Default => default_tariff(executor, tenant_id).await.map(Some),
+        TariffRef::Id(id) => {
+            sqlx::query("SELECT id FROM tariffs WHERE id = $1 AND tenant_id = $2")
+                .bind(id)
+                .bind(tenant_id)
+                .fetch_optional(executor)
+                .await?
+                .ok_or(Error::NotFound("tariff"))?;
+            Ok(Some(id))
+        }
+        TariffRef::Any => Ok(None),
+    }
+}
+
+/// Marks the tenant's rating data as changed (and the tariff's rates, when
+/// one is named), so rate tables built before are rebuilt.
+pub(crate) async fn bump_rates_version(
+    tx: &mut Tx,
+    tenant_id: i64,
+    tariff_id: Option<i64>,
+) -> Result<()> {
     sqlx::query("UPDATE tenants SET rates_version = rates_version + 1 WHERE id = $1")
         .bind(tenant_id)
         .execute(&mut **tx)
         .await?;
+    if let Some(tariff_id) = tariff_id {
+        sqlx::query("UPDATE tariffs SET rates_version = rates_version + 1 WHERE id = $1")
+            .bind(tariff_id)
+            .execute(&mut **tx)
+            .await?;
+    }
     Ok(())
 }
 
 fn duplicate_prefix() -> Error {
-    Error::field("prefix", "already exists in this tenant's rates")
+    Error::field(
+        "prefix",
+        "already exists in this tariff's rates (with the same activation date)",
+    )
+}
+
+/// The WHERE text and binds that select one rate of the tenant in `tariff`.
+fn rate_condition(
+    scope: &Scope,
+    tariff: Option<i64>,
+    id: i64,
+    first: usize,
+) -> (String, Vec<SqlValue>) {
+    let mut binds = vec![SqlValue::Int(id), SqlValue::Int(scope.tenant_id)];
+    let mut sql = format!("r.id = ${} AND r.tenant_id = ${}", first, first + 1);
+    if let Some(t) = tariff {
+        sql.push_str(&format!(" AND r.tariff_id = ${}", first + 2));
+        binds.push(SqlValue::Int(t));
+    }
+    (sql, binds)
 }
 
 impl Db {
@@ -157,43 +277,83 @@ impl Db {
         scope: &Scope,
         query: &ListQuery,
     ) -> Result<Page<CallRate>> {
-        let tariff = default_tariff(self.pool(), scope.tenant_id).await?;
+        Ok(self
+            .list_rates(scope, TariffRef::Default, query)
+            .await?
+            .map(v22_rate))
+    }
+
+    /// A page of a tariff's rates (`Any` is taken as the default tariff).
+    pub async fn list_rates(
+        &self,
+        scope: &Scope,
+        tariff: TariffRef,
+        query: &ListQuery,
+    ) -> Result<Page<StoredRate>> {
+        let tariff = match tenant_tariff(self.pool(), scope.tenant_id, tariff).await? {
+            Some(t) => t,
+            None => default_tariff(self.pool(), scope.tenant_id).await?,
+        };
         self.page(
             Listing {
                 columns: COLUMNS,
                 from: FROM,
                 scope: "r.tariff_id = $1",
                 scope_binds: vec![SqlValue::Int(tariff)],
-                spec: &CALL_RATE_SPEC,
+                spec: &TARIFF_RATE_SPEC,
             },
             query,
-            rate_from_row,
+            stored_from_row,
         )
         .await
     }
 
     pub async fn get_call_rate(&self, scope: &Scope, id: i64) -> Result<CallRate> {
-        let sql = format!("SELECT {COLUMNS} FROM {FROM} WHERE r.id = $1 AND r.tenant_id = $2");
-        let row = sqlx::query(&sql)
-            .bind(id)
-            .bind(scope.tenant_id)
+        self.get_rate(scope, TariffRef::Default, id)
+            .await
+            .map(v22_rate)
+    }
+
+    pub async fn get_rate(&self, scope: &Scope, tariff: TariffRef, id: i64) -> Result<StoredRate> {
+        let tariff = tenant_tariff(self.pool(), scope.tenant_id, tariff).await?;
+        let (condition, binds) = rate_condition(scope, tariff, id, 1);
+        let sql = format!("SELECT {COLUMNS} FROM {FROM} WHERE {condition}");
+        let row = bind_all(sqlx::query(&sql), &binds)
             .fetch_optional(self.pool())
             .await?
             .ok_or(Error::NotFound("call rate"))?;
-        rate_from_row(&row)
+        stored_from_row(&row)
     }
 
     /// Adds a rate to the tenant's default tariff; answers its id.
     pub async fn create_call_rate(&self, scope: &Scope, rate: CallRateFields) -> Result<i64> {
+        self.create_rate(scope, TariffRef::Default, rate.into())
+            .await
+    }
+
+    /// Adds a rate to a tariff of the tenant; answers its id.
+    pub async fn create_rate(
+        &self,
+        scope: &Scope,
+        tariff: TariffRef,
+        rate: RateInput,
+    ) -> Result<i64> {
         scope.require_manager()?;
+        validate_schedule(rate.activation_at, rate.expiration_at)
+            .map_err(|m| Error::field("expiration_at", m))?;
         let now = now_ms();
         let mut tx = self.write().await?;
-        let tariff = default_tariff(&mut *tx, scope.tenant_id).await?;
+        let tariff = match tenant_tariff(&mut *tx, scope.tenant_id, tariff).await? {
+            Some(t) => t,
+            None => default_tariff(&mut *tx, scope.tenant_id).await?,
+        };
         let inserted = sqlx::query(
             "INSERT INTO call_rates (tenant_id, tariff_id, prefix, prefix_key, rate_type, free_seconds, \
              grace_period, interval_1, interval_n, connect_fee, postcall_surcharge, price_1, price_n, \
-             description, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $15) RETURNING id",
+             description, created_at, updated_at, direction, activation_at, expiration_at, forbidden, \
+             grace_period_enable) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $15, $16, $17, $18, \
+             $19, $20) RETURNING id",
         )
         .bind(scope.tenant_id)
         .bind(tariff)
@@ -204,12 +364,17 @@ impl Db {
         .bind(rate.grace_period)
         .bind(rate.interval_1)
         .bind(rate.interval_n)
-        .bind(money_units(rate.connect_fee)?)
-        .bind(money_units(rate.postcall_surcharge)?)
+        .bind(rate.connect_fee.map(money_units).transpose()?)
+        .bind(rate.postcall_surcharge.map(money_units).transpose()?)
         .bind(money_units(rate.price_1)?)
         .bind(money_units(rate.price_n)?)
         .bind(&rate.description)
         .bind(now)
+        .bind(rate.direction.to_string())
+        .bind(rate.activation_at)
+        .bind(rate.expiration_at)
+        .bind(rate.forbidden)
+        .bind(rate.grace_period_enable)
         .fetch_one(&mut *tx)
         .await;
         let id: i64 = match inserted {
@@ -217,7 +382,7 @@ impl Db {
             Err(e) if is_unique_violation(&e) => return Err(duplicate_prefix()),
             Err(e) => return Err(e.into()),
         };
-        bump_rates_version(&mut tx, scope.tenant_id).await?;
+        bump_rates_version(&mut tx, scope.tenant_id, Some(tariff)).await?;
         tx.commit().await?;
         Ok(id)
     }
@@ -229,6 +394,18 @@ impl Db {
         id: i64,
         patch: CallRatePatch,
     ) -> Result<()> {
+        self.update_rate(scope, TariffRef::Default, id, patch.into())
+            .await
+    }
+
+    /// Changes the fields a patch names of a rate of `tariff`.
+    pub async fn update_rate(
+        &self,
+        scope: &Scope,
+        tariff: TariffRef,
+        id: i64,
+        patch: RatePatch,
+    ) -> Result<()> {
         scope.require_manager()?;
         let mut sets: Vec<&str> = Vec::new();
         let mut binds: Vec<SqlValue> = Vec::new();
@@ -236,76 +413,108 @@ impl Db {
             sets.push(column);
             binds.push(value);
         };
-        if let Some(p) = &patch.prefix {
+        let b = &patch.base;
+        if let Some(p) = &b.prefix {
             set("prefix", SqlValue::Text(p.clone()));
             set("prefix_key", SqlValue::Text(prefix_key(p).to_string()));
         }
-        if let Some(t) = patch.rate_type {
+        if let Some(t) = b.rate_type {
             set("rate_type", SqlValue::Text(t.to_string()));
         }
+        if let Some(d) = patch.direction {
+            set("direction", SqlValue::Text(d.to_string()));
+        }
         for (column, value) in [
-            ("free_seconds", patch.free_seconds),
-            ("grace_period", patch.grace_period),
-            ("interval_1", patch.interval_1),
-            ("interval_n", patch.interval_n),
+            ("free_seconds", b.free_seconds),
+            ("grace_period", b.grace_period),
+            ("interval_1", b.interval_1),
+            ("interval_n", b.interval_n),
+            ("activation_at", patch.activation_at),
         ] {
             if let Some(v) = value {
                 set(column, SqlValue::Int(v));
             }
         }
         for (column, value) in [
-            ("connect_fee", patch.connect_fee),
-            ("postcall_surcharge", patch.postcall_surcharge),
-            ("price_1", patch.price_1),
-            ("price_n", patch.price_n),
+            ("connect_fee", b.connect_fee),
+            ("postcall_surcharge", b.postcall_surcharge),
+            ("price_1", b.price_1),
+            ("price_n", b.price_n),
         ] {
             if let Some(v) = value {
                 set(column, SqlValue::Int(money_units(v)?));
             }
         }
-        if let Some(d) = &patch.description {
+        if let Some(d) = &b.description {
             set("description", SqlValue::Text(d.clone()));
         }
+        for (column, value) in [
+            ("forbidden", patch.forbidden),
+            ("grace_period_enable", patch.grace_period_enable),
+        ] {
+            if let Some(v) = value {
+                set(column, SqlValue::Bool(v));
+            }
+        }
+        let clear_expiration = matches!(patch.expiration_at, Some(None));
+        if let Some(Some(e)) = patch.expiration_at {
+            set("expiration_at", SqlValue::Int(e));
+        }
         set("updated_at", SqlValue::Int(now_ms()));
-        let assignments: Vec<String> = sets
+        let mut assignments: Vec<String> = sets
             .iter()
             .enumerate()
             .map(|(i, column)| format!("{column} = ${}", i + 1))
             .collect();
-        let n = binds.len();
-        let sql = format!(
-            "UPDATE call_rates SET {} WHERE id = ${} AND tenant_id = ${}",
-            assignments.join(", "),
-            n + 1,
-            n + 2
-        );
-        binds.push(SqlValue::Int(id));
-        binds.push(SqlValue::Int(scope.tenant_id));
+        if clear_expiration {
+            assignments.push("expiration_at = NULL".into());
+        }
         let mut tx = self.write().await?;
-        let done = bind_all(sqlx::query(&sql), &binds).execute(&mut *tx).await;
-        match done {
-            Ok(r) if r.rows_affected() == 0 => return Err(Error::NotFound("call rate")),
-            Ok(_) => {}
+        let tariff = tenant_tariff(&mut *tx, scope.tenant_id, tariff).await?;
+        let n = binds.len();
+        let (condition, more) = rate_condition(scope, tariff, id, n + 1);
+        binds.extend(more);
+        let sql = format!(
+            "UPDATE call_rates SET {} WHERE id IN (SELECT r.id FROM call_rates r WHERE {condition}) \
+             RETURNING tariff_id, activation_at, expiration_at",
+            assignments.join(", "),
+        );
+        let done = bind_all(sqlx::query(&sql), &binds)
+            .fetch_optional(&mut *tx)
+            .await;
+        let row = match done {
+            Ok(Some(row)) => row,
+            Ok(None) => return Err(Error::NotFound("call rate")),
             Err(e) if is_unique_violation(&e) => return Err(duplicate_prefix()),
             Err(e) => return Err(e.into()),
-        }
-        bump_rates_version(&mut tx, scope.tenant_id).await?;
+        };
+        let tariff_id: i64 = row.try_get(0)?;
+        validate_schedule(row.try_get(1)?, row.try_get(2)?)
+            .map_err(|m| Error::field("expiration_at", m))?;
+        bump_rates_version(&mut tx, scope.tenant_id, Some(tariff_id)).await?;
         tx.commit().await?;
         Ok(())
     }
 
     pub async fn delete_call_rate(&self, scope: &Scope, id: i64) -> Result<()> {
+        self.delete_rate(scope, TariffRef::Default, id).await
+    }
+
+    pub async fn delete_rate(&self, scope: &Scope, tariff: TariffRef, id: i64) -> Result<()> {
         scope.require_manager()?;
         let mut tx = self.write().await?;
-        let done = sqlx::query("DELETE FROM call_rates WHERE id = $1 AND tenant_id = $2")
-            .bind(id)
-            .bind(scope.tenant_id)
-            .execute(&mut *tx)
-            .await?;
-        if done.rows_affected() == 0 {
-            return Err(Error::NotFound("call rate"));
-        }
-        bump_rates_version(&mut tx, scope.tenant_id).await?;
+        let tariff = tenant_tariff(&mut *tx, scope.tenant_id, tariff).await?;
+        let (condition, binds) = rate_condition(scope, tariff, id, 1);
+        let sql = format!(
+            "DELETE FROM call_rates WHERE id IN (SELECT r.id FROM call_rates r WHERE {condition}) \
+             RETURNING tariff_id"
+        );
+        let row = bind_all(sqlx::query(&sql), &binds)
+            .fetch_optional(&mut *tx)
+            .await?
+            .ok_or(Error::NotFound("call rate"))?;
+        let tariff_id: i64 = row.try_get(0)?;
+        bump_rates_version(&mut tx, scope.tenant_id, Some(tariff_id)).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -413,7 +622,7 @@ impl Db {
                 more: import.more_errors,
             });
         }
-        bump_rates_version(&mut tx, scope.tenant_id).await?;
+        bump_rates_version(&mut tx, scope.tenant_id, Some(tariff)).await?;
         tx.commit().await?;
         Ok(Imported {
             imported: import.imported,

@@ -13,7 +13,6 @@ use model::cdr::{Direction, NewCdr};
 use model::query::{FieldKind, FieldSpec, ListQuery, ResourceSpec, SqlValue};
 use model::user::Role;
 use model::{ApiId, Money};
-use rating::Rounding;
 use serde::{Deserialize, Serialize};
 use sqlx::any::AnyRow;
 use sqlx::Row;
@@ -179,7 +178,7 @@ impl Db {
     pub async fn ingest_cdrs(&self, scope: &Scope, cdrs: Vec<NewCdr>) -> Result<Ingested> {
         scope.require_manager()?;
         let settings = self.billing_settings(scope).await?;
-        let rates = self.tenant_rates(scope.tenant_id).await?;
+        let rating = self.tenant_rating(scope.tenant_id).await?;
         let users: HashMap<String, i64> =
             sqlx::query("SELECT username, id FROM users WHERE tenant_id = $1")
                 .bind(scope.tenant_id)
@@ -223,11 +222,15 @@ impl Db {
                     },
                 };
                 let duration = u64::try_from(cdr.duration).unwrap_or(0);
-                match rates.table.quote_amount(
+                let resolved = match rating.resolve_charged(cdr.rated_number()) {
+                    Ok(resolved) => resolved,
+                    Err(why) => return Outcome::unrated(user_id, why),
+                };
+                match resolved.tariff.table.quote_amount(
                     cdr.rated_number(),
                     cdr.started_at / 1000,
                     duration,
-                    Rounding::HalfAwayFromZero,
+                    resolved.rounding,
                 ) {
                     rating::AmountQuote::Rated { rate, amount } => Outcome {
                         user_id,
@@ -294,7 +297,7 @@ impl Db {
             .bind(outcome.status)
             .bind(outcome.reason.as_deref())
             .bind(outcome.cost)
-            .bind(outcome.cost.map(|_| rates.currency.as_str()))
+            .bind(outcome.cost.map(|_| rating.currency.as_str()))
             .bind(outcome.rate.as_ref().map(|r| r.0))
             .bind(outcome.rate.as_ref().map(|r| r.1.as_str()))
             .bind(outcome.billed_account.as_deref())

@@ -14,6 +14,7 @@ pub mod error;
 pub mod listing;
 pub mod quote;
 pub mod sessions;
+pub mod tariffs;
 pub mod tenants;
 pub mod testing;
 pub mod time;

@@ -1,9 +1,12 @@
-//! Quotes: what a call to a number would cost the caller's tenant, from a
-//! rate table kept in memory and rebuilt when the tenant's rates change.
+//! Quotes, and the one resolver every rating goes through: a call is rated by
+//! the tariff of the billing plan whose prefix is the longest match of the
+//! callee, else by the tenant's default tariff.
 //!
-//! Every change to a tenant's rates bumps `tenants.rates_version` in the same
-//! transaction, so a table built before is noticed as stale on the next
-//! quote, also when another server process made the change.
+//! Rate tables are kept in memory per tariff. Every change to a tenant's
+//! tariffs, rates or billing plans bumps `tenants.rates_version` (and a change
+//! to a tariff's rates its `tariffs.rates_version`) in the same transaction,
+//! so data built before is noticed as stale on the next rating, also when
+//! another server process made the change.
 
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
@@ -17,17 +20,81 @@ use crate::auth::Scope;
 use crate::db::Db;
 use crate::error::{Error, Result};
 
-/// A tenant's rate table as of one version of its rates.
-pub struct TenantRates {
+/// A tariff's rate table as of one version of its rates.
+pub struct TariffRates {
+    pub tariff_id: i64,
+    pub name: String,
     pub version: i64,
     pub currency: String,
     pub table: RateTable,
 }
 
-/// Rate tables by tenant.
+/// A billing plan as rating uses it.
+pub struct PlanRoute {
+    /// The plan's prefix without a leading `+`.
+    pub prefix_key: String,
+    pub rounding: Rounding,
+    pub tariff: Arc<TariffRates>,
+}
+
+/// What rates a tenant's calls, as of one version of its rating data: the
+/// billing plans (longest prefix first) and the default tariff.
+pub struct TenantRating {
+    pub version: i64,
+    /// The billed account's currency.
+    pub currency: String,
+    pub default: Arc<TariffRates>,
+    pub plans: Vec<PlanRoute>,
+}
+
+/// The tariff and rounding a call is rated with.
+pub struct Resolved<'a> {
+    pub tariff: &'a TariffRates,
+    pub rounding: Rounding,
+}
+
+impl TenantRating {
+    /// The tariff of the billing plan whose prefix is the longest match of
+    /// `callee`, else the default tariff (with the usual rounding).
+    pub fn resolve(&self, callee: &str) -> Resolved<'_> {
+        let number = callee.trim();
+        let number = number.strip_prefix('+').unwrap_or(number);
+        // Plans are sorted longest prefix first: the first match is the longest.
+        match self
+            .plans
+            .iter()
+            .find(|p| number.starts_with(p.prefix_key.as_str()))
+        {
+            Some(plan) => Resolved {
+                tariff: &plan.tariff,
+                rounding: plan.rounding,
+            },
+            None => Resolved {
+                tariff: &self.default,
+                rounding: Rounding::HalfAwayFromZero,
+            },
+        }
+    }
+
+    /// Like [`TenantRating::resolve`], refusing a tariff whose currency is not
+    /// the billed account's (there are no exchange rates).
+    pub fn resolve_charged(&self, callee: &str) -> std::result::Result<Resolved<'_>, String> {
+        let resolved = self.resolve(callee);
+        if resolved.tariff.currency != self.currency {
+            return Err(format!(
+                "the tariff '{}' is in {} but the billed account is in {}",
+                resolved.tariff.name, resolved.tariff.currency, self.currency
+            ));
+        }
+        Ok(resolved)
+    }
+}
+
+/// Rate tables by tariff, and each tenant's rating data.
 #[derive(Default)]
 pub struct RateCache {
-    tables: RwLock<HashMap<i64, Arc<TenantRates>>>,
+    tenants: RwLock<HashMap<i64, Arc<TenantRating>>>,
+    tariffs: RwLock<HashMap<i64, Arc<TariffRates>>>,
 }
 
 impl std::fmt::Debug for RateCache {
@@ -99,10 +166,19 @@ fn u32_of(value: i64) -> u32 {
     u32::try_from(value.max(0)).unwrap_or(u32::MAX)
 }
 
+/// A tariff's row as rating needs it.
+struct TariffHead {
+    id: i64,
+    name: String,
+    version: i64,
+    currency: String,
+}
+
 impl Db {
-    /// The tenant's rate table, rebuilt from the database when its rates
-    /// changed since it was built.
-    pub async fn tenant_rates(&self, tenant_id: i64) -> Result<Arc<TenantRates>> {
+    /// What rates the tenant's calls: rebuilt from the database when any of
+    /// its tariffs, rates or billing plans changed since it was built (only
+    /// the tables of the tariffs whose rates changed are rebuilt).
+    pub async fn tenant_rating(&self, tenant_id: i64) -> Result<Arc<TenantRating>> {
         let row = sqlx::query("SELECT rates_version, currency FROM tenants WHERE id = $1")
             .bind(tenant_id)
             .fetch_optional(self.pool())
@@ -111,15 +187,108 @@ impl Db {
         let version: i64 = row.try_get(0)?;
         let cached = self
             .rate_cache()
-            .tables
+            .tenants
             .read()
             .map_err(Error::internal)?
             .get(&tenant_id)
             .cloned();
-        if let Some(rates) = cached.filter(|r| r.version == version) {
-            return Ok(rates);
+        if let Some(rating) = cached.filter(|r| r.version == version) {
+            return Ok(rating);
         }
         let currency: String = row.try_get(1)?;
+        let heads = sqlx::query(
+            "SELECT id, name, rates_version, currency, CASE WHEN is_default THEN 1 ELSE 0 END \
+             FROM tariffs WHERE tenant_id = $1",
+        )
+        .bind(tenant_id)
+        .fetch_all(self.pool())
+        .await?;
+        let mut default = None;
+        let mut by_id = HashMap::new();
+        for r in &heads {
+            let head = TariffHead {
+                id: r.try_get(0)?,
+                name: r.try_get(1)?,
+                version: r.try_get(2)?,
+                currency: r.try_get(3)?,
+            };
+            if r.try_get::<i64, _>(4)? != 0 {
+                default = Some(head.id);
+            }
+            by_id.insert(head.id, head);
+        }
+        let default = default.ok_or(Error::NotFound("tenant"))?;
+        let plan_rows = sqlx::query(
+            "SELECT prefix_key, tariff_id, CASE WHEN round_up THEN 1 ELSE 0 END \
+             FROM billing_plans WHERE tenant_id = $1",
+        )
+        .bind(tenant_id)
+        .fetch_all(self.pool())
+        .await?;
+        let mut tables: HashMap<i64, Arc<TariffRates>> = HashMap::new();
+        let mut plans = Vec::with_capacity(plan_rows.len());
+        for r in &plan_rows {
+            let tariff_id: i64 = r.try_get(1)?;
+            let tariff = match tables.get(&tariff_id) {
+                Some(t) => t.clone(),
+                None => {
+                    let head = by_id.get(&tariff_id).ok_or(Error::NotFound("tariff"))?;
+                    let t = self.tariff_rates(head).await?;
+                    tables.insert(tariff_id, t.clone());
+                    t
+                }
+            };
+            plans.push(PlanRoute {
+                prefix_key: r.try_get(0)?,
+                rounding: if r.try_get::<i64, _>(2)? != 0 {
+                    Rounding::Up
+                } else {
+                    Rounding::HalfAwayFromZero
+                },
+                tariff,
+            });
+        }
+        plans.sort_by(|a, b| b.prefix_key.len().cmp(&a.prefix_key.len()));
+        let default = match tables.get(&default) {
+            Some(t) => t.clone(),
+            None => {
+                let head = by_id.get(&default).ok_or(Error::NotFound("tariff"))?;
+                self.tariff_rates(head).await?
+            }
+        };
+        let rating = Arc::new(TenantRating {
+            version,
+            currency,
+            default,
+            plans,
+        });
+        let mut tenants = self.rate_cache().tenants.write().map_err(Error::internal)?;
+        // Keep the newest if another request rebuilt it meanwhile.
+        let keep = match tenants.get(&tenant_id) {
+            Some(existing) if existing.version > version => existing.clone(),
+            _ => {
+                tenants.insert(tenant_id, rating.clone());
+                rating
+            }
+        };
+        Ok(keep)
+    }
+
+    /// A tariff's rate table, from the cache when its rates have not changed.
+    /// Rates for incoming calls only are left out: only outgoing calls are charged.
+    async fn tariff_rates(&self, head: &TariffHead) -> Result<Arc<TariffRates>> {
+        let cached = self
+            .rate_cache()
+            .tariffs
+            .read()
+            .map_err(Error::internal)?
+            .get(&head.id)
+            .cloned();
+        if let Some(rates) = cached.filter(|r| r.version == head.version) {
+            if rates.currency == head.currency && rates.name == head.name {
+                return Ok(rates);
+            }
+        }
         let rows = sqlx::query(
             "SELECT r.id, r.prefix, r.activation_at, r.expiration_at, \
              CASE WHEN r.forbidden THEN 1 ELSE 0 END, \
@@ -128,9 +297,9 @@ impl Db {
              COALESCE(r.grace_period, CASE WHEN r.grace_period_enable THEN t.grace_period ELSE 0 END), \
              COALESCE(r.postcall_surcharge, t.post_call_surcharge) \
              FROM call_rates r JOIN tariffs t ON t.id = r.tariff_id \
-             WHERE r.tenant_id = $1 AND t.is_default = TRUE",
+             WHERE r.tariff_id = $1 AND r.direction <> 'INCOMING'",
         )
-        .bind(tenant_id)
+        .bind(head.id)
         .fetch_all(self.pool())
         .await?;
         let entries = rows
@@ -158,17 +327,18 @@ impl Db {
         let table = tokio::task::spawn_blocking(move || RateTable::new(entries))
             .await
             .map_err(Error::internal)?;
-        let rates = Arc::new(TenantRates {
-            version,
-            currency,
+        let rates = Arc::new(TariffRates {
+            tariff_id: head.id,
+            name: head.name.clone(),
+            version: head.version,
+            currency: head.currency.clone(),
             table,
         });
-        let mut tables = self.rate_cache().tables.write().map_err(Error::internal)?;
-        // Keep the newest table if another request rebuilt it meanwhile.
-        let keep = match tables.get(&tenant_id) {
-            Some(existing) if existing.version > version => existing.clone(),
+        let mut tariffs = self.rate_cache().tariffs.write().map_err(Error::internal)?;
+        let keep = match tariffs.get(&head.id) {
+            Some(existing) if existing.version > head.version => existing.clone(),
             _ => {
-                tables.insert(tenant_id, rates.clone());
+                tariffs.insert(head.id, rates.clone());
                 rates
             }
         };
@@ -187,17 +357,24 @@ impl Db {
         let callee = callee.trim();
         validate_callee(callee).map_err(|m| Error::field("callee", m))?;
         let at = at.unwrap_or_else(|| crate::db::now_ms() / 1000);
-        let rates = self.tenant_rates(scope.tenant_id).await?;
-        match rates
+        let rating = self.tenant_rating(scope.tenant_id).await?;
+        let resolved = rating
+            .resolve_charged(callee)
+            .map_err(|message| Error::Refused {
+                code: "CURRENCY_MISMATCH",
+                message,
+            })?;
+        match resolved
+            .tariff
             .table
-            .quote(callee, at, duration, Rounding::HalfAwayFromZero)
+            .quote(callee, at, duration, resolved.rounding)
         {
             Quote::Rated { rate, breakdown: b } => Ok(QuoteAnswer {
                 rate: QuotedRate {
                     id: ApiId::encode(rate.id),
                     prefix: rate.prefix.clone(),
                 },
-                currency: rates.currency.clone(),
+                currency: resolved.tariff.currency.clone(),
                 duration,
                 amount: Money(b.amount),
                 breakdown: breakdown(&b),

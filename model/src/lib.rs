@@ -9,6 +9,7 @@ pub mod fields;
 pub mod id;
 pub mod money;
 pub mod query;
+pub mod tariff;
 pub mod user;
 
 pub use fields::{FieldError, Fields};

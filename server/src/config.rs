@@ -15,6 +15,11 @@ pub struct Config {
     #[arg(long, env = "RATEDECK_LISTEN", default_value = "127.0.0.1:8887")]
     pub listen: SocketAddr,
 
+    /// A second address serving the same application, for clients of the
+    /// older tariff API with a fixed port (e.g. `0.0.0.0:8990`).
+    #[arg(long, env = "RATEDECK_LEGACY_LISTEN")]
+    pub legacy_listen: Option<SocketAddr>,
+
     /// `sqlite://path/to/file.db` (the default, created on first start) or `postgres://…`.
     #[arg(
         long,
@@ -37,6 +42,7 @@ impl std::fmt::Debug for Config {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Config")
             .field("listen", &self.listen)
+            .field("legacy_listen", &self.legacy_listen)
             .field("database", &redact_url(&self.database_url))
             .field("secure_cookies", &self.secure_cookies)
             .finish_non_exhaustive()

@@ -3,7 +3,9 @@
 
 pub mod api;
 pub mod config;
+pub mod legacy;
 pub mod state;
 pub mod web;
+pub mod xmlrpc;
 
 pub use state::AppState;

@@ -1,4 +1,7 @@
-//! `ratedeck`: serves the portal and the APIs on one port.
+//! `ratedeck`: serves the portal and the APIs on one port (and, when
+//! `RATEDECK_LEGACY_LISTEN` is set, the same application on a second one).
+
+use std::future::IntoFuture;
 
 use billing::Db;
 use clap::Parser;
@@ -39,9 +42,16 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let app = server::web::router(state, config.secure_cookies);
     let listener = tokio::net::TcpListener::bind(config.listen).await?;
     tracing::info!("Ratedeck listening on http://{}", config.listen);
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown_signal())
-        .await?;
+    let main = axum::serve(listener, app.clone()).with_graceful_shutdown(shutdown_signal());
+    match config.legacy_listen {
+        Some(address) => {
+            let legacy = tokio::net::TcpListener::bind(address).await?;
+            tracing::info!("Ratedeck also listening on http://{address}");
+            let second = axum::serve(legacy, app).with_graceful_shutdown(shutdown_signal());
+            tokio::try_join!(main.into_future(), second.into_future())?;
+        }
+        None => main.await?,
+    }
     db.close().await;
     tracing::info!("stopped");
     Ok(())

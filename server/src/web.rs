@@ -50,6 +50,8 @@ pub fn router(state: AppState, secure_cookies: bool) -> Router {
 
     Router::new()
         .merge(crate::api::routes())
+        .merge(crate::legacy::routes())
+        .merge(crate::xmlrpc::routes())
         .merge(portal)
         .layer(SetResponseHeaderLayer::if_not_present(
             header::X_CONTENT_TYPE_OPTIONS,

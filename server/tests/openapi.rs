@@ -292,12 +292,27 @@ async fn send(router: &Router, request: Request<Body>) -> (StatusCode, HeaderMap
     (status, headers, body)
 }
 
-/// Whether the router has an operation for `method` on `path` (its `{id}`
-/// filled in): anything but 405 and the API's own 404 "no such API operation".
+/// A path with every `{name}` parameter filled in with an id.
+fn filled(path: &str) -> String {
+    path.split('/')
+        .map(|s| {
+            if s.starts_with('{') && s.ends_with('}') {
+                "MQ"
+            } else {
+                s
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
+/// Whether the router has an operation for `method` on `path` (its
+/// parameters filled in): anything but 405 and the API's own 404 "no such
+/// API operation".
 async fn answers(router: &Router, method: &str, path: &str) -> bool {
     let request = Request::builder()
         .method(Method::from_bytes(method.as_bytes()).expect("a method"))
-        .uri(path.replace("{id}", "MQ"))
+        .uri(filled(path))
         .body(Body::empty())
         .expect("a request");
     let (status, _, body) = send(router, request).await;

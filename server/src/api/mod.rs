@@ -8,6 +8,7 @@ pub mod extract;
 pub mod login;
 pub mod openapi;
 pub mod rating;
+pub mod tariffs;
 pub mod tenants;
 
 use axum::extract::DefaultBodyLimit;
@@ -63,6 +64,21 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("GET", "/api/user/cdrs"),
     ("GET", "/api/user/cdrs/{id}"),
     ("POST", "/api/rating/quote"),
+    ("GET", "/api/tariffs"),
+    ("POST", "/api/tariffs"),
+    ("GET", "/api/tariffs/{id}"),
+    ("POST", "/api/tariffs/{id}"),
+    ("POST", "/api/tariffs/{id}/destroy"),
+    ("GET", "/api/tariffs/{id}/rates"),
+    ("POST", "/api/tariffs/{id}/rates"),
+    ("GET", "/api/tariffs/{id}/rates/{rate_id}"),
+    ("POST", "/api/tariffs/{id}/rates/{rate_id}"),
+    ("POST", "/api/tariffs/{id}/rates/{rate_id}/destroy"),
+    ("GET", "/api/billing_plans"),
+    ("POST", "/api/billing_plans"),
+    ("GET", "/api/billing_plans/{id}"),
+    ("POST", "/api/billing_plans/{id}"),
+    ("POST", "/api/billing_plans/{id}/destroy"),
     ("GET", "/api/openapi.json"),
     ("GET", "/api/docs"),
 ];
@@ -135,6 +151,33 @@ pub fn routes() -> Router<AppState> {
         .route("/api/user/cdrs", get(cdrs::list_own))
         .route("/api/user/cdrs/{id}", get(cdrs::get_own))
         .route("/api/rating/quote", post(rating::quote))
+        .route("/api/tariffs", get(tariffs::list).post(tariffs::create))
+        .route("/api/tariffs/{id}", get(tariffs::get).post(tariffs::update))
+        .route("/api/tariffs/{id}/destroy", post(tariffs::destroy))
+        .route(
+            "/api/tariffs/{id}/rates",
+            get(tariffs::list_rates).post(tariffs::create_rate),
+        )
+        .route(
+            "/api/tariffs/{id}/rates/{rate_id}",
+            get(tariffs::get_rate).post(tariffs::update_rate),
+        )
+        .route(
+            "/api/tariffs/{id}/rates/{rate_id}/destroy",
+            post(tariffs::destroy_rate),
+        )
+        .route(
+            "/api/billing_plans",
+            get(tariffs::list_plans).post(tariffs::create_plan),
+        )
+        .route(
+            "/api/billing_plans/{id}",
+            get(tariffs::get_plan).post(tariffs::update_plan),
+        )
+        .route(
+            "/api/billing_plans/{id}/destroy",
+            post(tariffs::destroy_plan),
+        )
         .route("/api/openapi.json", get(openapi::document))
         .route("/api/docs", get(openapi::docs_page))
         .method_not_allowed_fallback(error::wrong_method)
@@ -173,9 +216,19 @@ mod tests {
     }
 
     /// Whether the router has an operation for `method` on `path` (with its
-    /// `{id}` filled in): anything but 405 and the API's own 404 fallback.
+    /// parameters filled in): anything but 405 and the API's own 404 fallback.
     async fn answers(router: &Router, method: &str, path: &str) -> bool {
-        let uri = path.replace("{id}", "MQ");
+        let uri = path
+            .split('/')
+            .map(|s| {
+                if s.starts_with('{') && s.ends_with('}') {
+                    "MQ"
+                } else {
+                    s
+                }
+            })
+            .collect::<Vec<_>>()
+            .join("/");
         let request = Request::builder()
             .method(Method::from_bytes(method.as_bytes()).expect("method"))
             .uri(&uri)
