@@ -4,6 +4,7 @@
 pub mod api;
 pub mod config;
 pub mod state;
+pub mod sweep;
 pub mod web;
 
 pub use state::AppState;

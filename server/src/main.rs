@@ -36,12 +36,14 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         db: db.clone(),
         leptos_options,
     };
+    let sweeper = server::sweep::spawn_hold_sweeper(db.clone());
     let app = server::web::router(state, config.secure_cookies);
     let listener = tokio::net::TcpListener::bind(config.listen).await?;
     tracing::info!("Ratedeck listening on http://{}", config.listen);
     axum::serve(listener, app)
         .with_graceful_shutdown(shutdown_signal())
         .await?;
+    sweeper.abort();
     db.close().await;
     tracing::info!("stopped");
     Ok(())
