@@ -156,6 +156,12 @@ pub(crate) async fn post(tx: &mut Tx, entry: Entry<'_>) -> Result<i64> {
             "tenant"
         }))?
         .try_get(0)?;
+    record(tx, &entry, balance_after).await?;
+    Ok(balance_after)
+}
+
+/// Writes the ledger row of a balance change already made inside `tx`.
+pub(crate) async fn record(tx: &mut Tx, entry: &Entry<'_>, balance_after: i64) -> Result<()> {
     sqlx::query(
         "INSERT INTO balance_transactions (tenant_id, user_id, kind, amount, balance_after, call_id, \
          description, created_by, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
@@ -171,7 +177,7 @@ pub(crate) async fn post(tx: &mut Tx, entry: Entry<'_>) -> Result<i64> {
     .bind(now_ms())
     .execute(&mut **tx)
     .await?;
-    Ok(balance_after)
+    Ok(())
 }
 
 impl Db {

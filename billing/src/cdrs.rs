@@ -19,6 +19,7 @@ use sqlx::Row;
 
 use crate::auth::Scope;
 use crate::balances::{self, Entry, TransactionKind};
+use crate::charging;
 use crate::db::{now_ms, Db};
 use crate::error::{Error, Result};
 use crate::listing::{Listing, Page};
@@ -188,7 +189,7 @@ impl Db {
                 .map(|r| Ok((r.try_get::<String, _>(0)?, r.try_get::<i64, _>(1)?)))
                 .collect::<Result<_>>()?;
 
-        let outcomes: Vec<Outcome> = cdrs
+        let mut outcomes: Vec<Outcome> = cdrs
             .iter()
             .map(|cdr| {
                 let maker = cdr.extension.as_deref().unwrap_or(cdr.caller.as_str());
@@ -260,6 +261,36 @@ impl Db {
             unrated: 0,
         };
         let mut tx = self.write().await?;
+        // Calls authorised online are settled by their CDR (or were by their
+        // terminate): the session, not the CDR, says whose money it is.
+        let sessions = if settings.enabled {
+            let ids: Vec<&str> = cdrs.iter().map(|c| c.call_id.as_str()).collect();
+            charging::sessions_of(&mut tx, scope.tenant_id, &ids).await?
+        } else {
+            HashMap::new()
+        };
+        if !sessions.is_empty() {
+            let names: HashMap<i64, &str> = users
+                .iter()
+                .map(|(name, id)| (*id, name.as_str()))
+                .collect();
+            for (cdr, outcome) in cdrs.iter().zip(outcomes.iter_mut()) {
+                let Some(session) = sessions.get(&cdr.call_id) else {
+                    continue;
+                };
+                outcome.billed_user_id = session.user_id;
+                outcome.billed_account = Some(match session.user_id {
+                    None => "TENANT".to_string(),
+                    Some(id) => names.get(&id).copied().unwrap_or_default().to_string(),
+                });
+                if session.state == charging::SETTLED {
+                    outcome.status = RATED;
+                    outcome.reason = None;
+                    outcome.cost = session.cost;
+                    outcome.rate = Some((session.rate_id, session.rate_prefix.clone()));
+                }
+            }
+        }
         for (cdr, outcome) in cdrs.iter().zip(&outcomes) {
             let inserted = sqlx::query(
                 "INSERT INTO cdrs (tenant_id, call_id, caller, caller_domain, caller_display_name, callee, \
@@ -310,6 +341,31 @@ impl Db {
                 continue;
             }
             result.accepted += 1;
+            if let Some(session) = sessions.get(&cdr.call_id) {
+                if outcome.status == RATED {
+                    result.rated += 1;
+                } else if outcome.status == UNRATED {
+                    result.unrated += 1;
+                }
+                if session.state != charging::SETTLED {
+                    let cost = if outcome.status == RATED {
+                        outcome.cost.unwrap_or(0)
+                    } else {
+                        0
+                    };
+                    let duration = u64::try_from(cdr.duration).unwrap_or(0);
+                    if !charging::settle(&mut tx, session, duration, cost).await? {
+                        return Err(Error::Conflict {
+                            code: "BUSY",
+                            message: format!(
+                                "the call {} is being settled; try again",
+                                cdr.call_id
+                            ),
+                        });
+                    }
+                }
+                continue;
+            }
             match (outcome.status, outcome.cost) {
                 (RATED, Some(cost)) => {
                     result.rated += 1;

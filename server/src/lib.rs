@@ -5,6 +5,7 @@ pub mod api;
 pub mod config;
 pub mod legacy;
 pub mod state;
+pub mod sweep;
 pub mod web;
 pub mod xmlrpc;
 

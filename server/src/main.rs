@@ -39,6 +39,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         db: db.clone(),
         leptos_options,
     };
+    let sweeper = server::sweep::spawn_hold_sweeper(db.clone());
     let app = server::web::router(state, config.secure_cookies);
     let listener = tokio::net::TcpListener::bind(config.listen).await?;
     tracing::info!("Ratedeck listening on http://{}", config.listen);
@@ -52,6 +53,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         }
         None => main.await?,
     }
+    sweeper.abort();
     db.close().await;
     tracing::info!("stopped");
     Ok(())

@@ -5,13 +5,14 @@ use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::Json;
 use billing::cdrs::{Cdr, Ingested, CDR_SPEC};
+use billing::rerate::{RerateFilter, Rerated};
 use billing::{Db, Error};
 use model::cdr::{NewCdr, MAX_BATCH};
 use model::FieldError;
 use serde_json::{json, Map, Value};
 
 use super::error::{ApiError, ApiResult};
-use super::extract::{path_id, ListParamsQuery, TenantScope};
+use super::extract::{path_id, JsonObject, ListParamsQuery, TenantScope};
 
 /// Every field a CDR shows, in the v22 order.
 const FIELDS: &[&str] = &[
@@ -208,4 +209,44 @@ pub async fn get_own(
     Ok(Json(
         json!({ "items": pick(&cdr, FIELDS, NOT_IN_USER_DETAIL)? }),
     ))
+}
+
+/// `POST /api/cdrs/rerate {from?, to?, prefix?, status?, call_ids?}`:
+/// re-rates the matching CDRs with the current rates (administrators).
+pub async fn rerate(
+    State(db): State<Db>,
+    TenantScope(scope): TenantScope,
+    JsonObject(body): JsonObject,
+) -> ApiResult<Json<Rerated>> {
+    let mut f = model::Fields::new(&body);
+    let from = f.timestamp("from");
+    let to = f.timestamp("to");
+    let prefix = f.text("prefix", 64);
+    let status = f.string("status");
+    let call_ids = match body.get("call_ids") {
+        None | Some(Value::Null) => None,
+        Some(Value::Array(items)) => {
+            let ids: Option<Vec<String>> = items
+                .iter()
+                .map(|v| v.as_str().map(str::to_string))
+                .collect();
+            if ids.is_none() {
+                f.error("call_ids", "must be an array of call ids");
+            }
+            ids
+        }
+        Some(_) => {
+            f.error("call_ids", "must be an array of call ids");
+            None
+        }
+    };
+    f.finish()?;
+    let filter = RerateFilter {
+        from,
+        to,
+        prefix,
+        status,
+        call_ids,
+    };
+    Ok(Json(db.rerate_cdrs(&scope, filter).await?))
 }

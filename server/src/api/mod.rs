@@ -3,6 +3,7 @@
 pub mod balances;
 pub mod call_rates;
 pub mod cdrs;
+pub mod charging;
 pub mod error;
 pub mod extract;
 pub mod login;
@@ -60,6 +61,7 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("GET", "/api/balance_transactions"),
     ("GET", "/api/cdrs"),
     ("POST", "/api/cdrs"),
+    ("POST", "/api/cdrs/rerate"),
     ("GET", "/api/cdrs/{id}"),
     ("GET", "/api/user/cdrs"),
     ("GET", "/api/user/cdrs/{id}"),
@@ -79,6 +81,9 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("GET", "/api/billing_plans/{id}"),
     ("POST", "/api/billing_plans/{id}"),
     ("POST", "/api/billing_plans/{id}/destroy"),
+    ("POST", "/api/charging/authorize"),
+    ("POST", "/api/charging/{id}/update"),
+    ("POST", "/api/charging/{id}/terminate"),
     ("GET", "/api/openapi.json"),
     ("GET", "/api/docs"),
 ];
@@ -147,6 +152,7 @@ pub fn routes() -> Router<AppState> {
                 .post(cdrs::ingest)
                 .layer(DefaultBodyLimit::max(CDR_BATCH_LIMIT)),
         )
+        .route("/api/cdrs/rerate", post(cdrs::rerate))
         .route("/api/cdrs/{id}", get(cdrs::get))
         .route("/api/user/cdrs", get(cdrs::list_own))
         .route("/api/user/cdrs/{id}", get(cdrs::get_own))
@@ -178,6 +184,9 @@ pub fn routes() -> Router<AppState> {
             "/api/billing_plans/{id}/destroy",
             post(tariffs::destroy_plan),
         )
+        .route("/api/charging/authorize", post(charging::authorize))
+        .route("/api/charging/{id}/update", post(charging::update))
+        .route("/api/charging/{id}/terminate", post(charging::terminate))
         .route("/api/openapi.json", get(openapi::document))
         .route("/api/docs", get(openapi::docs_page))
         .method_not_allowed_fallback(error::wrong_method)

@@ -5,12 +5,34 @@ use axum::Json;
 use billing::quote::QuoteAnswer;
 use billing::Db;
 use model::Fields;
-use serde_json::Value;
+use serde_json::{Map, Value};
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
 use super::error::{ApiError, ApiResult};
 use super::extract::{JsonObject, TenantScope};
+
+/// A required number of seconds, at least 0 (a fraction is rounded up to the
+/// next second, as RATING.md rates it).
+pub(crate) fn seconds(f: &mut Fields, body: &Map<String, Value>, field: &str) -> Option<u64> {
+    match body.get(field) {
+        Some(Value::Number(n)) => match n.to_string().parse::<rating::Decimal>() {
+            Ok(d) if !d.is_sign_negative() => Some(rating::billable_duration(d)),
+            _ => {
+                f.error(field, "must be a number of seconds, at least 0");
+                None
+            }
+        },
+        Some(Value::Null) | None => {
+            f.error(field, "is required");
+            None
+        }
+        Some(_) => {
+            f.error(field, "must be a number of seconds, at least 0");
+            None
+        }
+    }
+}
 
 /// `{callee, duration, at?}`: `duration` in seconds (a fraction is rounded up
 /// to the next second), `at` the call's start in RFC 3339 (default now).
@@ -25,23 +47,7 @@ pub async fn quote(
     if let Some(Err(message)) = callee.as_deref().map(billing::quote::validate_callee) {
         f.error("callee", message);
     }
-    let duration = match body.get("duration") {
-        Some(Value::Number(n)) => match n.to_string().parse::<rating::Decimal>() {
-            Ok(d) if !d.is_sign_negative() => Some(rating::billable_duration(d)),
-            _ => {
-                f.error("duration", "must be a number of seconds, at least 0");
-                None
-            }
-        },
-        Some(Value::Null) | None => {
-            f.error("duration", "is required");
-            None
-        }
-        Some(_) => {
-            f.error("duration", "must be a number of seconds, at least 0");
-            None
-        }
-    };
+    let duration = seconds(&mut f, &body, "duration");
     let at = match f.string("at") {
         Some(text) => match OffsetDateTime::parse(&text, &Rfc3339) {
             Ok(t) => Some(t.unix_timestamp()),

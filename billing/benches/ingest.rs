@@ -1,0 +1,160 @@
+//! CDR ingestion: rated CDRs stored and charged per second, in batches of
+//! 1,000 as the PBX posts them, on SQLite (a temporary file) and on
+//! PostgreSQL (a fresh database on the local server).
+//!
+//! `cargo bench -p billing --bench ingest`; `RATEDECK_BENCH_BATCHES` changes
+//! the number of timed batches (default 30), `RATEDECK_BENCH_BACKENDS` the
+//! databases (`sqlite,postgres`).
+
+use std::time::{Duration, Instant};
+
+use billing::tenants::NewTenant;
+use billing::testing::TestDb;
+use billing::{Backend, Caller};
+use model::billing::BillingSettingsPatch;
+use model::cdr::{Direction, NewCdr};
+use model::user::Role;
+use model::Money;
+
+mod common;
+use common::deck;
+
+const BATCH: usize = 1_000;
+const DECK_ROWS: u64 = 100_000;
+
+fn cdr(i: u64) -> NewCdr {
+    // Nine calls in ten go out (rated); one in ten is between extensions.
+    let direction = if i % 10 == 9 {
+        Direction::Extension
+    } else {
+        Direction::Outbound
+    };
+    NewCdr {
+        call_id: format!("bench-{i}"),
+        caller: "101".into(),
+        caller_domain: "deck.example.com".into(),
+        caller_display_name: "Bench".into(),
+        callee: format!("{}5551234", 10_000_000 + (i * 7_919) % DECK_ROWS),
+        callee_domain: String::new(),
+        callee_display_name: String::new(),
+        started_at: 1_800_000_000_000 + i64::try_from(i).unwrap_or(0) * 1000,
+        rang_at: None,
+        answered_at: Some(1_800_000_002_000),
+        ended_at: Some(1_800_000_100_000),
+        direction,
+        end_reason: None,
+        reroute_reason: None,
+        status_code: Some(200),
+        destination: String::new(),
+        outbound_caller_id: String::new(),
+        did_cid: String::new(),
+        trunk: "carrier-a".into(),
+        duration: 30 + i64::try_from(i % 300).unwrap_or(0),
+        user_data: String::new(),
+        extension: None,
+    }
+}
+
+async fn run(backend: Backend, batches: u64) {
+    let t = TestDb::new(backend).await.expect("database");
+    let db = &t.db;
+    let root = Caller {
+        user_id: 0,
+        username: "bench".into(),
+        role: Role::SystemAdmin,
+        tenant_id: None,
+        family: String::new(),
+        expires_at: None,
+    };
+    let tenant = db
+        .create_tenant(
+            &root,
+            NewTenant {
+                name: "deck".into(),
+                sip_domain: "deck.example.com".into(),
+                currency: None,
+            },
+        )
+        .await
+        .expect("tenant");
+    let tenant_id = model::ApiId::decode(&tenant.id).expect("id");
+    let scope = root.scope(Some(tenant_id)).expect("scope");
+    db.import_call_rates(&scope, deck(DECK_ROWS))
+        .await
+        .expect("deck");
+    db.update_billing_settings(
+        &scope,
+        BillingSettingsPatch {
+            enabled: Some(true),
+            ..Default::default()
+        },
+    )
+    .await
+    .expect("billing on");
+    db.recharge_tenant(&scope, Money::from_units(1_000_000 * 100_000))
+        .await
+        .expect("recharge");
+
+    let warmup = 2u64;
+    let mut next = 0u64;
+    let mut took = Duration::ZERO;
+    let mut rated = 0u64;
+    let mut slowest = Duration::ZERO;
+    for round in 0..warmup + batches {
+        let cdrs: Vec<NewCdr> = (next..next + BATCH as u64).map(cdr).collect();
+        next += BATCH as u64;
+        let start = Instant::now();
+        let done = db.ingest_cdrs(&scope, cdrs).await.expect("ingest");
+        let elapsed = start.elapsed();
+        assert_eq!(done.accepted, BATCH as u64);
+        if round >= warmup {
+            took += elapsed;
+            rated += done.rated;
+            slowest = slowest.max(elapsed);
+        }
+    }
+    let per_second = (batches * BATCH as u64) as f64 / took.as_secs_f64();
+    println!(
+        "{backend:?}: {per_second:.0} CDRs/s stored ({:.0} rated and charged/s), \
+         {:.1} ms per batch of {BATCH} on average, slowest {:.1} ms ({batches} batches)",
+        rated as f64 / took.as_secs_f64(),
+        took.as_secs_f64() * 1000.0 / batches as f64,
+        slowest.as_secs_f64() * 1000.0
+    );
+
+    // The same batch again is all duplicates and charges nothing.
+    let before = db.tenant_balance(&scope).await.expect("balance");
+    let again: Vec<NewCdr> = (0..BATCH as u64).map(cdr).collect();
+    let start = Instant::now();
+    let done = db.ingest_cdrs(&scope, again).await.expect("ingest");
+    assert_eq!(done.duplicates, BATCH as u64);
+    assert_eq!(db.tenant_balance(&scope).await.expect("balance"), before);
+    println!(
+        "{backend:?}: a batch of {BATCH} duplicates in {:.1} ms",
+        start.elapsed().as_secs_f64() * 1000.0
+    );
+}
+
+fn main() {
+    if std::env::args().any(|a| a == "--list") {
+        return;
+    }
+    let batches: u64 = std::env::var("RATEDECK_BENCH_BATCHES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(30);
+    let backends =
+        std::env::var("RATEDECK_BENCH_BACKENDS").unwrap_or_else(|_| "sqlite,postgres".to_string());
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    for name in backends.split(',') {
+        let backend = match name.trim() {
+            "sqlite" => Backend::Sqlite,
+            "postgres" => Backend::Postgres,
+            other => panic!("unknown backend {other}"),
+        };
+        runtime.block_on(run(backend, batches));
+    }
+}

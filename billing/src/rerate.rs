@@ -1,0 +1,290 @@
+//! Re-rating: stored CDRs rated again with the tenant's current rates, and
+//! each billed account corrected by the difference (a RERATE row per call).
+//!
+//! CDRs are taken in chunks, each in one transaction: a CDR's new cost and
+//! its ledger row are written together or not at all, and a CDR changed by
+//! someone else meanwhile is left alone (its update names the old values).
+//! Running it again without a rate change finds every cost equal and
+//! changes nothing.
+
+use std::collections::HashMap;
+
+use model::billing::BillingAccount;
+use model::cdr::{Direction, MAX_BATCH};
+use model::query::SqlValue;
+use model::{FieldError, Money};
+use serde::{Deserialize, Serialize};
+use sqlx::Row;
+
+use crate::auth::Scope;
+use crate::balances::{self, Entry, TransactionKind};
+use crate::cdrs::{FREE, RATED, UNRATED};
+use crate::db::Db;
+use crate::error::{Error, Result};
+use crate::listing::bind_all;
+
+/// CDRs re-rated per transaction.
+const CHUNK: usize = 500;
+
+/// Which CDRs to re-rate; every part is optional and they combine with AND.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RerateFilter {
+    /// Calls started at or after (unix ms).
+    pub from: Option<i64>,
+    /// Calls started before (unix ms).
+    pub to: Option<i64>,
+    /// Calls whose rated number starts with this (a leading `+` ignored).
+    pub prefix: Option<String>,
+    /// RATED, FREE or UNRATED.
+    pub status: Option<String>,
+    pub call_ids: Option<Vec<String>>,
+}
+
+/// What a re-rating did.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Rerated {
+    /// CDRs the filter matched.
+    pub matched: u64,
+    /// CDRs whose cost or rate changed (each with a RERATE ledger row when
+    /// the cost changed).
+    pub rerated: u64,
+    /// CDRs whose cost stays (free calls included).
+    pub unchanged: u64,
+    /// CDRs no rate applies to now; a charged one keeps its cost.
+    pub unrated: u64,
+    /// The sum of the cost changes (positive: more was charged).
+    pub delta: Money,
+}
+
+fn strip_plus(s: &str) -> &str {
+    s.strip_prefix('+').unwrap_or(s)
+}
+
+impl RerateFilter {
+    fn validate(&self) -> Result<()> {
+        let mut errors = Vec::new();
+        if let Some(status) = &self.status {
+            if ![RATED, FREE, UNRATED].contains(&status.as_str()) {
+                errors.push(FieldError::new("status", "must be RATED, FREE or UNRATED"));
+            }
+        }
+        if let Some(prefix) = &self.prefix {
+            if strip_plus(prefix.trim()).is_empty() || prefix.chars().count() > 64 {
+                errors.push(FieldError::new("prefix", "must be 1 to 64 characters"));
+            }
+        }
+        if let (Some(from), Some(to)) = (self.from, self.to) {
+            if to <= from {
+                errors.push(FieldError::new("to", "must be after from"));
+            }
+        }
+        if let Some(ids) = &self.call_ids {
+            if ids.is_empty() || ids.len() > MAX_BATCH {
+                errors.push(FieldError::new(
+                    "call_ids",
+                    format!("must hold 1 to {MAX_BATCH} call ids"),
+                ));
+            }
+        }
+        if errors.is_empty() {
+            Ok(())
+        } else {
+            Err(Error::Validation(errors))
+        }
+    }
+}
+
+impl Db {
+    /// Re-rates the tenant's CDRs that `filter` matches with its current
+    /// rates (its administrators), correcting the billed accounts.
+    pub async fn rerate_cdrs(&self, scope: &Scope, filter: RerateFilter) -> Result<Rerated> {
+        scope.require_manager()?;
+        filter.validate()?;
+        let settings = self.billing_settings(scope).await?;
+        if !settings.enabled {
+            return Err(Error::Conflict {
+                code: "BILLING_DISABLED",
+                message: "the tenant's billing is disabled: there is nothing to charge".into(),
+            });
+        }
+        let rates = self.charging_rates(scope.tenant_id).await?;
+        let names: HashMap<i64, String> =
+            sqlx::query("SELECT id, username FROM users WHERE tenant_id = $1")
+                .bind(scope.tenant_id)
+                .fetch_all(self.pool())
+                .await?
+                .iter()
+                .map(|r| Ok((r.try_get::<i64, _>(0)?, r.try_get::<String, _>(1)?)))
+                .collect::<Result<_>>()?;
+        let prefix = filter
+            .prefix
+            .as_deref()
+            .map(|p| strip_plus(p.trim()).to_string());
+
+        let mut result = Rerated {
+            matched: 0,
+            rerated: 0,
+            unchanged: 0,
+            unrated: 0,
+            delta: Money::ZERO,
+        };
+        let mut delta_units: i64 = 0;
+        let id_chunks: Vec<Option<&[String]>> = match &filter.call_ids {
+            Some(ids) => ids.chunks(CHUNK).map(Some).collect(),
+            None => vec![None],
+        };
+        for ids in id_chunks {
+            let mut after = 0i64;
+            loop {
+                let mut conditions = vec!["tenant_id = $1".to_string(), "id > $2".to_string()];
+                let mut binds = vec![SqlValue::Int(scope.tenant_id), SqlValue::Int(after)];
+                let mut add = |condition: &str, value: SqlValue, binds: &mut Vec<SqlValue>| {
+                    binds.push(value);
+                    conditions.push(condition.replace('?', &format!("${}", binds.len())));
+                };
+                if let Some(from) = filter.from {
+                    add("started_at >= ?", SqlValue::Int(from), &mut binds);
+                }
+                if let Some(to) = filter.to {
+                    add("started_at < ?", SqlValue::Int(to), &mut binds);
+                }
+                if let Some(status) = &filter.status {
+                    add(
+                        "rating_status = ?",
+                        SqlValue::Text(status.clone()),
+                        &mut binds,
+                    );
+                }
+                if let Some(ids) = ids {
+                    let first = binds.len() + 1;
+                    binds.extend(ids.iter().map(|id| SqlValue::Text(id.clone())));
+                    let list = (first..first + ids.len())
+                        .map(|i| format!("${i}"))
+                        .collect::<Vec<_>>()
+                        .join(", ");
+                    conditions.push(format!("call_id IN ({list})"));
+                }
+                let sql = format!(
+                    "SELECT id, call_id, callee, destination, direction, started_at, duration, user_id, \
+                     rating_status, cost, rate_id, billed_user_id FROM cdrs WHERE {} ORDER BY id LIMIT {CHUNK}",
+                    conditions.join(" AND ")
+                );
+                let mut tx = self.write().await?;
+                let rows = bind_all(sqlx::query(&sql), &binds)
+                    .fetch_all(&mut *tx)
+                    .await?;
+                for row in &rows {
+                    let id: i64 = row.try_get(0)?;
+                    after = id;
+                    let call_id: String = row.try_get(1)?;
+                    let callee: String = row.try_get(2)?;
+                    let destination: String = row.try_get(3)?;
+                    let number = if callee.trim().is_empty() {
+                        destination.trim().to_string()
+                    } else {
+                        callee.trim().to_string()
+                    };
+                    if let Some(prefix) = &prefix {
+                        if !strip_plus(&number).starts_with(prefix.as_str()) {
+                            continue;
+                        }
+                    }
+                    result.matched += 1;
+                    let direction: Direction = row
+                        .try_get::<String, _>(4)?
+                        .parse()
+                        .map_err(Error::internal)?;
+                    if !direction.is_charged() {
+                        result.unchanged += 1;
+                        continue;
+                    }
+                    let started_at: i64 = row.try_get(5)?;
+                    let duration = u64::try_from(row.try_get::<i64, _>(6)?).unwrap_or(0);
+                    let maker: Option<i64> = row.try_get(7)?;
+                    let status: String = row.try_get(8)?;
+                    let old_cost: Option<i64> = row.try_get(9)?;
+                    let old_rate: Option<i64> = row.try_get(10)?;
+                    let billed: Option<i64> = row.try_get(11)?;
+                    let Ok(price) = rates.price(&number, started_at / 1000) else {
+                        result.unrated += 1;
+                        continue;
+                    };
+                    let cost = price.amount(duration);
+                    let was_rated = status == RATED;
+                    if was_rated && old_cost == Some(cost) && old_rate == Some(price.rate_id) {
+                        result.unchanged += 1;
+                        continue;
+                    }
+                    // A call charged before stays on the account it was
+                    // charged to; a call rated now for the first time goes
+                    // to the account the settings name.
+                    let user_id = if was_rated {
+                        billed
+                    } else {
+                        match settings.account {
+                            BillingAccount::Tenant => None,
+                            BillingAccount::User => match maker {
+                                Some(user) => Some(user),
+                                None => {
+                                    result.unrated += 1;
+                                    continue;
+                                }
+                            },
+                        }
+                    };
+                    let billed_account = match user_id {
+                        None => "TENANT".to_string(),
+                        Some(user) => names.get(&user).cloned().unwrap_or_default(),
+                    };
+                    let before = if was_rated { old_cost.unwrap_or(0) } else { 0 };
+                    let done = sqlx::query(
+                        "UPDATE cdrs SET rating_status = $1, unrated_reason = NULL, cost = $2, currency = $3, \
+                         rate_id = $4, rate_prefix = $5, billed_account = $6, billed_user_id = $7 \
+                         WHERE id = $8 AND rating_status = $9 AND COALESCE(cost, -1) = $10",
+                    )
+                    .bind(RATED)
+                    .bind(cost)
+                    .bind(&price.currency)
+                    .bind(price.rate_id)
+                    .bind(&price.prefix)
+                    .bind(&billed_account)
+                    .bind(user_id)
+                    .bind(id)
+                    .bind(&status)
+                    .bind(old_cost.unwrap_or(-1))
+                    .execute(&mut *tx)
+                    .await?;
+                    if done.rows_affected() == 0 {
+                        // Changed meanwhile (another re-rating): left to it.
+                        result.unchanged += 1;
+                        continue;
+                    }
+                    result.rerated += 1;
+                    let delta = cost - before;
+                    if delta != 0 {
+                        delta_units += delta;
+                        balances::post(
+                            &mut tx,
+                            Entry {
+                                tenant_id: scope.tenant_id,
+                                user_id,
+                                kind: TransactionKind::Rerate,
+                                amount: -delta,
+                                call_id: Some(&call_id),
+                                description: "re-rated",
+                                created_by: Some(scope.caller.user_id),
+                            },
+                        )
+                        .await?;
+                    }
+                }
+                tx.commit().await?;
+                if rows.len() < CHUNK {
+                    break;
+                }
+            }
+        }
+        result.delta = Money::from_units(delta_units);
+        Ok(result)
+    }
+}
