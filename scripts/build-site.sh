@@ -31,7 +31,7 @@ cargo build -p frontend --lib --target wasm32-unknown-unknown --profile "$profil
 rm -rf "$pkg"
 mkdir -p "$pkg"
 wasm-bindgen --target web --no-typescript --out-dir "$pkg" --out-name "$name" \
-    "target/wasm32-unknown-unknown/$profile_dir/frontend.wasm"
+    "${CARGO_TARGET_DIR:-target}/wasm32-unknown-unknown/$profile_dir/frontend.wasm"
 
 if [ "$profile" = "wasm-release" ]; then
     # npm's binaryen (end2end/node_modules/.bin): Debian's older wasm-opt
