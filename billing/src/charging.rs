@@ -529,6 +529,13 @@ pub(crate) async fn sessions_of(
     call_ids: &[&str],
 ) -> Result<std::collections::HashMap<String, Session>> {
     let mut found = std::collections::HashMap::new();
+    let any = sqlx::query("SELECT 1 FROM charging_sessions WHERE tenant_id = $1 LIMIT 1")
+        .bind(tenant_id)
+        .fetch_optional(&mut **tx)
+        .await?;
+    if any.is_none() {
+        return Ok(found);
+    }
     for chunk in call_ids.chunks(256) {
         let list = (0..chunk.len())
             .map(|i| format!("${}", i + 2))
