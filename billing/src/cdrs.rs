@@ -276,6 +276,7 @@ impl Db {
             rated: 0,
             unrated: 0,
         };
+        let _turn = self.write_turn().await;
         let mut tx = self.write().await?;
         // Calls authorised online are settled by their CDR (or were by their
         // terminate): the session, not the CDR, says whose money it is.

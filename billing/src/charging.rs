@@ -300,18 +300,23 @@ struct Account {
 
 /// The account's balance plus its credit limit, read inside `tx`.
 async fn funds(tx: &mut Tx, account: Account) -> Result<i64> {
+    funds_on(tx, account).await
+}
+
+/// The account's balance plus its credit limit, read on `conn`.
+async fn funds_on(conn: &mut sqlx::AnyConnection, account: Account) -> Result<i64> {
     let row = match account.user_id {
         None => {
             sqlx::query("SELECT balance + credit_limit FROM tenants WHERE id = $1")
                 .bind(account.tenant_id)
-                .fetch_optional(&mut **tx)
+                .fetch_optional(&mut *conn)
                 .await?
         }
         Some(user) => {
             sqlx::query("SELECT balance + credit_limit FROM users WHERE id = $1 AND tenant_id = $2")
                 .bind(user)
                 .bind(account.tenant_id)
-                .fetch_optional(&mut **tx)
+                .fetch_optional(&mut *conn)
                 .await?
         }
     };
@@ -365,11 +370,20 @@ async fn take_hold(
     already: i64,
     at_least: Option<u64>,
     call_id: &str,
+    mut read_before: Option<i64>,
 ) -> Result<Option<Hold>> {
     for _ in 0..HOLD_ATTEMPTS {
-        let available = funds(tx, account).await?;
+        // Funds read before the transaction save a statement while other
+        // writers wait; the conditional debit re-checks them all the same.
+        let (available, fresh) = match read_before.take() {
+            Some(funds) => (funds, false),
+            None => (funds(tx, account).await?, true),
+        };
         let Some(duration) = price.max_duration(available.saturating_add(already)) else {
-            return Ok(None);
+            if fresh {
+                return Ok(None);
+            }
+            continue;
         };
         if at_least.is_some_and(|d| duration <= d) {
             return Ok(None);
@@ -657,10 +671,15 @@ impl Db {
             .await?
             .price(callee, now / 1000)?;
 
+        let before = {
+            let mut conn = self.pool().acquire().await?;
+            funds_on(&mut conn, account).await?
+        };
+        let _turn = self.write_turn().await;
         let mut tx = self.write().await?;
-        let mut hold = take_hold(&mut tx, account, &price, 0, None, call_id).await?;
+        let mut hold = take_hold(&mut tx, account, &price, 0, None, call_id, Some(before)).await?;
         if hold.is_none() && expire_account(&mut tx, account, now).await? > 0 {
-            hold = take_hold(&mut tx, account, &price, 0, None, call_id).await?;
+            hold = take_hold(&mut tx, account, &price, 0, None, call_id, None).await?;
         }
         let Some(hold) = hold else {
             tx.rollback().await?;
@@ -735,6 +754,7 @@ impl Db {
                     tenant_id: session.tenant_id,
                     user_id: session.user_id,
                 };
+                let _turn = self.write_turn().await;
                 let mut tx = self.write().await?;
                 let hold = take_hold(
                     &mut tx,
@@ -743,6 +763,7 @@ impl Db {
                     session.held,
                     Some(seconds(session.max_duration)),
                     &session.call_id,
+                    None,
                 )
                 .await?;
                 match hold {
@@ -809,6 +830,7 @@ impl Db {
                 Some(price) => price.amount(duration),
                 None => session.held,
             };
+            let _turn = self.write_turn().await;
             let mut tx = self.write().await?;
             if settle(&mut tx, &session, duration, cost).await? {
                 tx.commit().await?;
@@ -840,6 +862,7 @@ impl Db {
             if rows.is_empty() {
                 return Ok(released);
             }
+            let _turn = self.write_turn().await;
             let mut tx = self.write().await?;
             let mut any = false;
             for row in &rows {
