@@ -42,8 +42,13 @@ done
 
 # call METHOD PATH TOKEN BODY: the JSON answer; fails on an HTTP error.
 call() {
-  curl -sS --fail-with-body -X "$1" "$base$2" -H "Authorization: Bearer $3" \
-    -H 'Content-Type: application/json' -d "$4"
+  local answer
+  answer="$(curl -sS -w '\n%{http_code}' -X "$1" "$base$2" -H "Authorization: Bearer $3" \
+    -H 'Content-Type: application/json' -d "$4")"
+  case "${answer##*$'\n'}" in
+    2*) printf '%s\n' "${answer%$'\n'*}" ;;
+    *) echo "$1 $2 failed: $answer" >&2; return 1 ;;
+  esac
 }
 field() { sed -n "s/.*\"$1\":\"\([^\"]*\)\".*/\1/p"; }
 
@@ -56,7 +61,7 @@ token="$(call POST /api/tokens "$(curl -sS --fail-with-body "$base/api/login" -H
   -d "{\"username\":\"pbx\",\"password\":\"$password\",\"domain\":\"load.example.com\"}" | field access_token)" \
   '{"name":"load"}' | field token)"
 call POST /api/tenant/billing "$token" '{"enabled":true,"type":"ONLINE"}' >/dev/null
-call POST /api/call_rates "$token" '{"prefix":"44","type":"INTERNATIONAL","interval_1":60,"interval_n":6,
+call POST /api/call_rates "$token" '{"prefix":"44","type":"INTERNATIONAL","interval_1":60,"interval_n":6,"free_seconds":0,"grace_period":0,"postcall_surcharge":0,
   "connect_fee":0.01,"price_1":0.02,"price_n":0.01,"description":"load"}' >/dev/null
 call POST "/api/tenant/balance?tenant_id=$tenant" "$root_token" '{"balance":1000000000}' >/dev/null
 
