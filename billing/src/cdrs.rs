@@ -311,8 +311,9 @@ impl Db {
         // The new calls, stored a few rows per statement; the ones already
         // stored are left as they are (and so never charged twice).
         let rows_per_insert = match self.backend() {
-            // sqlx names each `$n` on SQLite: small statements stay fast.
-            Backend::Sqlite => 32,
+            // sqlx names each `$n` on SQLite, at a cost that grows with the
+            // statement: 8 rows measured fastest (32 took 3x as long).
+            Backend::Sqlite => 8,
             Backend::Postgres => 500,
         };
         let mut inserted: HashSet<String> = HashSet::with_capacity(cdrs.len());
