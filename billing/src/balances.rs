@@ -180,6 +180,106 @@ pub(crate) async fn record(tx: &mut Tx, entry: &Entry<'_>, balance_after: i64) -
     Ok(())
 }
 
+/// `($1, ..., $width), ($width+1, ...)`: the VALUES of a multi-row INSERT.
+pub(crate) fn placeholders(rows: usize, width: usize) -> String {
+    let mut sql = String::with_capacity(rows * width * 5);
+    for row in 0..rows {
+        if row > 0 {
+            sql.push_str(", ");
+        }
+        sql.push('(');
+        for column in 0..width {
+            if column > 0 {
+                sql.push_str(", ");
+            }
+            sql.push('$');
+            sql.push_str(&(row * width + column + 1).to_string());
+        }
+        sql.push(')');
+    }
+    sql
+}
+
+/// Debits (or credits) one account by many calls at once, inside `tx`: one
+/// balance update, then one ledger row per call with the running balance,
+/// `rows_per_insert` rows per statement. `calls` are (call id, amount to
+/// take); answers the balance after.
+pub(crate) async fn post_many(
+    tx: &mut Tx,
+    tenant_id: i64,
+    user_id: Option<i64>,
+    kind: TransactionKind,
+    description: &str,
+    calls: &[(&str, i64)],
+    rows_per_insert: usize,
+) -> Result<i64> {
+    let total: i64 = calls.iter().map(|(_, amount)| amount).sum();
+    let row = match user_id {
+        None => {
+            sqlx::query("UPDATE tenants SET balance = balance - $1 WHERE id = $2 RETURNING balance")
+                .bind(total)
+                .bind(tenant_id)
+                .fetch_optional(&mut **tx)
+                .await?
+        }
+        Some(user) => {
+            sqlx::query(
+                "UPDATE users SET balance = balance - $1 WHERE id = $2 AND tenant_id = $3 RETURNING balance",
+            )
+            .bind(total)
+            .bind(user)
+            .bind(tenant_id)
+            .fetch_optional(&mut **tx)
+            .await?
+        }
+    };
+    let balance_after: i64 = row
+        .ok_or(Error::NotFound(if user_id.is_some() {
+            "user"
+        } else {
+            "tenant"
+        }))?
+        .try_get(0)?;
+    let now = now_ms();
+    let kind = kind.to_string();
+    let mut running = balance_after + total;
+    let rows_per_insert = rows_per_insert.max(1);
+    let mut full_sql = None;
+    for chunk in calls.chunks(rows_per_insert) {
+        let sql = if chunk.len() == rows_per_insert {
+            full_sql
+                .get_or_insert_with(|| ledger_insert_sql(rows_per_insert))
+                .clone()
+        } else {
+            ledger_insert_sql(chunk.len())
+        };
+        let mut query = sqlx::query(&sql);
+        for (call_id, amount) in chunk {
+            running -= amount;
+            query = query
+                .bind(tenant_id)
+                .bind(user_id)
+                .bind(kind.as_str())
+                .bind(-amount)
+                .bind(running)
+                .bind(*call_id)
+                .bind(description)
+                .bind(None::<i64>)
+                .bind(now);
+        }
+        query.execute(&mut **tx).await?;
+    }
+    Ok(balance_after)
+}
+
+fn ledger_insert_sql(rows: usize) -> String {
+    format!(
+        "INSERT INTO balance_transactions (tenant_id, user_id, kind, amount, balance_after, call_id, \
+         description, created_by, created_at) VALUES {}",
+        placeholders(rows, 9)
+    )
+}
+
 impl Db {
     /// A user account of the scope's tenant that the caller may see: any of
     /// them for an administrator, only one's own for a standard user.

@@ -6,7 +6,7 @@
 //! twice), each new rated call is debited from the billed account through the
 //! ledger.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use model::billing::BillingAccount;
 use model::cdr::{Direction, NewCdr};
@@ -18,9 +18,9 @@ use sqlx::any::AnyRow;
 use sqlx::Row;
 
 use crate::auth::Scope;
-use crate::balances::{self, Entry, TransactionKind};
+use crate::balances::{self, TransactionKind};
 use crate::charging;
-use crate::db::{now_ms, Db};
+use crate::db::{now_ms, Backend, Db};
 use crate::error::{Error, Result};
 use crate::listing::{Listing, Page};
 
@@ -173,6 +173,25 @@ impl Outcome {
     }
 }
 
+/// The columns a new CDR is stored with, in bind order.
+const INSERT_COLUMNS: &str =
+    "tenant_id, call_id, caller, caller_domain, caller_display_name, callee, \
+    callee_domain, callee_display_name, started_at, rang_at, answered_at, ended_at, direction, \
+    end_reason, reroute_reason, status_code, destination, outbound_caller_id, did_cid, trunk, \
+    duration, user_data, user_id, rating_status, unrated_reason, cost, currency, rate_id, \
+    rate_prefix, billed_account, billed_user_id, created_at";
+const INSERT_WIDTH: usize = 32;
+
+/// An INSERT of `rows` CDRs that skips call ids already stored and answers
+/// the call ids it stored.
+fn insert_sql(rows: usize) -> String {
+    format!(
+        "INSERT INTO cdrs ({INSERT_COLUMNS}) VALUES {} \
+         ON CONFLICT (tenant_id, call_id) DO NOTHING RETURNING call_id",
+        balances::placeholders(rows, INSERT_WIDTH)
+    )
+}
+
 impl Db {
     /// Stores, rates and charges a batch of finished calls of the scope's
     /// tenant (its administrators, or a system administrator naming it).
@@ -260,6 +279,7 @@ impl Db {
             rated: 0,
             unrated: 0,
         };
+        let _turn = self.write_turn().await;
         let mut tx = self.write().await?;
         // Calls authorised online are settled by their CDR (or were by their
         // terminate): the session, not the CDR, says whose money it is.
@@ -291,62 +311,85 @@ impl Db {
                 }
             }
         }
+        // The new calls, stored a few rows per statement; the ones already
+        // stored are left as they are (and so never charged twice).
+        let rows_per_insert = match self.backend() {
+            // sqlx names each `$n` on SQLite, at a cost that grows with the
+            // statement: 8 rows measured fastest (32 took 3x as long).
+            Backend::Sqlite => 8,
+            Backend::Postgres => 500,
+        };
+        let mut inserted: HashSet<String> = HashSet::with_capacity(cdrs.len());
+        let mut full_sql = None;
+        for chunk in cdrs
+            .iter()
+            .zip(&outcomes)
+            .collect::<Vec<_>>()
+            .chunks(rows_per_insert)
+        {
+            let sql = if chunk.len() == rows_per_insert {
+                full_sql
+                    .get_or_insert_with(|| insert_sql(rows_per_insert))
+                    .clone()
+            } else {
+                insert_sql(chunk.len())
+            };
+            let mut query = sqlx::query(&sql);
+            for (cdr, outcome) in chunk {
+                query = query
+                    .bind(scope.tenant_id)
+                    .bind(&cdr.call_id)
+                    .bind(&cdr.caller)
+                    .bind(&cdr.caller_domain)
+                    .bind(&cdr.caller_display_name)
+                    .bind(&cdr.callee)
+                    .bind(&cdr.callee_domain)
+                    .bind(&cdr.callee_display_name)
+                    .bind(cdr.started_at)
+                    .bind(cdr.rang_at)
+                    .bind(cdr.answered_at)
+                    .bind(cdr.ended_at)
+                    .bind(cdr.direction.to_string())
+                    .bind(cdr.end_reason.map(|r| r.to_string()))
+                    .bind(cdr.reroute_reason.map(|r| r.to_string()))
+                    .bind(cdr.status_code)
+                    .bind(&cdr.destination)
+                    .bind(&cdr.outbound_caller_id)
+                    .bind(&cdr.did_cid)
+                    .bind(&cdr.trunk)
+                    .bind(cdr.duration)
+                    .bind(&cdr.user_data)
+                    .bind(outcome.user_id)
+                    .bind(outcome.status)
+                    .bind(outcome.reason.as_deref())
+                    .bind(outcome.cost)
+                    .bind(outcome.cost.map(|_| rating.currency.as_str()))
+                    .bind(outcome.rate.as_ref().map(|r| r.0))
+                    .bind(outcome.rate.as_ref().map(|r| r.1.as_str()))
+                    .bind(outcome.billed_account.as_deref())
+                    .bind(outcome.billed_user_id)
+                    .bind(now);
+            }
+            for row in query.fetch_all(&mut *tx).await? {
+                inserted.insert(row.try_get(0)?);
+            }
+        }
+
+        // Charges, gathered per billed account: one balance update each.
+        let mut charges: BTreeMap<Option<i64>, Vec<(&str, i64)>> = BTreeMap::new();
         for (cdr, outcome) in cdrs.iter().zip(&outcomes) {
-            let inserted = sqlx::query(
-                "INSERT INTO cdrs (tenant_id, call_id, caller, caller_domain, caller_display_name, callee, \
-                 callee_domain, callee_display_name, started_at, rang_at, answered_at, ended_at, direction, \
-                 end_reason, reroute_reason, status_code, destination, outbound_caller_id, did_cid, trunk, \
-                 duration, user_data, user_id, rating_status, unrated_reason, cost, currency, rate_id, \
-                 rate_prefix, billed_account, billed_user_id, created_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, \
-                 $20, $21, $22, $23, $24, $25, $26, $27, $28, $29, $30, $31, $32) \
-                 ON CONFLICT (tenant_id, call_id) DO NOTHING RETURNING id",
-            )
-            .bind(scope.tenant_id)
-            .bind(&cdr.call_id)
-            .bind(&cdr.caller)
-            .bind(&cdr.caller_domain)
-            .bind(&cdr.caller_display_name)
-            .bind(&cdr.callee)
-            .bind(&cdr.callee_domain)
-            .bind(&cdr.callee_display_name)
-            .bind(cdr.started_at)
-            .bind(cdr.rang_at)
-            .bind(cdr.answered_at)
-            .bind(cdr.ended_at)
-            .bind(cdr.direction.to_string())
-            .bind(cdr.end_reason.map(|r| r.to_string()))
-            .bind(cdr.reroute_reason.map(|r| r.to_string()))
-            .bind(cdr.status_code)
-            .bind(&cdr.destination)
-            .bind(&cdr.outbound_caller_id)
-            .bind(&cdr.did_cid)
-            .bind(&cdr.trunk)
-            .bind(cdr.duration)
-            .bind(&cdr.user_data)
-            .bind(outcome.user_id)
-            .bind(outcome.status)
-            .bind(outcome.reason.as_deref())
-            .bind(outcome.cost)
-            .bind(outcome.cost.map(|_| rating.currency.as_str()))
-            .bind(outcome.rate.as_ref().map(|r| r.0))
-            .bind(outcome.rate.as_ref().map(|r| r.1.as_str()))
-            .bind(outcome.billed_account.as_deref())
-            .bind(outcome.billed_user_id)
-            .bind(now)
-            .fetch_optional(&mut *tx)
-            .await?;
-            if inserted.is_none() {
+            // A call id twice in one batch is stored (and charged) once.
+            if !inserted.remove(&cdr.call_id) {
                 result.duplicates += 1;
                 continue;
             }
             result.accepted += 1;
+            match outcome.status {
+                RATED => result.rated += 1,
+                UNRATED => result.unrated += 1,
+                _ => {}
+            }
             if let Some(session) = sessions.get(&cdr.call_id) {
-                if outcome.status == RATED {
-                    result.rated += 1;
-                } else if outcome.status == UNRATED {
-                    result.unrated += 1;
-                }
                 if session.state != charging::SETTLED {
                     let cost = if outcome.status == RATED {
                         outcome.cost.unwrap_or(0)
@@ -366,28 +409,26 @@ impl Db {
                 }
                 continue;
             }
-            match (outcome.status, outcome.cost) {
-                (RATED, Some(cost)) => {
-                    result.rated += 1;
-                    if cost > 0 {
-                        balances::post(
-                            &mut tx,
-                            Entry {
-                                tenant_id: scope.tenant_id,
-                                user_id: outcome.billed_user_id,
-                                kind: TransactionKind::CallCharge,
-                                amount: -cost,
-                                call_id: Some(&cdr.call_id),
-                                description: "call",
-                                created_by: None,
-                            },
-                        )
-                        .await?;
-                    }
+            if let (RATED, Some(cost)) = (outcome.status, outcome.cost) {
+                if cost > 0 {
+                    charges
+                        .entry(outcome.billed_user_id)
+                        .or_default()
+                        .push((cdr.call_id.as_str(), cost));
                 }
-                (UNRATED, _) => result.unrated += 1,
-                _ => {}
             }
+        }
+        for (user_id, calls) in &charges {
+            balances::post_many(
+                &mut tx,
+                scope.tenant_id,
+                *user_id,
+                TransactionKind::CallCharge,
+                "call",
+                calls,
+                rows_per_insert,
+            )
+            .await?;
         }
         tx.commit().await?;
         Ok(result)

@@ -308,18 +308,23 @@ struct Account {
 
 /// The account's balance plus its credit limit, read inside `tx`.
 async fn funds(tx: &mut Tx, account: Account) -> Result<i64> {
+    funds_on(tx, account).await
+}
+
+/// The account's balance plus its credit limit, read on `conn`.
+async fn funds_on(conn: &mut sqlx::AnyConnection, account: Account) -> Result<i64> {
     let row = match account.user_id {
         None => {
             sqlx::query("SELECT balance + credit_limit FROM tenants WHERE id = $1")
                 .bind(account.tenant_id)
-                .fetch_optional(&mut **tx)
+                .fetch_optional(&mut *conn)
                 .await?
         }
         Some(user) => {
             sqlx::query("SELECT balance + credit_limit FROM users WHERE id = $1 AND tenant_id = $2")
                 .bind(user)
                 .bind(account.tenant_id)
-                .fetch_optional(&mut **tx)
+                .fetch_optional(&mut *conn)
                 .await?
         }
     };
@@ -373,11 +378,20 @@ async fn take_hold(
     already: i64,
     at_least: Option<u64>,
     call_id: &str,
+    mut read_before: Option<i64>,
 ) -> Result<Option<Hold>> {
     for _ in 0..HOLD_ATTEMPTS {
-        let available = funds(tx, account).await?;
+        // Funds read before the transaction save a statement while other
+        // writers wait; the conditional debit re-checks them all the same.
+        let (available, fresh) = match read_before.take() {
+            Some(funds) => (funds, false),
+            None => (funds(tx, account).await?, true),
+        };
         let Some(duration) = price.max_duration(available.saturating_add(already)) else {
-            return Ok(None);
+            if fresh {
+                return Ok(None);
+            }
+            continue;
         };
         if at_least.is_some_and(|d| duration <= d) {
             return Ok(None);
@@ -537,6 +551,13 @@ pub(crate) async fn sessions_of(
     call_ids: &[&str],
 ) -> Result<std::collections::HashMap<String, Session>> {
     let mut found = std::collections::HashMap::new();
+    let any = sqlx::query("SELECT 1 FROM charging_sessions WHERE tenant_id = $1 LIMIT 1")
+        .bind(tenant_id)
+        .fetch_optional(&mut **tx)
+        .await?;
+    if any.is_none() {
+        return Ok(found);
+    }
     for chunk in call_ids.chunks(256) {
         let list = (0..chunk.len())
             .map(|i| format!("${}", i + 2))
@@ -658,10 +679,15 @@ impl Db {
             .await?
             .price(callee, now / 1000)?;
 
+        let before = {
+            let mut conn = self.pool().acquire().await?;
+            funds_on(&mut conn, account).await?
+        };
+        let _turn = self.write_turn().await;
         let mut tx = self.write().await?;
-        let mut hold = take_hold(&mut tx, account, &price, 0, None, call_id).await?;
+        let mut hold = take_hold(&mut tx, account, &price, 0, None, call_id, Some(before)).await?;
         if hold.is_none() && expire_account(&mut tx, account, now).await? > 0 {
-            hold = take_hold(&mut tx, account, &price, 0, None, call_id).await?;
+            hold = take_hold(&mut tx, account, &price, 0, None, call_id, None).await?;
         }
         let Some(hold) = hold else {
             tx.rollback().await?;
@@ -736,6 +762,7 @@ impl Db {
                     tenant_id: session.tenant_id,
                     user_id: session.user_id,
                 };
+                let _turn = self.write_turn().await;
                 let mut tx = self.write().await?;
                 let hold = take_hold(
                     &mut tx,
@@ -744,6 +771,7 @@ impl Db {
                     session.held,
                     Some(seconds(session.max_duration)),
                     &session.call_id,
+                    None,
                 )
                 .await?;
                 match hold {
@@ -810,6 +838,7 @@ impl Db {
                 Some(price) => price.amount(duration),
                 None => session.held,
             };
+            let _turn = self.write_turn().await;
             let mut tx = self.write().await?;
             if settle(&mut tx, &session, duration, cost).await? {
                 tx.commit().await?;
@@ -841,6 +870,7 @@ impl Db {
             if rows.is_empty() {
                 return Ok(released);
             }
+            let _turn = self.write_turn().await;
             let mut tx = self.write().await?;
             let mut any = false;
             for row in &rows {

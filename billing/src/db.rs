@@ -44,6 +44,8 @@ pub struct Db {
     pool: AnyPool,
     backend: Backend,
     rates: std::sync::Arc<crate::quote::RateCache>,
+    /// SQLite's writers of this process, one at a time (see [`Db::write_turn`]).
+    write_gate: std::sync::Arc<tokio::sync::Mutex<()>>,
 }
 
 pub type Tx = Transaction<'static, Any>;
@@ -80,6 +82,7 @@ impl Db {
             pool,
             backend,
             rates: Default::default(),
+            write_gate: Default::default(),
         };
         db.migrate().await?;
         Ok(db)
@@ -116,6 +119,18 @@ impl Db {
             Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
             Backend::Postgres => self.pool.begin().await?,
         })
+    }
+
+    /// On SQLite, waits for this process's other busy writers to finish:
+    /// hold the answer across [`Db::write`] and its commit. SQLite lets one
+    /// writer in at a time and makes the others sleep and retry (1 ms, then
+    /// longer); queueing here instead hands the lock over at once. `None` on
+    /// PostgreSQL, whose writers lock rows, not the database.
+    pub(crate) async fn write_turn(&self) -> Option<tokio::sync::OwnedMutexGuard<()>> {
+        match self.backend {
+            Backend::Sqlite => Some(self.write_gate.clone().lock_owned().await),
+            Backend::Postgres => None,
+        }
     }
 
     pub async fn close(&self) {

@@ -169,6 +169,7 @@ impl Db {
                      rating_status, cost, rate_id, billed_user_id FROM cdrs WHERE {} ORDER BY id LIMIT {CHUNK}",
                     conditions.join(" AND ")
                 );
+                let _turn = self.write_turn().await;
                 let mut tx = self.write().await?;
                 let rows = bind_all(sqlx::query(&sql), &binds)
                     .fetch_all(&mut *tx)

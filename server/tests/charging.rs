@@ -483,29 +483,21 @@ async fn expired_holds_are_released(backend: Backend) {
     assert_ledger_sums_to_balance(&app, &admin).await;
 }
 
-async fn concurrent_authorisations_never_take_the_same_funds(backend: Backend) {
-    let app = TestApp::new(backend).await;
-    let (root, tenant, admin) = online_tenant(&app).await;
-    // A flat rate: every call holds 0.176 (connect fee and first interval,
-    // nothing per block), whatever its length.
-    let mut flat = rate("44");
-    flat["price_n"] = json!(0);
-    app.post("/api/call_rates", &admin, flat).await;
-    recharge(&app, &root, &tenant, json!(50)).await;
-    let limit = app
-        .post(
-            &format!("/api/tenant/credit_limit?tenant_id={tenant}"),
-            &root,
-            json!({"credit_limit": 10}),
-        )
-        .await;
-    assert_eq!(limit.status, StatusCode::OK, "{}", limit.text);
-
-    let router = app.router.clone();
-    let tasks: Vec<_> = (0..1000)
+/// `count` authorisations sent at once through the router; answers how many
+/// were granted and what they hold. Any answer but a grant or
+/// INSUFFICIENT_FUNDS fails the test.
+async fn authorize_at_once(
+    app: &TestApp,
+    admin: &str,
+    prefix: &str,
+    callee: &str,
+    count: usize,
+) -> (u64, Decimal) {
+    let tasks: Vec<_> = (0..count)
         .map(|i| {
-            let router = router.clone();
-            let admin = admin.clone();
+            let router = app.router.clone();
+            let admin = admin.to_string();
+            let body = authorization(&format!("{prefix}{i}"), callee).to_string();
             tokio::spawn(async move {
                 use tower::ServiceExt;
                 let request = axum::http::Request::builder()
@@ -513,9 +505,7 @@ async fn concurrent_authorisations_never_take_the_same_funds(backend: Backend) {
                     .uri("/api/charging/authorize")
                     .header("authorization", format!("Bearer {admin}"))
                     .header("content-type", "application/json")
-                    .body(axum::body::Body::from(
-                        authorization(&format!("c{i}"), "4420").to_string(),
-                    ))
+                    .body(axum::body::Body::from(body))
                     .expect("request");
                 let response = router.oneshot(request).await.expect("answer");
                 let status = response.status();
@@ -543,6 +533,28 @@ async fn concurrent_authorisations_never_take_the_same_funds(backend: Backend) {
             other => panic!("{other}: {body}"),
         }
     }
+    (granted, held)
+}
+
+async fn concurrent_authorisations_never_take_the_same_funds(backend: Backend) {
+    let app = TestApp::new(backend).await;
+    let (root, tenant, admin) = online_tenant(&app).await;
+    // A flat rate: every call holds 0.176 (connect fee and first interval,
+    // nothing per block), whatever its length.
+    let mut flat = rate("44");
+    flat["price_n"] = json!(0);
+    app.post("/api/call_rates", &admin, flat).await;
+    recharge(&app, &root, &tenant, json!(50)).await;
+    let limit = app
+        .post(
+            &format!("/api/tenant/credit_limit?tenant_id={tenant}"),
+            &root,
+            json!({"credit_limit": 10}),
+        )
+        .await;
+    assert_eq!(limit.status, StatusCode::OK, "{}", limit.text);
+
+    let (granted, held) = authorize_at_once(&app, &admin, "c", "4420", 1000).await;
     // 60 of funds hold 340 calls of 0.176 (59.84): none more, none fewer.
     assert_eq!(granted, 340);
     assert!(held <= Decimal::from(60));
@@ -551,6 +563,30 @@ async fn concurrent_authorisations_never_take_the_same_funds(backend: Backend) {
     assert_eq!(left, Decimal::from(50) - held);
     assert!(left >= Decimal::from(-10));
     assert_ledger_sums_to_balance(&app, &admin).await;
+
+    // Holds of every size: RATING.md's rate grants 4 h (8.0597) while the
+    // funds last, then what is left; whatever the interleaving, the funds
+    // are used up to less than one first interval (0.176), never beyond.
+    let root = app.admin().await;
+    let (other, other_admin, _) = app.tenant(&root, "globex.example.com").await;
+    app.post("/api/call_rates", &other_admin, rate("1")).await;
+    app.post(
+        "/api/tenant/billing",
+        &other_admin,
+        json!({"enabled": true, "type": "ONLINE"}),
+    )
+    .await;
+    recharge(&app, &root, &other, json!(100)).await;
+    let (granted, held) = authorize_at_once(&app, &other_admin, "g", "1555", 200).await;
+    assert!(granted >= 13, "{granted}");
+    let left = balance(&app, &other_admin).await;
+    assert_eq!(left, Decimal::from(100) - held);
+    assert!(left >= Decimal::ZERO, "{left}");
+    assert!(
+        left < Decimal::from_str("0.176").expect("decimal"),
+        "{left}"
+    );
+    assert_ledger_sums_to_balance(&app, &other_admin).await;
 }
 
 async fn rerating_corrects_balances_by_the_difference_once(backend: Backend) {
