@@ -248,7 +248,7 @@ impl Db {
                 tariff,
             });
         }
-        plans.sort_by(|a, b| b.prefix_key.len().cmp(&a.prefix_key.len()));
+        plans.sort_by_key(|p| std::cmp::Reverse(p.prefix_key.len()));
         let default = match tables.get(&default) {
             Some(t) => t.clone(),
             None => {
