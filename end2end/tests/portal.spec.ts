@@ -170,6 +170,13 @@ test("a system administrator picks the tenant and exports its rates", async ({ p
   await navLink(page, "Billing").click();
   await expect(page).toHaveURL(/\/billing\?tenant=/);
   await expect(page.getByTestId("billing-enabled")).toBeVisible();
+  await navLink(page, "Tariffs").click();
+  await expect(page).toHaveURL(/\/tariffs\?tenant=/);
+  await expect(page.getByTestId("tariff-row")).toHaveCount(1);
+  await expect(page.getByTestId("new-tariff")).toBeVisible();
+  await navLink(page, "Billing plans").click();
+  await expect(page).toHaveURL(/\/billing-plans\?tenant=/);
+  await expect(page.getByTestId("empty")).toBeVisible();
   await navLink(page, "Call rates").click();
   await expect(rows(page)).toHaveCount(25);
 
