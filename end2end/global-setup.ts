@@ -2,7 +2,7 @@
  * Waits until the server that scripts/test.sh started answers: the tests
  * run right after it is launched.
  */
-const BASE_URL = "http://127.0.0.1:8887";
+const BASE_URL = process.env.RATEDECK_E2E_BASE_URL ?? "http://127.0.0.1:8887";
 const WAIT_MS = Number(process.env.RATEDECK_E2E_WAIT_MS ?? 120_000);
 
 export default async function globalSetup(): Promise<void> {

@@ -3,7 +3,8 @@ import { defineConfig, devices } from "@playwright/test";
 /**
  * Browser tests of the portal. scripts/test.sh builds the site,
  * starts the server on 127.0.0.1:8887 and runs `playwright test` here;
- * `global-setup.ts` waits for the server to answer.
+ * `global-setup.ts` waits for the server to answer. RATEDECK_E2E_BASE_URL
+ * points the tests at a server elsewhere.
  *
  * The browser is Debian's chromium: never `npx playwright install`.
  */
@@ -18,7 +19,7 @@ export default defineConfig({
   forbidOnly: !!process.env.CI,
   reporter: [["list"]],
   use: {
-    baseURL: "http://127.0.0.1:8887",
+    baseURL: process.env.RATEDECK_E2E_BASE_URL ?? "http://127.0.0.1:8887",
     trace: "retain-on-failure",
     screenshot: "only-on-failure",
   },

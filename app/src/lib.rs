@@ -17,7 +17,9 @@ use leptos_router::path;
 
 use crate::components::layout::Layout;
 use crate::pages::billing::BillingPage;
+use crate::pages::billing_plans::BillingPlansPage;
 use crate::pages::rates::RatesPage;
+use crate::pages::tariffs::TariffsPage;
 use crate::pages::{home::HomePage, login::LoginPage, not_found::NotFound};
 
 /// The HTML document around the app.
@@ -52,6 +54,8 @@ pub fn App() -> impl IntoView {
                 <ParentRoute path=path!("") view=Layout>
                     <Route path=path!("") view=HomePage />
                     <Route path=path!("rates") view=RatesPage />
+                    <Route path=path!("tariffs") view=TariffsPage />
+                    <Route path=path!("billing-plans") view=BillingPlansPage />
                     <Route path=path!("billing") view=BillingPage />
                 </ParentRoute>
             </Routes>

@@ -4,8 +4,8 @@
 
 use model::query::{FieldKind, FieldSpec, ListQuery, ResourceSpec, SqlValue};
 use model::tariff::{BillingCycle, BillingPlanPatch, TariffInput, TariffPatch};
+pub use model::tariff::{BillingPlan, Tariff};
 use model::{ApiId, Money};
-use serde::{Deserialize, Serialize};
 use sqlx::any::AnyRow;
 use sqlx::Row;
 
@@ -14,36 +14,6 @@ use crate::call_rates::bump_rates_version;
 use crate::db::{now_ms, Db, Tx};
 use crate::error::{is_unique_violation, Error, Result};
 use crate::listing::{bind_all, Listing, Page};
-
-/// A tariff as stored. Money is exact; times are unix milliseconds.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Tariff {
-    pub id: i64,
-    pub name: String,
-    pub currency: String,
-    pub free_seconds: i64,
-    pub connect_fee: Money,
-    pub post_call_surcharge: Money,
-    pub grace_period: i64,
-    pub is_default: bool,
-    pub created_at: i64,
-}
-
-/// A billing plan as stored.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct BillingPlan {
-    pub id: i64,
-    pub prefix: String,
-    pub tariff_id: i64,
-    pub description: String,
-    pub suspend_mode: i64,
-    pub currency: String,
-    pub billing_cycle: BillingCycle,
-    pub billing_day: i64,
-    pub round_up: bool,
-    pub prepaid: bool,
-    pub created_at: i64,
-}
 
 const TARIFF_COLUMNS: &str = "id, name, currency, free_seconds, connect_fee, post_call_surcharge, \
     grace_period, CASE WHEN is_default THEN 1 ELSE 0 END, created_at";
@@ -196,6 +166,23 @@ impl Db {
             .await?
             .ok_or(Error::NotFound("tariff"))?;
         tariff_from_row(&row)
+    }
+
+    /// How many rates each tariff of the tenant has, by tariff id (a tariff
+    /// without rates is absent). One query, whatever the number of tariffs.
+    pub async fn tariff_rate_counts(
+        &self,
+        scope: &Scope,
+    ) -> Result<std::collections::HashMap<i64, i64>> {
+        let rows = sqlx::query(
+            "SELECT tariff_id, COUNT(*) FROM call_rates WHERE tenant_id = $1 GROUP BY tariff_id",
+        )
+        .bind(scope.tenant_id)
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter()
+            .map(|row| Ok((row.try_get::<i64, _>(0)?, row.try_get::<i64, _>(1)?)))
+            .collect()
     }
 
     /// The tenant's default tariff (whose rates are the v22 call rates).

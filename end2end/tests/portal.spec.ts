@@ -170,6 +170,13 @@ test("a system administrator picks the tenant and exports its rates", async ({ p
   await navLink(page, "Billing").click();
   await expect(page).toHaveURL(/\/billing\?tenant=/);
   await expect(page.getByTestId("billing-enabled")).toBeVisible();
+  await navLink(page, "Tariffs").click();
+  await expect(page).toHaveURL(/\/tariffs\?tenant=/);
+  await expect(page.getByTestId("tariff-row")).toHaveCount(1);
+  await expect(page.getByTestId("new-tariff")).toBeVisible();
+  await navLink(page, "Billing plans").click();
+  await expect(page).toHaveURL(/\/billing-plans\?tenant=/);
+  await expect(page.getByTestId("empty")).toBeVisible();
   await navLink(page, "Call rates").click();
   await expect(rows(page)).toHaveCount(25);
 
@@ -229,7 +236,9 @@ test("a tenant administrator manages rates and billing settings", async ({ page 
   await form.getByTestId("field-price_n").fill("0.05");
   const beforeDuplicate = serverCalls();
   await form.getByTestId("save-rate").click();
-  await expect(form.getByTestId("error-prefix")).toHaveText("already exists in this tenant's rates");
+  await expect(form.getByTestId("error-prefix")).toHaveText(
+    "already exists in this tariff's rates (with the same activation date)",
+  );
   expect(serverCalls()).toBeGreaterThan(beforeDuplicate);
   await form.getByTestId("cancel").click();
   await expect(form).toHaveCount(0);
@@ -319,6 +328,140 @@ test("a tenant administrator manages rates and billing settings", async ({ page 
   expect(problems).toEqual([]);
 });
 
+test("a tenant administrator manages tariffs and billing plans", async ({ page }) => {
+  const problems = collectProblems(page);
+  const serverCalls = countServerCalls(page);
+  const tariffRows = page.getByTestId("tariff-row");
+  const tariffRow = (name: string) => page.locator(`tr[data-testid="tariff-row"][data-name="${name}"]`);
+  const planRows = page.getByTestId("plan-row");
+  const planRow = (prefix: string) => page.locator(`tr[data-testid="plan-row"][data-prefix="${prefix}"]`);
+  await portalLogin(page, BOSS.username, BOSS.password, DOMAIN);
+
+  // --- The default tariff holds the call rates and cannot be deleted.
+  await navLink(page, "Tariffs").click();
+  await expect(page).toHaveURL(/\/tariffs$/);
+  await expect(tariffRows).toHaveCount(1);
+  await expect(tariffRows.first().getByTestId("default")).toHaveText("default");
+  await expect(tariffRows.first().locator('[data-field="rates"]')).toHaveText(String(SEEDED));
+  await expect(tariffRows.first().getByTestId("edit")).toBeVisible();
+  await expect(tariffRows.first().getByTestId("delete")).toHaveCount(0);
+
+  // --- A tariff: a bad currency is named next to its field by the browser.
+  await page.getByTestId("new-tariff").click();
+  const tariffForm = page.getByTestId("tariff-form");
+  await tariffForm.getByTestId("field-name").fill("Wholesale");
+  await tariffForm.getByTestId("field-currency").fill("XYZ");
+  await tariffForm.getByTestId("field-connect_fee").fill("0.05");
+  await tariffForm.getByTestId("field-free_seconds").fill("10");
+  const before = serverCalls();
+  await tariffForm.getByTestId("save-tariff").click();
+  await expect(tariffForm.getByTestId("error-currency")).toHaveText(
+    "must be an ISO 4217 currency code such as USD or EUR",
+  );
+  await expect(tariffForm.getByTestId("field-currency")).toHaveAttribute("aria-invalid", "true");
+  expect(serverCalls()).toBe(before);
+  await tariffForm.getByTestId("field-currency").fill("eur");
+  await tariffForm.getByTestId("save-tariff").click();
+  await expect(page.getByTestId("notice")).toHaveText("The tariff was saved.");
+  await expect(tariffForm).toHaveCount(0);
+  await expect(tariffRows).toHaveCount(2);
+  const wholesale = tariffRow("Wholesale");
+  await expect(wholesale.locator('[data-field="currency"]')).toHaveText("EUR");
+  await expect(wholesale.locator('[data-field="connect_fee"]')).toHaveText("0.05");
+  await expect(wholesale.locator('[data-field="free_seconds"]')).toHaveText("10");
+  await expect(wholesale.locator('[data-field="rates"]')).toHaveText("0");
+
+  // --- A second tariff of the same name is refused by the server, next to the field.
+  await page.getByTestId("new-tariff").click();
+  await tariffForm.getByTestId("field-name").fill("Wholesale");
+  await tariffForm.getByTestId("save-tariff").click();
+  await expect(tariffForm.getByTestId("error-name")).toHaveText(
+    "is already the name of another tariff of the tenant",
+  );
+  await tariffForm.getByTestId("cancel").click();
+  await expect(tariffForm).toHaveCount(0);
+
+  // --- Edit the tariff.
+  await wholesale.getByTestId("edit").click();
+  await expect(tariffForm.getByTestId("field-currency")).toHaveValue("EUR");
+  await tariffForm.getByTestId("field-grace_period").fill("3");
+  await tariffForm.getByTestId("save-tariff").click();
+  await expect(page.getByTestId("notice")).toHaveText("The tariff was saved.");
+  await expect(wholesale.locator('[data-field="grace_period"]')).toHaveText("3");
+
+  // --- A billing plan using it.
+  await navLink(page, "Billing plans").click();
+  await expect(page).toHaveURL(/\/billing-plans$/);
+  await expect(page.getByTestId("empty")).toBeVisible();
+  await page.getByTestId("new-plan").click();
+  const planForm = page.getByTestId("plan-form");
+  await expect(planForm).toBeVisible();
+  // Without a prefix the browser says so.
+  const beforePlan = serverCalls();
+  await planForm.getByTestId("save-plan").click();
+  await expect(planForm.getByTestId("error-prefix")).toHaveText("is required");
+  expect(serverCalls()).toBe(beforePlan);
+  await planForm.getByTestId("field-prefix").fill("4930");
+  await planForm.getByTestId("field-tariff_id").selectOption({ label: "Wholesale (EUR)" });
+  await planForm.getByTestId("field-billing_cycle").selectOption({ label: "Weekly" });
+  await planForm.getByTestId("field-billing_day").fill("9");
+  await planForm.getByTestId("field-description").fill("Berlin wholesale");
+  // A weekly plan bills on a weekday: the server says so, next to the field.
+  await planForm.getByTestId("save-plan").click();
+  await expect(planForm.getByTestId("error-billing_day")).toHaveText(
+    "must be between 1 and 7 for this billing cycle",
+  );
+  await expect(planForm.getByTestId("error-prefix")).toHaveText("");
+  await planForm.getByTestId("field-billing_day").fill("5");
+  await planForm.getByTestId("save-plan").click();
+  await expect(page.getByTestId("notice")).toHaveText("The billing plan was saved.");
+  await expect(planForm).toHaveCount(0);
+  const plan = planRow("4930");
+  await expect(plan.locator('[data-field="tariff"]')).toHaveText("Wholesale");
+  await expect(plan.locator('[data-field="billing_cycle"]')).toHaveText("Weekly");
+  await expect(plan.locator('[data-field="billing_day"]')).toHaveText("Fri");
+  // The currency defaults to the tariff's.
+  await expect(plan.locator('[data-field="currency"]')).toHaveText("EUR");
+  await expect(plan.locator('[data-field="prepaid"]')).toHaveText("yes");
+
+  // --- Both are there after a reload, rendered on the server.
+  await page.reload();
+  await hydrated(page);
+  await expect(planRows).toHaveCount(1);
+  await expect(plan.locator('[data-field="description"]')).toHaveText("Berlin wholesale");
+  await page.goto("/tariffs");
+  await hydrated(page);
+  await expect(tariffRows).toHaveCount(2);
+  await expect(wholesale.locator('[data-field="grace_period"]')).toHaveText("3");
+
+  // --- Edit the plan: the form holds its values.
+  await navLink(page, "Billing plans").click();
+  await plan.getByTestId("edit").click();
+  await expect(planForm.getByTestId("field-prefix")).toHaveValue("4930");
+  await expect(planForm.getByTestId("field-billing_cycle")).toHaveValue("1");
+  await planForm.getByTestId("field-round_up").check();
+  await planForm.getByTestId("save-plan").click();
+  await expect(page.getByTestId("notice")).toHaveText("The billing plan was saved.");
+  await expect(plan.locator('[data-field="round_up"]')).toHaveText("yes");
+
+  // --- Delete the plan, then the tariff it used.
+  await plan.getByTestId("delete").click();
+  await plan.getByTestId("confirm-delete").click();
+  await expect(page.getByTestId("notice")).toHaveText("The billing plan was deleted.");
+  await expect(planRows).toHaveCount(0);
+  await page.reload();
+  await hydrated(page);
+  await expect(planRows).toHaveCount(0);
+  await navLink(page, "Tariffs").click();
+  await wholesale.getByTestId("delete").click();
+  await wholesale.getByTestId("confirm-delete").click();
+  await expect(page.getByTestId("notice")).toHaveText("The tariff was deleted.");
+  await expect(tariffRows).toHaveCount(1);
+
+  await logout(page);
+  expect(problems).toEqual([]);
+});
+
 test("a standard user sees the rates and settings read-only", async ({ page }) => {
   const problems = collectProblems(page);
   await portalLogin(page, CLERK.username, CLERK.password, DOMAIN);
@@ -336,6 +479,15 @@ test("a standard user sees the rates and settings read-only", async ({ page }) =
   // What the tenant administrator saved.
   await expect(page.getByTestId("billing-enabled")).toBeChecked();
   await expect(page.getByTestId("save-billing")).toHaveCount(0);
+
+  await navLink(page, "Tariffs").click();
+  await expect(page.getByTestId("tariff-row")).toHaveCount(1);
+  await expect(page.getByTestId("read-only")).toBeVisible();
+  await expect(page.getByTestId("new-tariff")).toHaveCount(0);
+  await expect(page.getByTestId("edit")).toHaveCount(0);
+  await navLink(page, "Billing plans").click();
+  await expect(page.getByTestId("read-only")).toBeVisible();
+  await expect(page.getByTestId("new-plan")).toHaveCount(0);
   await logout(page);
   expect(problems).toEqual([]);
 });

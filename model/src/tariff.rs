@@ -307,6 +307,36 @@ impl BillingCycle {
     }
 }
 
+/// A tariff as stored. Money is exact; times are unix milliseconds.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Tariff {
+    pub id: i64,
+    pub name: String,
+    pub currency: String,
+    pub free_seconds: i64,
+    pub connect_fee: Money,
+    pub post_call_surcharge: Money,
+    pub grace_period: i64,
+    pub is_default: bool,
+    pub created_at: i64,
+}
+
+/// A billing plan as stored.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BillingPlan {
+    pub id: i64,
+    pub prefix: String,
+    pub tariff_id: i64,
+    pub description: String,
+    pub suspend_mode: i64,
+    pub currency: String,
+    pub billing_cycle: BillingCycle,
+    pub billing_day: i64,
+    pub round_up: bool,
+    pub prepaid: bool,
+    pub created_at: i64,
+}
+
 /// A change to a billing plan; a new one needs `prefix` and `tariff_id`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct BillingPlanPatch {

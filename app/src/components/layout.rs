@@ -50,6 +50,8 @@ pub fn Layout() -> impl IntoView {
             <nav>
                 <A href=link("/") exact=true>"Home"</A>
                 <A href=link("/rates")>"Call rates"</A>
+                <A href=link("/tariffs")>"Tariffs"</A>
+                <A href=link("/billing-plans")>"Billing plans"</A>
                 <A href=link("/billing")>"Billing"</A>
             </nav>
             <Suspense fallback=|| ()>

@@ -10,6 +10,7 @@
 pub mod auth;
 pub mod billing;
 pub mod rates;
+pub mod tariffs;
 pub mod tenants;
 
 use model::FieldError;

@@ -35,6 +35,14 @@ pub fn HomePage() -> impl IntoView {
                 <h2>"Call rates"</h2>
                 <p>"Prices per destination prefix: search, sort, add and change them, export them as CSV."</p>
             </a>
+            <a class="card link-card" href="/tariffs">
+                <h2>"Tariffs"</h2>
+                <p>"Rate tables with their own currency, free seconds, fees and grace period."</p>
+            </a>
+            <a class="card link-card" href="/billing-plans">
+                <h2>"Billing plans"</h2>
+                <p>"Which tariff rates the calls to a prefix, and when its accounts are billed."</p>
+            </a>
             <a class="card link-card" href="/billing">
                 <h2>"Billing settings"</h2>
                 <p>"Whether calls are charged, whose account pays, and when."</p>

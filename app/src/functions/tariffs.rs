@@ -1,0 +1,239 @@
+//! Tariffs and billing plans of the tenant.
+
+use leptos::prelude::*;
+use leptos::server_fn::codec::Json;
+use model::tariff::{BillingPlan, Tariff};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+use super::Answer;
+
+/// A tariff as the tariffs page lists it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TariffRow {
+    /// Opaque API id.
+    pub id: String,
+    pub tariff: Tariff,
+    /// How many rates the tariff has.
+    pub rates: i64,
+}
+
+/// The tenant's tariffs (the first [`model::query::MAX_TOP`], by name).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TariffList {
+    /// Tariffs of the tenant, on all pages.
+    pub count: i64,
+    pub items: Vec<TariffRow>,
+}
+
+/// A billing plan as the plans page lists it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PlanRow {
+    /// Opaque API id.
+    pub id: String,
+    /// Opaque API id of its tariff.
+    pub tariff_id: String,
+    pub plan: BillingPlan,
+}
+
+/// The tenant's billing plans (the first [`model::query::MAX_TOP`], by
+/// prefix) and the tariffs a plan can use.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PlanList {
+    /// Plans of the tenant, on all pages.
+    pub count: i64,
+    pub items: Vec<PlanRow>,
+    pub tariffs: Vec<TariffRow>,
+}
+
+#[cfg(feature = "ssr")]
+fn first_page(orderby: &str, spec: &model::query::ResourceSpec) -> model::query::ListQuery {
+    use model::query::{ListParams, ListQuery, MAX_TOP};
+    let params = ListParams {
+        orderby: Some(orderby.into()),
+        top: Some(MAX_TOP.to_string()),
+        ..ListParams::default()
+    };
+    // Fixed parameters that the spec accepts; the default order otherwise.
+    ListQuery::parse(&params, spec).unwrap_or_default()
+}
+
+#[cfg(feature = "ssr")]
+async fn tariff_rows(
+    db: &::billing::Db,
+    scope: &::billing::Scope,
+) -> Result<TariffList, ServerFnError> {
+    use crate::server::to_server_error;
+    use ::billing::tariffs::TARIFF_SPEC;
+    use model::ApiId;
+
+    let page = db
+        .list_tariffs(scope, &first_page("name asc", &TARIFF_SPEC))
+        .await
+        .map_err(to_server_error)?;
+    let counts = db
+        .tariff_rate_counts(scope)
+        .await
+        .map_err(to_server_error)?;
+    Ok(TariffList {
+        count: page.count,
+        items: page
+            .items
+            .into_iter()
+            .map(|tariff| TariffRow {
+                id: ApiId::encode(tariff.id),
+                rates: counts.get(&tariff.id).copied().unwrap_or(0),
+                tariff,
+            })
+            .collect(),
+    })
+}
+
+/// The tenant's tariffs; `None` until a system administrator has chosen a
+/// tenant.
+#[server(prefix = "/portal/fn", endpoint = "list_tariffs", input = Json)]
+pub async fn list_tariffs(tenant: Option<String>) -> Result<Option<TariffList>, ServerFnError> {
+    use crate::server::{chosen_scope, db};
+    let Some(scope) = chosen_scope(tenant).await? else {
+        return Ok(None);
+    };
+    tariff_rows(&db()?, &scope).await.map(Some)
+}
+
+/// Creates a tariff (no `id`) or changes one; `body` holds the fields as the
+/// REST API's body does (`name`, `currency`, `free_seconds`, `connect_fee`,
+/// `post_call_surcharge`, `grace_period`).
+#[server(prefix = "/portal/fn", endpoint = "save_tariff", input = Json)]
+pub async fn save_tariff(
+    tenant: Option<String>,
+    id: Option<String>,
+    body: Map<String, Value>,
+) -> Result<Answer<String>, ServerFnError> {
+    use crate::server::{db, scope, to_server_error};
+    use model::tariff::TariffPatch;
+    use model::ApiId;
+
+    let scope = scope(tenant).await?;
+    scope.require_manager().map_err(to_server_error)?;
+    // The browser ran the same check; a request from elsewhere may not have.
+    let patch = match TariffPatch::from_json(&body) {
+        Ok(patch) => patch,
+        Err(errors) => return Ok(Answer::Invalid(errors)),
+    };
+    let db = db()?;
+    match id {
+        None => {
+            let new = match patch.into_new() {
+                Ok(new) => new,
+                Err(errors) => return Ok(Answer::Invalid(errors)),
+            };
+            super::answer(
+                db.create_tariff(&scope, new)
+                    .await
+                    .map(|t| ApiId::encode(t.id)),
+            )
+        }
+        Some(wire) => {
+            let id = ApiId::decode(&wire)
+                .ok_or_else(|| to_server_error(::billing::Error::NotFound("tariff")))?;
+            super::answer(db.update_tariff(&scope, id, patch).await.map(|_| wire))
+        }
+    }
+}
+
+/// Deletes a tariff (not the default one, nor one a billing plan uses).
+#[server(prefix = "/portal/fn", endpoint = "delete_tariff", input = Json)]
+pub async fn delete_tariff(tenant: Option<String>, id: String) -> Result<(), ServerFnError> {
+    use crate::server::{db, scope, to_server_error};
+    let scope = scope(tenant).await?;
+    let id = model::ApiId::decode(&id)
+        .ok_or_else(|| to_server_error(::billing::Error::NotFound("tariff")))?;
+    db()?
+        .delete_tariff(&scope, id)
+        .await
+        .map_err(to_server_error)
+}
+
+/// The tenant's billing plans and tariffs; `None` until a system
+/// administrator has chosen a tenant.
+#[server(prefix = "/portal/fn", endpoint = "list_billing_plans", input = Json)]
+pub async fn list_billing_plans(tenant: Option<String>) -> Result<Option<PlanList>, ServerFnError> {
+    use crate::server::{chosen_scope, db, to_server_error};
+    use ::billing::tariffs::BILLING_PLAN_SPEC;
+    use model::ApiId;
+
+    let Some(scope) = chosen_scope(tenant).await? else {
+        return Ok(None);
+    };
+    let db = db()?;
+    let page = db
+        .list_billing_plans(&scope, &first_page("prefix asc", &BILLING_PLAN_SPEC))
+        .await
+        .map_err(to_server_error)?;
+    let tariffs = tariff_rows(&db, &scope).await?;
+    Ok(Some(PlanList {
+        count: page.count,
+        items: page
+            .items
+            .into_iter()
+            .map(|plan| PlanRow {
+                id: ApiId::encode(plan.id),
+                tariff_id: ApiId::encode(plan.tariff_id),
+                plan,
+            })
+            .collect(),
+        tariffs: tariffs.items,
+    }))
+}
+
+/// Creates a billing plan (no `id`) or changes one; `body` holds the fields
+/// as the REST API's body does (`prefix`, `tariff_id`, `description`,
+/// `suspend_mode`, `currency`, `billing_cycle`, `billing_day`, `round_up`,
+/// `prepaid`).
+#[server(prefix = "/portal/fn", endpoint = "save_billing_plan", input = Json)]
+pub async fn save_billing_plan(
+    tenant: Option<String>,
+    id: Option<String>,
+    body: Map<String, Value>,
+) -> Result<Answer<String>, ServerFnError> {
+    use crate::server::{db, scope, to_server_error};
+    use model::tariff::BillingPlanPatch;
+    use model::ApiId;
+
+    let scope = scope(tenant).await?;
+    scope.require_manager().map_err(to_server_error)?;
+    let patch = match BillingPlanPatch::from_json(&body) {
+        Ok(patch) => patch,
+        Err(errors) => return Ok(Answer::Invalid(errors)),
+    };
+    let db = db()?;
+    match id {
+        None => super::answer(
+            db.create_billing_plan(&scope, patch)
+                .await
+                .map(|p| ApiId::encode(p.id)),
+        ),
+        Some(wire) => {
+            let id = ApiId::decode(&wire)
+                .ok_or_else(|| to_server_error(::billing::Error::NotFound("billing plan")))?;
+            super::answer(
+                db.update_billing_plan(&scope, id, patch)
+                    .await
+                    .map(|_| wire),
+            )
+        }
+    }
+}
+
+/// Deletes a billing plan.
+#[server(prefix = "/portal/fn", endpoint = "delete_billing_plan", input = Json)]
+pub async fn delete_billing_plan(tenant: Option<String>, id: String) -> Result<(), ServerFnError> {
+    use crate::server::{db, scope, to_server_error};
+    let scope = scope(tenant).await?;
+    let id = model::ApiId::decode(&id)
+        .ok_or_else(|| to_server_error(::billing::Error::NotFound("billing plan")))?;
+    db()?
+        .delete_billing_plan(&scope, id)
+        .await
+        .map_err(to_server_error)
+}
