@@ -9,41 +9,13 @@ use std::time::{Duration, Instant};
 
 use billing::auth::Scope;
 use billing::call_rates::CALL_RATE_SPEC;
-use billing::tenants::NewTenant;
-use billing::testing::TestDb;
-use billing::{Backend, Caller, Db};
+use billing::testing::{new_tenant, TestDb};
+use billing::{Backend, Db};
 use futures::StreamExt;
 use model::query::{ListParams, ListQuery};
-use model::user::Role;
 
 mod common;
 use common::deck;
-
-fn root() -> Caller {
-    Caller {
-        user_id: 0,
-        username: "bench".into(),
-        role: Role::SystemAdmin,
-        tenant_id: None,
-        family: String::new(),
-        expires_at: None,
-    }
-}
-
-async fn tenant(db: &Db, domain: &str) -> Scope {
-    let t = db
-        .create_tenant(
-            &root(),
-            NewTenant {
-                name: domain.into(),
-                sip_domain: domain.into(),
-                currency: None,
-            },
-        )
-        .await
-        .expect("tenant");
-    root().scope(model::ApiId::decode(&t.id)).expect("scope")
-}
 
 /// Resets the kernel's peak-RSS mark so the next reading is of what follows.
 fn reset_peak() {
@@ -96,7 +68,7 @@ async fn run(backend: Backend, rows: u64) {
     let t = TestDb::new(backend).await.expect("database");
     let db = &t.db;
 
-    let listing = tenant(db, "list.example.com").await;
+    let listing = new_tenant(db, "list.example.com").await.expect("tenant");
     db.import_call_rates(&listing, deck(100_000))
         .await
         .expect("100k deck");
@@ -134,7 +106,7 @@ async fn run(backend: Backend, rows: u64) {
         list_pages(db, &listing, label, params).await;
     }
 
-    let scope = tenant(db, "deck.example.com").await;
+    let scope = new_tenant(db, "deck.example.com").await.expect("tenant");
     let before = rss_mib();
     reset_peak();
     let start = Instant::now();

@@ -8,12 +8,10 @@
 
 use std::time::{Duration, Instant};
 
-use billing::tenants::NewTenant;
-use billing::testing::TestDb;
-use billing::{Backend, Caller};
+use billing::testing::{new_tenant, TestDb};
+use billing::Backend;
 use model::billing::BillingSettingsPatch;
 use model::cdr::{Direction, NewCdr};
-use model::user::Role;
 use model::Money;
 
 mod common;
@@ -58,27 +56,7 @@ fn cdr(i: u64) -> NewCdr {
 async fn run(backend: Backend, batches: u64) {
     let t = TestDb::new(backend).await.expect("database");
     let db = &t.db;
-    let root = Caller {
-        user_id: 0,
-        username: "bench".into(),
-        role: Role::SystemAdmin,
-        tenant_id: None,
-        family: String::new(),
-        expires_at: None,
-    };
-    let tenant = db
-        .create_tenant(
-            &root,
-            NewTenant {
-                name: "deck".into(),
-                sip_domain: "deck.example.com".into(),
-                currency: None,
-            },
-        )
-        .await
-        .expect("tenant");
-    let tenant_id = model::ApiId::decode(&tenant.id).expect("id");
-    let scope = root.scope(Some(tenant_id)).expect("scope");
+    let scope = new_tenant(db, "deck.example.com").await.expect("tenant");
     db.import_call_rates(&scope, deck(DECK_ROWS))
         .await
         .expect("deck");

@@ -9,10 +9,8 @@
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
-use billing::tenants::NewTenant;
-use billing::testing::TestDb;
-use billing::{Backend, Caller};
-use model::user::Role;
+use billing::testing::{new_tenant, TestDb};
+use billing::Backend;
 use rating::{AmountQuote, Rounding};
 use sqlx::Row;
 
@@ -31,27 +29,8 @@ fn rate_per_second(count: u64, took: Duration) -> f64 {
 async fn run(rows: u64) {
     let t = TestDb::new(Backend::Sqlite).await.expect("database");
     let db = &t.db;
-    let root = Caller {
-        user_id: 0,
-        username: "bench".into(),
-        role: Role::SystemAdmin,
-        tenant_id: None,
-        family: String::new(),
-        expires_at: None,
-    };
-    let tenant = db
-        .create_tenant(
-            &root,
-            NewTenant {
-                name: "deck".into(),
-                sip_domain: "deck.example.com".into(),
-                currency: None,
-            },
-        )
-        .await
-        .expect("tenant");
-    let tenant_id = model::ApiId::decode(&tenant.id).expect("id");
-    let scope = root.scope(Some(tenant_id)).expect("scope");
+    let scope = new_tenant(db, "deck.example.com").await.expect("tenant");
+    let tenant_id = scope.tenant_id;
     db.import_call_rates(&scope, deck(rows))
         .await
         .expect("deck");

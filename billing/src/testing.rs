@@ -112,3 +112,32 @@ impl Drop for TestDb {
         }
     }
 }
+
+/// The system administrator that tests and benchmarks act as when they set
+/// up their own data (no login behind it).
+pub fn system_admin() -> crate::Caller {
+    crate::Caller {
+        user_id: 0,
+        username: "root".into(),
+        role: model::user::Role::SystemAdmin,
+        tenant_id: None,
+        family: String::new(),
+        expires_at: None,
+    }
+}
+
+/// A new tenant named after its SIP domain, in the tenant's default
+/// currency, and the system administrator's scope on it.
+pub async fn new_tenant(db: &Db, sip_domain: &str) -> Result<crate::Scope> {
+    let tenant = db
+        .create_tenant(
+            &system_admin(),
+            crate::tenants::NewTenant {
+                name: sip_domain.into(),
+                sip_domain: sip_domain.into(),
+                currency: None,
+            },
+        )
+        .await?;
+    system_admin().scope(model::ApiId::decode(&tenant.id))
+}

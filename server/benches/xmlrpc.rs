@@ -13,10 +13,9 @@ use axum::body::Body;
 use axum::http::{header, Request};
 use axum::Router;
 use base64::Engine;
-use billing::tenants::NewTenant;
-use billing::testing::TestDb;
+use billing::testing::{new_tenant, system_admin, TestDb};
 use billing::users::NewUser;
-use billing::{Backend, Caller};
+use billing::Backend;
 use http_body_util::BodyExt;
 use leptos::config::LeptosOptions;
 use model::user::Role;
@@ -68,29 +67,11 @@ fn report(what: &str, calls: u64, took: Duration) {
 async fn run(backend: Backend, rates: u64) {
     let t = TestDb::new(backend).await.expect("database");
     let db = t.db.clone();
-    let root = Caller {
-        user_id: 0,
-        username: "bench".into(),
-        role: Role::SystemAdmin,
-        tenant_id: None,
-        family: String::new(),
-        expires_at: None,
-    };
-    let tenant = db
-        .create_tenant(
-            &root,
-            NewTenant {
-                name: "deck".into(),
-                sip_domain: "deck.example.com".into(),
-                currency: None,
-            },
-        )
-        .await
-        .expect("tenant");
-    let tenant_id = model::ApiId::decode(&tenant.id).expect("id");
+    let scope = new_tenant(&db, "deck.example.com").await.expect("tenant");
+    let tenant_id = scope.tenant_id;
     let user = db
         .create_user(
-            &root,
+            &system_admin(),
             NewUser {
                 username: "softswitch".into(),
                 password: "password-123".into(),
