@@ -46,6 +46,8 @@ pub struct Db {
     rates: std::sync::Arc<crate::quote::RateCache>,
     /// SQLite's writers of this process, one at a time (see [`Db::write_turn`]).
     write_gate: std::sync::Arc<tokio::sync::Mutex<()>>,
+    /// Online-charging authorisations waiting to be granted together.
+    authorizations: std::sync::Arc<crate::charging::Queue>,
 }
 
 pub type Tx = Transaction<'static, Any>;
@@ -83,6 +85,7 @@ impl Db {
             backend,
             rates: Default::default(),
             write_gate: Default::default(),
+            authorizations: Default::default(),
         };
         db.migrate().await?;
         Ok(db)
@@ -131,6 +134,11 @@ impl Db {
             Backend::Sqlite => Some(self.write_gate.clone().lock_owned().await),
             Backend::Postgres => None,
         }
+    }
+
+    /// The queue of authorisations granted in groups.
+    pub(crate) fn authorizations(&self) -> &crate::charging::Queue {
+        &self.authorizations
     }
 
     pub async fn close(&self) {

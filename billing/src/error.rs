@@ -5,7 +5,7 @@ use model::FieldError;
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum Error {
     /// The input is wrong; each problem names its field.
     #[error("validation failed: {}", list(.0))]

@@ -184,7 +184,19 @@ impl Db {
             .fetch_optional(self.pool())
             .await?
             .ok_or(Error::NotFound("tenant"))?;
-        let version: i64 = row.try_get(0)?;
+        self.tenant_rating_at(tenant_id, row.try_get(0)?, row.try_get(1)?)
+            .await
+    }
+
+    /// What rates the tenant's calls when its `rates_version` and currency
+    /// were read as `version` and `currency`: the cached rating when it is
+    /// that version, else rebuilt.
+    pub(crate) async fn tenant_rating_at(
+        &self,
+        tenant_id: i64,
+        version: i64,
+        currency: String,
+    ) -> Result<Arc<TenantRating>> {
         let cached = self
             .rate_cache()
             .tenants
@@ -195,7 +207,6 @@ impl Db {
         if let Some(rating) = cached.filter(|r| r.version == version) {
             return Ok(rating);
         }
-        let currency: String = row.try_get(1)?;
         let heads = sqlx::query(
             "SELECT id, name, rates_version, currency, CASE WHEN is_default THEN 1 ELSE 0 END \
              FROM tariffs WHERE tenant_id = $1",

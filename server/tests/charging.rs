@@ -486,18 +486,13 @@ async fn expired_holds_are_released(backend: Backend) {
 /// `count` authorisations sent at once through the router; answers how many
 /// were granted and what they hold. Any answer but a grant or
 /// INSUFFICIENT_FUNDS fails the test.
-async fn authorize_at_once(
-    app: &TestApp,
-    admin: &str,
-    prefix: &str,
-    callee: &str,
-    count: usize,
-) -> (u64, Decimal) {
-    let tasks: Vec<_> = (0..count)
-        .map(|i| {
+/// Sends every authorisation at once; answers (status, body) in order.
+async fn authorize_all(app: &TestApp, admin: &str, bodies: Vec<Value>) -> Vec<(StatusCode, Value)> {
+    let tasks: Vec<_> = bodies
+        .into_iter()
+        .map(|body| {
             let router = app.router.clone();
             let admin = admin.to_string();
-            let body = authorization(&format!("{prefix}{i}"), callee).to_string();
             tokio::spawn(async move {
                 use tower::ServiceExt;
                 let request = axum::http::Request::builder()
@@ -505,7 +500,7 @@ async fn authorize_at_once(
                     .uri("/api/charging/authorize")
                     .header("authorization", format!("Bearer {admin}"))
                     .header("content-type", "application/json")
-                    .body(axum::body::Body::from(body))
+                    .body(axum::body::Body::from(body.to_string()))
                     .expect("request");
                 let response = router.oneshot(request).await.expect("answer");
                 let status = response.status();
@@ -518,10 +513,27 @@ async fn authorize_at_once(
             })
         })
         .collect();
+    let mut answers = Vec::with_capacity(tasks.len());
+    for task in tasks {
+        answers.push(task.await.expect("task"));
+    }
+    answers
+}
+
+async fn authorize_at_once(
+    app: &TestApp,
+    admin: &str,
+    prefix: &str,
+    callee: &str,
+    count: usize,
+) -> (u64, Decimal) {
+    let bodies = (0..count)
+        .map(|i| authorization(&format!("{prefix}{i}"), callee))
+        .collect();
+    let answers = authorize_all(app, admin, bodies).await;
     let mut held = Decimal::ZERO;
     let mut granted = 0;
-    for task in tasks {
-        let (status, body) = task.await.expect("task");
+    for (status, body) in answers {
         match status {
             StatusCode::OK => {
                 granted += 1;
@@ -705,10 +717,64 @@ async fn rerating_corrects_balances_by_the_difference_once(backend: Backend) {
     assert_eq!(fields, ["call_ids", "from"]);
 }
 
+async fn calls_authorised_together_get_their_own_answers(backend: Backend) {
+    let app = TestApp::new(backend).await;
+    let (root, tenant, admin) = online_tenant(&app).await;
+    recharge(&app, &root, &tenant, json!(1000)).await;
+    let (_, other_admin, _) = app.tenant(&root, "globex.example.com").await;
+
+    // One call asked for 50 times, 50 calls with no rate and 50 that can be
+    // granted, all at once, beside another tenant whose billing is offline.
+    let mut bodies = Vec::new();
+    for i in 0..50 {
+        bodies.push(authorization("same", "1555"));
+        bodies.push(authorization(&format!("n{i}"), "4420"));
+        bodies.push(authorization(&format!("ok{i}"), "1555"));
+    }
+    let offline = (0..20)
+        .map(|i| authorization(&format!("x{i}"), "1555"))
+        .collect();
+    let (answers, refused) = tokio::join!(
+        authorize_all(&app, &admin, bodies),
+        authorize_all(&app, &other_admin, offline)
+    );
+
+    let same: Vec<&Value> = answers.iter().step_by(3).map(|(_, body)| body).collect();
+    for (status, body) in answers.iter().step_by(3) {
+        assert_eq!(*status, StatusCode::OK, "{body}");
+        assert_eq!(body, same[0], "every ask of one call answers its one grant");
+    }
+    for (status, body) in answers.iter().skip(1).step_by(3) {
+        assert_eq!(*status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+        assert_eq!(body["errors"][0]["code"], "NO_RATE");
+    }
+    let mut held = money(&same[0]["held"]);
+    for (status, body) in answers.iter().skip(2).step_by(3) {
+        assert_eq!(*status, StatusCode::OK, "{body}");
+        assert_eq!(body["max_duration"], 4 * 3600);
+        held += money(&body["held"]);
+    }
+    for (status, body) in &refused {
+        assert_eq!(*status, StatusCode::CONFLICT, "{body}");
+        assert_eq!(body["errors"][0]["code"], "BILLING_NOT_ONLINE");
+    }
+
+    let holds = app
+        .get(
+            "/api/balance_transactions?filter=kind%20eq%20'HOLD'&top=100",
+            &admin,
+        )
+        .await;
+    assert_eq!(holds.body["count"], 51, "one hold per call: {}", holds.text);
+    assert_eq!(balance(&app, &admin).await, Decimal::from(1000) - held);
+    assert_ledger_sums_to_balance(&app, &admin).await;
+}
+
 on_both_databases!(
     calls_are_granted_what_funds_cover_and_charged_exactly,
     user_accounts_pay_for_their_own_calls,
     expired_holds_are_released,
     concurrent_authorisations_never_take_the_same_funds,
+    calls_authorised_together_get_their_own_answers,
     rerating_corrects_balances_by_the_difference_once,
 );

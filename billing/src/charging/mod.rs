@@ -14,7 +14,6 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use model::billing::{BillingAccount, BillingType};
 use model::{ApiId, Money};
 use rating::{Pricing, Rounding};
 use serde::{Deserialize, Serialize};
@@ -26,6 +25,9 @@ use crate::balances::{self, Entry, TransactionKind};
 use crate::db::{now_ms, Db, Tx};
 use crate::error::{Error, Result};
 use crate::quote::{validate_callee, QuotedRate, TenantRating};
+
+mod group;
+pub(crate) use group::Queue;
 
 /// The longest call an authorisation grants, in seconds.
 pub const MAX_CALL_SECONDS: u64 = 4 * 3600;
@@ -300,7 +302,7 @@ impl ChargingRates {
 }
 
 /// A billed account: the tenant's own (`user_id` `None`) or a user's.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 struct Account {
     tenant_id: i64,
     user_id: Option<i64>,
@@ -308,23 +310,18 @@ struct Account {
 
 /// The account's balance plus its credit limit, read inside `tx`.
 async fn funds(tx: &mut Tx, account: Account) -> Result<i64> {
-    funds_on(tx, account).await
-}
-
-/// The account's balance plus its credit limit, read on `conn`.
-async fn funds_on(conn: &mut sqlx::AnyConnection, account: Account) -> Result<i64> {
     let row = match account.user_id {
         None => {
             sqlx::query("SELECT balance + credit_limit FROM tenants WHERE id = $1")
                 .bind(account.tenant_id)
-                .fetch_optional(&mut *conn)
+                .fetch_optional(&mut **tx)
                 .await?
         }
         Some(user) => {
             sqlx::query("SELECT balance + credit_limit FROM users WHERE id = $1 AND tenant_id = $2")
                 .bind(user)
                 .bind(account.tenant_id)
-                .fetch_optional(&mut *conn)
+                .fetch_optional(&mut **tx)
                 .await?
         }
     };
@@ -378,20 +375,11 @@ async fn take_hold(
     already: i64,
     at_least: Option<u64>,
     call_id: &str,
-    mut read_before: Option<i64>,
 ) -> Result<Option<Hold>> {
     for _ in 0..HOLD_ATTEMPTS {
-        // Funds read before the transaction save a statement while other
-        // writers wait; the conditional debit re-checks them all the same.
-        let (available, fresh) = match read_before.take() {
-            Some(funds) => (funds, false),
-            None => (funds(tx, account).await?, true),
-        };
+        let available = funds(tx, account).await?;
         let Some(duration) = price.max_duration(available.saturating_add(already)) else {
-            if fresh {
-                return Ok(None);
-            }
-            continue;
+            return Ok(None);
         };
         if at_least.is_some_and(|d| duration <= d) {
             return Ok(None);
@@ -625,121 +613,20 @@ impl Db {
         if !errors.is_empty() {
             return Err(Error::Validation(errors));
         }
-        if let Some(existing) = self.session(scope.tenant_id, call_id).await? {
-            return if existing.state == LIVE {
-                Ok(existing.grant())
-            } else {
-                Err(existing.ended())
-            };
-        }
-        let settings = self.billing_settings(scope).await?;
-        if !settings.enabled || settings.billing_type != BillingType::Online {
-            return Err(Error::Conflict {
-                code: "BILLING_NOT_ONLINE",
-                message: "the tenant's billing is not enabled with the ONLINE type".into(),
-            });
-        }
-        let user_id = match settings.account {
-            BillingAccount::Tenant => None,
-            BillingAccount::User => {
-                let maker = request
-                    .extension
-                    .as_deref()
-                    .map(str::trim)
-                    .unwrap_or(request.caller.trim());
-                let row =
-                    sqlx::query("SELECT id FROM users WHERE tenant_id = $1 AND username = $2")
-                        .bind(scope.tenant_id)
-                        .bind(maker)
-                        .fetch_optional(self.pool())
-                        .await?;
-                match row {
-                    Some(row) => Some(row.try_get::<i64, _>(0)?),
-                    None => {
-                        let field = if request.extension.is_some() {
-                            "extension"
-                        } else {
-                            "caller"
-                        };
-                        return Err(Error::field(
-                            field,
-                            format!("names no user of the tenant to bill ('{maker}')"),
-                        ));
-                    }
-                }
-            }
-        };
-        let account = Account {
+        let maker = request
+            .extension
+            .as_deref()
+            .unwrap_or(&request.caller)
+            .trim();
+        self.authorize_in_group(group::Call {
             tenant_id: scope.tenant_id,
-            user_id,
-        };
-        let now = now_ms();
-        let price = self
-            .charging_rates(scope.tenant_id)
-            .await?
-            .price(callee, now / 1000)?;
-
-        let before = {
-            let mut conn = self.pool().acquire().await?;
-            funds_on(&mut conn, account).await?
-        };
-        let _turn = self.write_turn().await;
-        let mut tx = self.write().await?;
-        let mut hold = take_hold(&mut tx, account, &price, 0, None, call_id, Some(before)).await?;
-        if hold.is_none() && expire_account(&mut tx, account, now).await? > 0 {
-            hold = take_hold(&mut tx, account, &price, 0, None, call_id, None).await?;
-        }
-        let Some(hold) = hold else {
-            tx.rollback().await?;
-            return Err(Error::Refused {
-                code: "INSUFFICIENT_FUNDS",
-                message: format!(
-                    "the account's funds do not cover the first interval of a call to {callee}"
-                ),
-            });
-        };
-        let expires_at = now + signed(hold.duration) * 1000 + HOLD_MARGIN_MS;
-        let inserted = sqlx::query(
-            "INSERT INTO charging_sessions (tenant_id, call_id, user_id, caller, callee, rate_id, \
-             rate_prefix, currency, started_at, max_duration, held, held_total, expires_at, state, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) \
-             ON CONFLICT (tenant_id, call_id) DO NOTHING RETURNING id",
-        )
-        .bind(scope.tenant_id)
-        .bind(call_id)
-        .bind(user_id)
-        .bind(request.caller.trim())
-        .bind(callee)
-        .bind(price.rate_id)
-        .bind(&price.prefix)
-        .bind(&price.currency)
-        .bind(now)
-        .bind(signed(hold.duration))
-        .bind(hold.amount)
-        .bind(hold.amount)
-        .bind(expires_at)
-        .bind(LIVE)
-        .bind(now)
-        .fetch_optional(&mut *tx)
-        .await?;
-        if inserted.is_none() {
-            // The same call was authorised concurrently: that grant stands.
-            tx.rollback().await?;
-            let existing = self.known_session(scope, call_id).await?;
-            return Ok(existing.grant());
-        }
-        tx.commit().await?;
-        Ok(Grant {
             call_id: call_id.to_string(),
-            max_duration: hold.duration,
-            held: Money::from_units(hold.amount),
-            currency: price.currency,
-            rate: QuotedRate {
-                id: ApiId::encode(price.rate_id),
-                prefix: price.prefix,
-            },
-            expires_at: crate::time::rfc3339(expires_at),
+            caller: request.caller.trim().to_string(),
+            callee: callee.to_string(),
+            maker: maker.to_string(),
+            by_extension: request.extension.is_some(),
         })
+        .await
     }
 
     /// Where a live call stands after `used_seconds`; extends its grant when
@@ -771,7 +658,6 @@ impl Db {
                     session.held,
                     Some(seconds(session.max_duration)),
                     &session.call_id,
-                    None,
                 )
                 .await?;
                 match hold {

@@ -1,0 +1,509 @@
+//! Authorisations in groups: one transaction grants every call waiting for
+//! its turn.
+//!
+//! A PBX asks for many calls at once, and each grant writes (a hold, a
+//! ledger row, a session). Given one by one, every grant waits for the
+//! writes of all the grants before it; here the first request to find no
+//! group running takes every waiting request and grants them together:
+//! per tenant, one read of its settings and funds, the holds worked out in
+//! memory in arrival order, one debit per billed account and a few
+//! multi-row inserts. Requests arriving meanwhile wait for the next group.
+//!
+//! The group locks the rows of the accounts it charges before reading them
+//! (`UPDATE … SET balance = balance … RETURNING`, which is a write lock on
+//! PostgreSQL and runs under the write lock on SQLite), so its funds
+//! cannot change under it; the debit still re-checks them. If anything in a
+//! group fails, each of its calls is tried again as a group of one, so one
+//! bad call never costs the others their grant.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::{Arc, Mutex};
+
+use model::billing::{BillingAccount, BillingType};
+use model::{ApiId, Money};
+use sqlx::Row;
+use tokio::sync::oneshot;
+
+use super::{sessions_of, signed, Account, ChargingRates, Grant, HOLD_MARGIN_MS, LIVE};
+use crate::balances::{self, TransactionKind};
+use crate::db::{now_ms, Backend, Db, Tx};
+use crate::error::{Error, Result};
+use crate::quote::QuotedRate;
+
+/// A validated authorisation waiting for its group.
+#[derive(Debug, Clone)]
+pub(super) struct Call {
+    pub tenant_id: i64,
+    pub call_id: String,
+    pub caller: String,
+    pub callee: String,
+    /// Who makes the call: the `extension` asked, else the caller.
+    pub maker: String,
+    /// Whether `maker` came from `extension` (the field an error names).
+    pub by_extension: bool,
+}
+
+struct Waiting {
+    call: Call,
+    answer: oneshot::Sender<Result<Grant>>,
+}
+
+/// The authorisations waiting, and the turn of the group being granted.
+#[derive(Default)]
+pub(crate) struct Queue {
+    waiting: Mutex<Vec<Waiting>>,
+    turn: Arc<tokio::sync::Mutex<()>>,
+}
+
+impl std::fmt::Debug for Queue {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Queue").finish_non_exhaustive()
+    }
+}
+
+/// Session rows per INSERT: sqlx names every `$n` on SQLite at a cost that
+/// grows with the statement, PostgreSQL takes a group in one.
+fn rows_per_insert(backend: Backend) -> usize {
+    match backend {
+        Backend::Sqlite => 8,
+        Backend::Postgres => 500,
+    }
+}
+
+impl Db {
+    /// Grants `call` in the next group and answers its grant.
+    pub(super) async fn authorize_in_group(&self, call: Call) -> Result<Grant> {
+        let queue = self.authorizations();
+        let (answer, mut granted) = oneshot::channel();
+        queue
+            .waiting
+            .lock()
+            .map_err(Error::internal)?
+            .push(Waiting { call, answer });
+        loop {
+            tokio::select! {
+                biased;
+                grant = &mut granted => {
+                    return grant.map_err(|_| Error::Internal("an authorisation was dropped".into()))?;
+                }
+                turn = queue.turn.clone().lock_owned() => {
+                    let group = std::mem::take(&mut *queue.waiting.lock().map_err(Error::internal)?);
+                    if group.is_empty() {
+                        // An earlier group took this call; its answer is in.
+                        continue;
+                    }
+                    // The group runs on its own task so that a request that
+                    // goes away (its client hung up) never cancels the others.
+                    let db = self.clone();
+                    let run = tokio::spawn(async move {
+                        db.grant_waiting(group).await;
+                        drop(turn);
+                    });
+                    run.await.map_err(Error::internal)?;
+                }
+            }
+        }
+    }
+
+    /// Grants a group and answers each of its calls.
+    async fn grant_waiting(&self, group: Vec<Waiting>) {
+        let calls: Vec<Call> = group.iter().map(|w| w.call.clone()).collect();
+        let answers = match self.grant_group(&calls).await {
+            Ok(answers) => answers,
+            Err(error) if calls.len() == 1 => vec![self.after_failed_grant(&calls[0], error).await],
+            Err(_) => {
+                let mut answers = Vec::with_capacity(calls.len());
+                for call in &calls {
+                    let answer = match self.grant_group(std::slice::from_ref(call)).await {
+                        Ok(mut one) => one.pop().unwrap_or(Err(Error::Internal(
+                            "a group of one answered nothing".into(),
+                        ))),
+                        Err(error) => self.after_failed_grant(call, error).await,
+                    };
+                    answers.push(answer);
+                }
+                answers
+            }
+        };
+        for (waiting, answer) in group.into_iter().zip(answers) {
+            // A caller that went away leaves its grant stored: asking again
+            // with the same call id answers it.
+            let _ = waiting.answer.send(answer);
+        }
+    }
+
+    /// The answer for a call whose group of one failed: the grant another
+    /// server process gave the same call meanwhile, else the error.
+    async fn after_failed_grant(&self, call: &Call, error: Error) -> Result<Grant> {
+        match self.session(call.tenant_id, &call.call_id).await {
+            Ok(Some(session)) if session.state == LIVE => Ok(session.grant()),
+            Ok(Some(session)) => Err(session.ended()),
+            _ => Err(error),
+        }
+    }
+
+    /// Grants `calls` in one transaction; answers each call's grant or
+    /// refusal, in order. An error means nothing was written.
+    async fn grant_group(&self, calls: &[Call]) -> Result<Vec<Result<Grant>>> {
+        let _write = self.write_turn().await;
+        let mut tx = self.write().await?;
+        let answers = grant_in(self, &mut tx, calls).await?;
+        tx.commit().await?;
+        Ok(answers)
+    }
+}
+
+/// A tenant as a group sees it.
+struct TenantState {
+    billing_online: bool,
+    account: BillingAccount,
+    rates: ChargingRates,
+    /// Billing users by user name (USER accounts only).
+    users: HashMap<String, i64>,
+    /// Sessions already stored for the group's call ids.
+    sessions: HashMap<String, super::Session>,
+}
+
+/// A billed account's funds as a group spends them.
+struct Funds {
+    /// Balance plus credit limit when the group read it.
+    available: i64,
+    credit_limit: i64,
+    /// What the group's holds take of it so far.
+    taken: i64,
+    /// Whether its expired holds were released in this group.
+    swept: bool,
+}
+
+/// A hold the group grants.
+struct NewHold<'a> {
+    call: &'a Call,
+    account: Account,
+    rate_id: i64,
+    prefix: String,
+    currency: String,
+    duration: u64,
+    amount: i64,
+    expires_at: i64,
+}
+
+async fn grant_in(db: &Db, tx: &mut Tx, calls: &[Call]) -> Result<Vec<Result<Grant>>> {
+    let now = now_ms();
+    let mut tenants: BTreeMap<i64, Option<TenantState>> = BTreeMap::new();
+    for tenant_id in calls.iter().map(|c| c.tenant_id).collect::<BTreeSet<_>>() {
+        let mine: Vec<&Call> = calls.iter().filter(|c| c.tenant_id == tenant_id).collect();
+        tenants.insert(tenant_id, tenant_state(db, tx, tenant_id, &mine).await?);
+    }
+    let mut funds: HashMap<Account, Funds> = HashMap::new();
+    let mut holds: Vec<NewHold> = Vec::new();
+    // Where each answer comes from: a refusal, an existing session, a new
+    // hold (index into `holds`), or an earlier call of the group.
+    enum Answer {
+        Done(Result<Grant>),
+        Hold(usize),
+        Same(usize),
+    }
+    let mut answers: Vec<Answer> = Vec::with_capacity(calls.len());
+    let mut first_of: HashMap<(i64, &str), usize> = HashMap::new();
+    for (index, call) in calls.iter().enumerate() {
+        if let Some(&earlier) = first_of.get(&(call.tenant_id, call.call_id.as_str())) {
+            answers.push(Answer::Same(earlier));
+            continue;
+        }
+        first_of.insert((call.tenant_id, call.call_id.as_str()), index);
+        let Some(Some(tenant)) = tenants.get(&call.tenant_id) else {
+            answers.push(Answer::Done(Err(Error::NotFound("tenant"))));
+            continue;
+        };
+        if let Some(session) = tenant.sessions.get(&call.call_id) {
+            answers.push(Answer::Done(if session.state == LIVE {
+                Ok(session.grant())
+            } else {
+                Err(session.ended())
+            }));
+            continue;
+        }
+        let answer = hold_for(tx, call, tenant, &mut funds, now).await?;
+        answers.push(match answer {
+            Ok(hold) => {
+                holds.push(hold);
+                Answer::Hold(holds.len() - 1)
+            }
+            Err(refusal) => Answer::Done(Err(refusal)),
+        });
+    }
+    write_holds(db, tx, &holds, &funds, now).await?;
+    let mut out: Vec<Result<Grant>> = Vec::with_capacity(answers.len());
+    for answer in answers {
+        let result = match answer {
+            Answer::Done(result) => result,
+            Answer::Hold(i) => Ok(holds[i].grant()),
+            Answer::Same(earlier) => out[earlier].clone(),
+        };
+        out.push(result);
+    }
+    Ok(out)
+}
+
+/// Locks and reads one tenant of the group: `None` when it does not exist.
+async fn tenant_state(
+    db: &Db,
+    tx: &mut Tx,
+    tenant_id: i64,
+    calls: &[&Call],
+) -> Result<Option<TenantState>> {
+    let Some(row) = sqlx::query(
+        "UPDATE tenants SET balance = balance WHERE id = $1 RETURNING \
+         CASE WHEN billing_enabled THEN 1 ELSE 0 END, billing_account, billing_type, \
+         rates_version, currency",
+    )
+    .bind(tenant_id)
+    .fetch_optional(&mut **tx)
+    .await?
+    else {
+        return Ok(None);
+    };
+    let enabled = row.try_get::<i64, _>(0)? != 0;
+    let account: BillingAccount = row
+        .try_get::<String, _>(1)?
+        .parse()
+        .map_err(Error::internal)?;
+    let billing_type: BillingType = row
+        .try_get::<String, _>(2)?
+        .parse()
+        .map_err(Error::internal)?;
+    let rating = db
+        .tenant_rating_at(tenant_id, row.try_get(3)?, row.try_get(4)?)
+        .await?;
+    let mut users = HashMap::new();
+    if account == BillingAccount::User {
+        let makers: BTreeSet<&str> = calls.iter().map(|c| c.maker.as_str()).collect();
+        for chunk in makers.into_iter().collect::<Vec<_>>().chunks(256) {
+            let list = (0..chunk.len())
+                .map(|i| format!("${}", i + 2))
+                .collect::<Vec<_>>()
+                .join(", ");
+            let sql = format!(
+                "SELECT id, username FROM users WHERE tenant_id = $1 AND username IN ({list})"
+            );
+            let mut query = sqlx::query(&sql).bind(tenant_id);
+            for name in chunk {
+                query = query.bind(*name);
+            }
+            for row in query.fetch_all(&mut **tx).await? {
+                users.insert(row.try_get::<String, _>(1)?, row.try_get::<i64, _>(0)?);
+            }
+        }
+    }
+    let call_ids: Vec<&str> = calls.iter().map(|c| c.call_id.as_str()).collect();
+    Ok(Some(TenantState {
+        billing_online: enabled && billing_type == BillingType::Online,
+        account,
+        rates: ChargingRates { rating },
+        users,
+        sessions: sessions_of(tx, tenant_id, &call_ids).await?,
+    }))
+}
+
+/// Locks an account's row and reads its balance and credit limit.
+async fn lock_funds(tx: &mut Tx, account: Account) -> Result<(i64, i64)> {
+    let row = match account.user_id {
+        None => sqlx::query(
+            "UPDATE tenants SET balance = balance WHERE id = $1 RETURNING balance, credit_limit",
+        )
+        .bind(account.tenant_id)
+        .fetch_optional(&mut **tx)
+        .await?,
+        Some(user) => {
+            sqlx::query(
+                "UPDATE users SET balance = balance WHERE id = $1 AND tenant_id = $2 \
+                 RETURNING balance, credit_limit",
+            )
+            .bind(user)
+            .bind(account.tenant_id)
+            .fetch_optional(&mut **tx)
+            .await?
+        }
+    };
+    let row = row.ok_or(Error::NotFound("account"))?;
+    Ok((row.try_get(0)?, row.try_get(1)?))
+}
+
+/// The hold of one new call, or its refusal.
+async fn hold_for<'a>(
+    tx: &mut Tx,
+    call: &'a Call,
+    tenant: &TenantState,
+    funds: &mut HashMap<Account, Funds>,
+    now: i64,
+) -> Result<Result<NewHold<'a>>> {
+    if !tenant.billing_online {
+        return Ok(Err(Error::Conflict {
+            code: "BILLING_NOT_ONLINE",
+            message: "the tenant's billing is not enabled with the ONLINE type".into(),
+        }));
+    }
+    let user_id = match tenant.account {
+        BillingAccount::Tenant => None,
+        BillingAccount::User => match tenant.users.get(&call.maker) {
+            Some(&id) => Some(id),
+            None => {
+                let field = if call.by_extension {
+                    "extension"
+                } else {
+                    "caller"
+                };
+                return Ok(Err(Error::field(
+                    field,
+                    format!("names no user of the tenant to bill ('{}')", call.maker),
+                )));
+            }
+        },
+    };
+    let account = Account {
+        tenant_id: call.tenant_id,
+        user_id,
+    };
+    let price = match tenant.rates.price(&call.callee, now / 1000) {
+        Ok(price) => price,
+        Err(refusal) => return Ok(Err(refusal)),
+    };
+    if !funds.contains_key(&account) {
+        let (balance, credit_limit) = lock_funds(tx, account).await?;
+        funds.insert(
+            account,
+            Funds {
+                available: balance + credit_limit,
+                credit_limit,
+                taken: 0,
+                swept: false,
+            },
+        );
+    }
+    loop {
+        let Some(state) = funds.get_mut(&account) else {
+            return Err(Error::Internal("an account's funds went missing".into()));
+        };
+        if let Some(duration) = price.max_duration(state.available - state.taken) {
+            let amount = price.amount(duration);
+            state.taken += amount;
+            return Ok(Ok(NewHold {
+                call,
+                account,
+                rate_id: price.rate_id,
+                prefix: price.prefix,
+                currency: price.currency,
+                duration,
+                amount,
+                expires_at: now + signed(duration) * 1000 + HOLD_MARGIN_MS,
+            }));
+        }
+        if state.swept {
+            return Ok(Err(Error::Refused {
+                code: "INSUFFICIENT_FUNDS",
+                message: format!(
+                    "the account's funds do not cover the first interval of a call to {}",
+                    call.callee
+                ),
+            }));
+        }
+        // Funds short: release the account's expired holds, then look again.
+        state.swept = true;
+        if super::expire_account(tx, account, now).await? > 0 {
+            let (balance, credit_limit) = lock_funds(tx, account).await?;
+            if let Some(state) = funds.get_mut(&account) {
+                state.available = balance + credit_limit;
+                state.credit_limit = credit_limit;
+            }
+        }
+    }
+}
+
+/// Debits the group's holds (one balance update per account, one HOLD row
+/// per call) and stores its sessions.
+async fn write_holds(
+    db: &Db,
+    tx: &mut Tx,
+    holds: &[NewHold<'_>],
+    funds: &HashMap<Account, Funds>,
+    now: i64,
+) -> Result<()> {
+    if holds.is_empty() {
+        return Ok(());
+    }
+    let rows = rows_per_insert(db.backend());
+    let mut by_account: HashMap<Account, Vec<(&str, i64)>> = HashMap::new();
+    for hold in holds {
+        by_account
+            .entry(hold.account)
+            .or_default()
+            .push((hold.call.call_id.as_str(), hold.amount));
+    }
+    for (account, calls) in &by_account {
+        let balance_after = balances::post_many(
+            tx,
+            account.tenant_id,
+            account.user_id,
+            TransactionKind::Hold,
+            "call authorised",
+            calls,
+            rows,
+        )
+        .await?;
+        // The account's row is locked, so the holds fit; checked all the
+        // same, and the whole group is undone if they do not.
+        let credit_limit = funds.get(account).map_or(0, |f| f.credit_limit);
+        if balance_after + credit_limit < 0 {
+            return Err(Error::Conflict {
+                code: "BUSY",
+                message: "the account's funds changed while calls were authorised; try again"
+                    .into(),
+            });
+        }
+    }
+    for chunk in holds.chunks(rows) {
+        let sql = format!(
+            "INSERT INTO charging_sessions (tenant_id, call_id, user_id, caller, callee, rate_id, \
+             rate_prefix, currency, started_at, max_duration, held, held_total, expires_at, state, \
+             created_at) VALUES {}",
+            balances::placeholders(chunk.len(), 15)
+        );
+        let mut query = sqlx::query(&sql);
+        for hold in chunk {
+            query = query
+                .bind(hold.call.tenant_id)
+                .bind(hold.call.call_id.as_str())
+                .bind(hold.account.user_id)
+                .bind(hold.call.caller.as_str())
+                .bind(hold.call.callee.as_str())
+                .bind(hold.rate_id)
+                .bind(hold.prefix.as_str())
+                .bind(hold.currency.as_str())
+                .bind(now)
+                .bind(signed(hold.duration))
+                .bind(hold.amount)
+                .bind(hold.amount)
+                .bind(hold.expires_at)
+                .bind(LIVE)
+                .bind(now);
+        }
+        query.execute(&mut **tx).await?;
+    }
+    Ok(())
+}
+
+impl NewHold<'_> {
+    fn grant(&self) -> Grant {
+        Grant {
+            call_id: self.call.call_id.clone(),
+            max_duration: self.duration,
+            held: Money::from_units(self.amount),
+            currency: self.currency.clone(),
+            rate: QuotedRate {
+                id: ApiId::encode(self.rate_id),
+                prefix: self.prefix.clone(),
+            },
+            expires_at: crate::time::rfc3339(self.expires_at),
+        }
+    }
+}
