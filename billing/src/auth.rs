@@ -19,6 +19,49 @@ use crate::error::{Error, Result};
 pub const ACCESS_TOKEN_SECONDS: i64 = 1800;
 /// Seconds a refresh token lives.
 pub const REFRESH_TOKEN_SECONDS: i64 = 30 * 24 * 3600;
+/// How long a token found valid is trusted without asking the database
+/// again. A token revoked by this process stops working at once; one
+/// revoked by another server process sharing the database, within this.
+pub const TOKEN_CACHE_TTL: std::time::Duration = std::time::Duration::from_secs(2);
+/// Tokens remembered at most; past that the memory starts afresh.
+const TOKEN_CACHE_MAX: usize = 100_000;
+
+/// Tokens recently found valid, by their hash, so that a PBX sending many
+/// requests with one token does not cost a database read for each.
+#[derive(Default)]
+pub(crate) struct TokenCache {
+    callers: std::sync::RwLock<std::collections::HashMap<String, (Caller, std::time::Instant)>>,
+}
+
+impl TokenCache {
+    fn get(&self, hash: &str) -> Option<Caller> {
+        let callers = self.callers.read().ok()?;
+        let (caller, seen) = callers.get(hash)?;
+        (seen.elapsed() < TOKEN_CACHE_TTL).then(|| caller.clone())
+    }
+
+    fn put(&self, hash: String, caller: &Caller) {
+        if let Ok(mut callers) = self.callers.write() {
+            if callers.len() >= TOKEN_CACHE_MAX {
+                callers.clear();
+            }
+            callers.insert(hash, (caller.clone(), std::time::Instant::now()));
+        }
+    }
+
+    /// Forgets every token: called whenever tokens are revoked.
+    fn forget_all(&self) {
+        if let Ok(mut callers) = self.callers.write() {
+            callers.clear();
+        }
+    }
+}
+
+impl std::fmt::Debug for TokenCache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TokenCache").finish_non_exhaustive()
+    }
+}
 
 /// The authenticated caller of a request.
 #[derive(Clone, PartialEq, Eq)]
@@ -298,6 +341,7 @@ impl Db {
                 .bind(&family)
                 .execute(self.pool())
                 .await?;
+        self.token_cache().forget_all();
         if deleted.rows_affected() == 0 {
             // Another refresh with the same token won the race.
             return Err(Error::Unauthorized(
@@ -314,22 +358,29 @@ impl Db {
         if token.is_empty() || token.len() > 256 {
             return Err(Error::Unauthorized("invalid access token".into()));
         }
+        let hash = token_hash(token);
+        let now = now_ms();
+        if let Some(caller) = self.token_cache().get(&hash) {
+            if caller.expires_at.is_none_or(|e| e > now) {
+                return Ok(caller);
+            }
+        }
         let row = sqlx::query(
             "SELECT t.family, t.expires_at, u.id, u.username, u.role, u.tenant_id \
              FROM tokens t JOIN users u ON u.id = t.user_id \
              WHERE t.token_hash = $1 AND t.kind IN ('access', 'api')",
         )
-        .bind(token_hash(token))
+        .bind(&hash)
         .fetch_optional(self.pool())
         .await?
         .ok_or_else(|| Error::Unauthorized("invalid or expired access token".into()))?;
         let expires_at: Option<i64> = row.try_get(1)?;
-        if expires_at.is_some_and(|e| e <= now_ms()) {
+        if expires_at.is_some_and(|e| e <= now) {
             return Err(Error::Unauthorized(
                 "invalid or expired access token".into(),
             ));
         }
-        Ok(Caller {
+        let caller = Caller {
             family: row.try_get(0)?,
             expires_at,
             user_id: row.try_get(2)?,
@@ -339,7 +390,9 @@ impl Db {
                 .parse()
                 .map_err(Error::internal)?,
             tenant_id: row.try_get(5)?,
-        })
+        };
+        self.token_cache().put(hash, &caller);
+        Ok(caller)
     }
 
     /// The caller behind a portal session, which holds only the user's id.
@@ -380,6 +433,7 @@ impl Db {
             .bind(&caller.family)
             .execute(self.pool())
             .await?;
+        self.token_cache().forget_all();
         Ok(())
     }
 
@@ -459,6 +513,7 @@ impl Db {
                 .bind(caller.user_id)
                 .execute(self.pool())
                 .await?;
+        self.token_cache().forget_all();
         if done.rows_affected() == 0 {
             return Err(Error::NotFound("API token"));
         }

@@ -48,6 +48,8 @@ pub struct Db {
     write_gate: std::sync::Arc<tokio::sync::Mutex<()>>,
     /// Online-charging authorisations waiting to be granted together.
     authorizations: std::sync::Arc<crate::charging::Queue>,
+    /// Tokens recently found valid.
+    tokens: std::sync::Arc<crate::auth::TokenCache>,
 }
 
 pub type Tx = Transaction<'static, Any>;
@@ -86,6 +88,7 @@ impl Db {
             rates: Default::default(),
             write_gate: Default::default(),
             authorizations: Default::default(),
+            tokens: Default::default(),
         };
         db.migrate().await?;
         Ok(db)
@@ -139,6 +142,11 @@ impl Db {
     /// The queue of authorisations granted in groups.
     pub(crate) fn authorizations(&self) -> &crate::charging::Queue {
         &self.authorizations
+    }
+
+    /// Tokens recently found valid.
+    pub(crate) fn token_cache(&self) -> &crate::auth::TokenCache {
+        &self.tokens
     }
 
     pub async fn close(&self) {

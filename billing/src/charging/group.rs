@@ -24,8 +24,10 @@ use model::{ApiId, Money};
 use sqlx::Row;
 use tokio::sync::oneshot;
 
-use super::{sessions_of, signed, Account, ChargingRates, Grant, HOLD_MARGIN_MS, LIVE};
-use crate::balances::{self, TransactionKind};
+use super::{
+    session_from_row, signed, Account, ChargingRates, Grant, HOLD_MARGIN_MS, LIVE, SESSION_COLUMNS,
+};
+use crate::balances::TransactionKind;
 use crate::db::{now_ms, Backend, Db, Tx};
 use crate::error::{Error, Result};
 use crate::quote::QuotedRate;
@@ -61,13 +63,35 @@ impl std::fmt::Debug for Queue {
     }
 }
 
-/// Session rows per INSERT: sqlx names every `$n` on SQLite at a cost that
-/// grows with the statement, PostgreSQL takes a group in one.
-fn rows_per_insert(backend: Backend) -> usize {
-    match backend {
-        Backend::Sqlite => 8,
-        Backend::Postgres => 500,
+/// Rows per INSERT, within both databases' limits on parameters.
+const ROWS_PER_INSERT: usize = 500;
+
+/// The placeholders of `count` parameters numbered from `first`, joined
+/// by ", ". SQLite gets plain `?`, which sqlx binds in order; a numbered
+/// `$n` costs it a lookup by name that grows with the statement.
+fn params(backend: Backend, first: usize, count: usize) -> String {
+    let mut sql = String::with_capacity(count * 5);
+    for n in first..first + count {
+        if n > first {
+            sql.push_str(", ");
+        }
+        match backend {
+            Backend::Sqlite => sql.push('?'),
+            Backend::Postgres => {
+                sql.push('$');
+                sql.push_str(&n.to_string());
+            }
+        }
     }
+    sql
+}
+
+/// The VALUES of a multi-row INSERT: `rows` tuples of `width` parameters.
+fn values(backend: Backend, rows: usize, width: usize) -> String {
+    (0..rows)
+        .map(|row| format!("({})", params(backend, 1 + row * width, width)))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 impl Db {
@@ -155,6 +179,8 @@ impl Db {
 
 /// A tenant as a group sees it.
 struct TenantState {
+    /// The tenant's own account's balance plus credit limit.
+    available: i64,
     billing_online: bool,
     account: BillingAccount,
     rates: ChargingRates,
@@ -164,11 +190,19 @@ struct TenantState {
     sessions: HashMap<String, super::Session>,
 }
 
+impl TenantState {
+    fn refusal(&self) -> Option<Error> {
+        (!self.billing_online).then(|| Error::Conflict {
+            code: "BILLING_NOT_ONLINE",
+            message: "the tenant's billing is not enabled with the ONLINE type".into(),
+        })
+    }
+}
+
 /// A billed account's funds as a group spends them.
 struct Funds {
     /// Balance plus credit limit when the group read it.
     available: i64,
-    credit_limit: i64,
     /// What the group's holds take of it so far.
     taken: i64,
     /// Whether its expired holds were released in this group.
@@ -255,7 +289,7 @@ async fn tenant_state(
     let Some(row) = sqlx::query(
         "UPDATE tenants SET balance = balance WHERE id = $1 RETURNING \
          CASE WHEN billing_enabled THEN 1 ELSE 0 END, billing_account, billing_type, \
-         rates_version, currency",
+         rates_version, currency, balance + credit_limit",
     )
     .bind(tenant_id)
     .fetch_optional(&mut **tx)
@@ -275,16 +309,20 @@ async fn tenant_state(
     let rating = db
         .tenant_rating_at(tenant_id, row.try_get(3)?, row.try_get(4)?)
         .await?;
+    let backend = db.backend();
     let mut users = HashMap::new();
     if account == BillingAccount::User {
-        let makers: BTreeSet<&str> = calls.iter().map(|c| c.maker.as_str()).collect();
-        for chunk in makers.into_iter().collect::<Vec<_>>().chunks(256) {
-            let list = (0..chunk.len())
-                .map(|i| format!("${}", i + 2))
-                .collect::<Vec<_>>()
-                .join(", ");
+        let makers: Vec<&str> = calls
+            .iter()
+            .map(|c| c.maker.as_str())
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        for chunk in makers.chunks(ROWS_PER_INSERT) {
             let sql = format!(
-                "SELECT id, username FROM users WHERE tenant_id = $1 AND username IN ({list})"
+                "SELECT id, username FROM users WHERE tenant_id = {} AND username IN ({})",
+                params(backend, 1, 1),
+                params(backend, 2, chunk.len())
             );
             let mut query = sqlx::query(&sql).bind(tenant_id);
             for name in chunk {
@@ -295,21 +333,38 @@ async fn tenant_state(
             }
         }
     }
+    let mut sessions = HashMap::new();
     let call_ids: Vec<&str> = calls.iter().map(|c| c.call_id.as_str()).collect();
+    for chunk in call_ids.chunks(ROWS_PER_INSERT) {
+        let sql = format!(
+            "SELECT {SESSION_COLUMNS} FROM charging_sessions WHERE tenant_id = {} AND call_id IN ({})",
+            params(backend, 1, 1),
+            params(backend, 2, chunk.len())
+        );
+        let mut query = sqlx::query(&sql).bind(tenant_id);
+        for id in chunk {
+            query = query.bind(*id);
+        }
+        for row in query.fetch_all(&mut **tx).await? {
+            let session = session_from_row(&row)?;
+            sessions.insert(session.call_id.clone(), session);
+        }
+    }
     Ok(Some(TenantState {
+        available: row.try_get(5)?,
         billing_online: enabled && billing_type == BillingType::Online,
         account,
         rates: ChargingRates { rating },
         users,
-        sessions: sessions_of(tx, tenant_id, &call_ids).await?,
+        sessions,
     }))
 }
 
-/// Locks an account's row and reads its balance and credit limit.
-async fn lock_funds(tx: &mut Tx, account: Account) -> Result<(i64, i64)> {
+/// Locks an account's row and reads its balance plus credit limit.
+async fn lock_funds(tx: &mut Tx, account: Account) -> Result<i64> {
     let row = match account.user_id {
         None => sqlx::query(
-            "UPDATE tenants SET balance = balance WHERE id = $1 RETURNING balance, credit_limit",
+            "UPDATE tenants SET balance = balance WHERE id = $1 RETURNING balance + credit_limit",
         )
         .bind(account.tenant_id)
         .fetch_optional(&mut **tx)
@@ -317,7 +372,7 @@ async fn lock_funds(tx: &mut Tx, account: Account) -> Result<(i64, i64)> {
         Some(user) => {
             sqlx::query(
                 "UPDATE users SET balance = balance WHERE id = $1 AND tenant_id = $2 \
-                 RETURNING balance, credit_limit",
+                 RETURNING balance + credit_limit",
             )
             .bind(user)
             .bind(account.tenant_id)
@@ -325,8 +380,7 @@ async fn lock_funds(tx: &mut Tx, account: Account) -> Result<(i64, i64)> {
             .await?
         }
     };
-    let row = row.ok_or(Error::NotFound("account"))?;
-    Ok((row.try_get(0)?, row.try_get(1)?))
+    Ok(row.ok_or(Error::NotFound("account"))?.try_get(0)?)
 }
 
 /// The hold of one new call, or its refusal.
@@ -337,11 +391,8 @@ async fn hold_for<'a>(
     funds: &mut HashMap<Account, Funds>,
     now: i64,
 ) -> Result<Result<NewHold<'a>>> {
-    if !tenant.billing_online {
-        return Ok(Err(Error::Conflict {
-            code: "BILLING_NOT_ONLINE",
-            message: "the tenant's billing is not enabled with the ONLINE type".into(),
-        }));
+    if let Some(refusal) = tenant.refusal() {
+        return Ok(Err(refusal));
     }
     let user_id = match tenant.account {
         BillingAccount::Tenant => None,
@@ -369,12 +420,15 @@ async fn hold_for<'a>(
         Err(refusal) => return Ok(Err(refusal)),
     };
     if !funds.contains_key(&account) {
-        let (balance, credit_limit) = lock_funds(tx, account).await?;
+        let available = match account.user_id {
+            // Read (and locked) with the tenant.
+            None => tenant.available,
+            Some(_) => lock_funds(tx, account).await?,
+        };
         funds.insert(
             account,
             Funds {
-                available: balance + credit_limit,
-                credit_limit,
+                available,
                 taken: 0,
                 swept: false,
             },
@@ -410,10 +464,9 @@ async fn hold_for<'a>(
         // Funds short: release the account's expired holds, then look again.
         state.swept = true;
         if super::expire_account(tx, account, now).await? > 0 {
-            let (balance, credit_limit) = lock_funds(tx, account).await?;
+            let available = lock_funds(tx, account).await?;
             if let Some(state) = funds.get_mut(&account) {
-                state.available = balance + credit_limit;
-                state.credit_limit = credit_limit;
+                state.available = available;
             }
         }
     }
@@ -431,42 +484,82 @@ async fn write_holds(
     if holds.is_empty() {
         return Ok(());
     }
-    let rows = rows_per_insert(db.backend());
-    let mut by_account: HashMap<Account, Vec<(&str, i64)>> = HashMap::new();
-    for hold in holds {
-        by_account
-            .entry(hold.account)
-            .or_default()
-            .push((hold.call.call_id.as_str(), hold.amount));
-    }
-    for (account, calls) in &by_account {
-        let balance_after = balances::post_many(
-            tx,
-            account.tenant_id,
-            account.user_id,
-            TransactionKind::Hold,
-            "call authorised",
-            calls,
-            rows,
-        )
-        .await?;
-        // The account's row is locked, so the holds fit; checked all the
-        // same, and the whole group is undone if they do not.
-        let credit_limit = funds.get(account).map_or(0, |f| f.credit_limit);
-        if balance_after + credit_limit < 0 {
+    let backend = db.backend();
+    // Each account's balance before the group's holds.
+    let mut running: HashMap<Account, i64> = HashMap::new();
+    for (&account, state) in funds {
+        if state.taken == 0 {
+            continue;
+        }
+        // The account's row is locked, so the holds fit; the debit checks
+        // it all the same, and the whole group is undone if they do not.
+        let row = match account.user_id {
+            None => {
+                sqlx::query(
+                    "UPDATE tenants SET balance = balance - $1 \
+                     WHERE id = $2 AND balance + credit_limit >= $3 RETURNING balance",
+                )
+                .bind(state.taken)
+                .bind(account.tenant_id)
+                .bind(state.taken)
+                .fetch_optional(&mut **tx)
+                .await?
+            }
+            Some(user) => {
+                sqlx::query(
+                    "UPDATE users SET balance = balance - $1 \
+                     WHERE id = $2 AND tenant_id = $3 AND balance + credit_limit >= $4 \
+                     RETURNING balance",
+                )
+                .bind(state.taken)
+                .bind(user)
+                .bind(account.tenant_id)
+                .bind(state.taken)
+                .fetch_optional(&mut **tx)
+                .await?
+            }
+        };
+        let Some(row) = row else {
             return Err(Error::Conflict {
                 code: "BUSY",
                 message: "the account's funds changed while calls were authorised; try again"
                     .into(),
             });
-        }
+        };
+        running.insert(account, row.try_get::<i64, _>(0)? + state.taken);
     }
-    for chunk in holds.chunks(rows) {
+    let kind = TransactionKind::Hold.to_string();
+    for chunk in holds.chunks(ROWS_PER_INSERT) {
+        let sql = format!(
+            "INSERT INTO balance_transactions (tenant_id, user_id, kind, amount, balance_after, \
+             call_id, description, created_by, created_at) VALUES {}",
+            values(backend, chunk.len(), 9)
+        );
+        let mut query = sqlx::query(&sql);
+        for hold in chunk {
+            let balance = running
+                .get_mut(&hold.account)
+                .ok_or_else(|| Error::Internal("a hold of an account not debited".into()))?;
+            *balance -= hold.amount;
+            query = query
+                .bind(hold.account.tenant_id)
+                .bind(hold.account.user_id)
+                .bind(kind.as_str())
+                .bind(-hold.amount)
+                .bind(*balance)
+                .bind(hold.call.call_id.as_str())
+                .bind("call authorised")
+                .bind(None::<i64>)
+                .bind(now);
+        }
+        query.execute(&mut **tx).await?;
+    }
+    for chunk in holds.chunks(ROWS_PER_INSERT) {
         let sql = format!(
             "INSERT INTO charging_sessions (tenant_id, call_id, user_id, caller, callee, rate_id, \
              rate_prefix, currency, started_at, max_duration, held, held_total, expires_at, state, \
              created_at) VALUES {}",
-            balances::placeholders(chunk.len(), 15)
+            values(backend, chunk.len(), 15)
         );
         let mut query = sqlx::query(&sql);
         for hold in chunk {
