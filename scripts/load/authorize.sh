@@ -6,7 +6,8 @@
 # p50/p99. Needs wrk (`apt-get install -y wrk`).
 #
 # Settings (environment): DURATION (10s), THREADS (2), CONNECTIONS (64),
-# PORT (18887), DATABASE_URL (default: a temporary SQLite file).
+# PORT (18887), DATABASE_URL (default: a temporary SQLite file; `postgres`
+# makes a fresh database on the local PostgreSQL and drops it afterwards).
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
@@ -23,17 +24,27 @@ cargo build --release -p server --bin ratedeck
 work="$(mktemp -d)"
 password="load-$(od -An -N8 -tx1 /dev/urandom | tr -d ' \n')"
 server_pid=""
+pg_database=""
+database_url="${DATABASE_URL:-sqlite://$work/load.db}"
+if [ "$database_url" = postgres ]; then
+  pg_database="ratedeck_load_$$"
+  psql -q -h 127.0.0.1 -U postgres -d postgres -c "CREATE DATABASE $pg_database"
+  database_url="postgres://postgres@127.0.0.1/$pg_database"
+fi
 cleanup() {
   if [ -n "$server_pid" ]; then kill "$server_pid" 2>/dev/null || true; wait "$server_pid" 2>/dev/null || true; fi
+  if [ -n "$pg_database" ]; then
+    psql -q -h 127.0.0.1 -U postgres -d postgres -c "DROP DATABASE IF EXISTS $pg_database" || true
+  fi
   rm -rf "$work"
 }
 trap cleanup EXIT
 
 RATEDECK_LISTEN="127.0.0.1:$port" \
-DATABASE_URL="${DATABASE_URL:-sqlite://$work/load.db}" \
+DATABASE_URL="$database_url" \
 RATEDECK_ADMIN_PASSWORD="$password" \
 RUST_LOG="${RUST_LOG:-warn}" \
-  target/release/ratedeck >"$work/server.log" 2>&1 &
+  target/release/ratedeck >"${SERVER_LOG:-$work/server.log}" 2>&1 &
 server_pid=$!
 for _ in $(seq 1 100); do
   curl -s -o /dev/null "$base/api/openapi.json" && break

@@ -131,11 +131,17 @@ impl Db {
 
     /// Grants a group and answers each of its calls.
     async fn grant_waiting(&self, group: Vec<Waiting>) {
+        let started = std::time::Instant::now();
         let calls: Vec<Call> = group.iter().map(|w| w.call.clone()).collect();
         let answers = match self.grant_group(&calls).await {
             Ok(answers) => answers,
             Err(error) if calls.len() == 1 => vec![self.after_failed_grant(&calls[0], error).await],
-            Err(_) => {
+            Err(error) => {
+                tracing::warn!(
+                    %error,
+                    calls = calls.len(),
+                    "an authorisation group failed; its calls are granted one by one"
+                );
                 let mut answers = Vec::with_capacity(calls.len());
                 for call in &calls {
                     let answer = match self.grant_group(std::slice::from_ref(call)).await {
@@ -149,6 +155,11 @@ impl Db {
                 answers
             }
         };
+        tracing::debug!(
+            calls = calls.len(),
+            micros = started.elapsed().as_micros(),
+            "authorisation group granted"
+        );
         for (waiting, answer) in group.into_iter().zip(answers) {
             // A caller that went away leaves its grant stored: asking again
             // with the same call id answers it.
