@@ -16,6 +16,7 @@
 //! group fails, each of its calls is tried again as a group of one, so one
 //! bad call never costs the others their grant.
 
+use std::collections::hash_map::Entry;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::{Arc, Mutex};
 
@@ -430,25 +431,22 @@ async fn hold_for<'a>(
         Ok(price) => price,
         Err(refusal) => return Ok(Err(refusal)),
     };
-    if !funds.contains_key(&account) {
-        let available = match account.user_id {
-            // Read (and locked) with the tenant.
-            None => tenant.available,
-            Some(_) => lock_funds(tx, account).await?,
-        };
-        funds.insert(
-            account,
-            Funds {
+    let state = match funds.entry(account) {
+        Entry::Occupied(known) => known.into_mut(),
+        Entry::Vacant(new) => {
+            let available = match account.user_id {
+                // Read (and locked) with the tenant.
+                None => tenant.available,
+                Some(_) => lock_funds(tx, account).await?,
+            };
+            new.insert(Funds {
                 available,
                 taken: 0,
                 swept: false,
-            },
-        );
-    }
+            })
+        }
+    };
     loop {
-        let Some(state) = funds.get_mut(&account) else {
-            return Err(Error::Internal("an account's funds went missing".into()));
-        };
         if let Some(duration) = price.max_duration(state.available - state.taken) {
             let amount = price.amount(duration);
             state.taken += amount;
@@ -475,10 +473,7 @@ async fn hold_for<'a>(
         // Funds short: release the account's expired holds, then look again.
         state.swept = true;
         if super::expire_account(tx, account, now).await? > 0 {
-            let available = lock_funds(tx, account).await?;
-            if let Some(state) = funds.get_mut(&account) {
-                state.available = available;
-            }
+            state.available = lock_funds(tx, account).await?;
         }
     }
 }
