@@ -2,13 +2,14 @@
 //! starts, for the longest duration the billed account's funds cover, and the
 //! amount of that duration is held until the call is settled.
 //!
-//! A hold is a debit of the balance at once (a HOLD row of the ledger), taken
-//! by one conditional UPDATE that re-checks `balance + credit_limit` against
-//! the hold: on PostgreSQL the row lock makes a concurrent hold wait and
-//! re-check, on SQLite the write lock (`BEGIN IMMEDIATE`) serialises them, so
-//! two calls never take the same funds. Settling (terminate, or the call's
-//! CDR) releases the hold (RELEASE) and debits the exact amount (CALL_CHARGE)
-//! once. A hold whose call is never reported expires: a periodic sweep, and
+//! A hold is a debit of the balance at once (a HOLD row of the ledger).
+//! Authorisations are granted in groups (`group.rs`): one transaction locks
+//! the billed accounts' rows, works out every waiting call's hold in arrival
+//! order, and debits each account once with a conditional UPDATE that
+//! re-checks `balance + credit_limit`, so two calls never take the same
+//! funds. Extending a live call's grant takes its hold the same way, alone.
+//! Settling (terminate, or the call's CDR) releases the hold (RELEASE) and
+//! debits the exact amount (CALL_CHARGE) once. A hold whose call is never reported expires: a periodic sweep, and
 //! the account's next authorisation when funds run short, release it.
 
 use std::sync::Arc;
