@@ -95,6 +95,9 @@ impl TenantRating {
 pub struct RateCache {
     tenants: RwLock<HashMap<i64, Arc<TenantRating>>>,
     tariffs: RwLock<HashMap<i64, Arc<TariffRates>>>,
+    /// Held while a rating is rebuilt, so that requests arriving meanwhile
+    /// wait for that one instead of each rebuilding the same tables.
+    rebuilding: tokio::sync::Mutex<()>,
 }
 
 impl std::fmt::Debug for RateCache {
@@ -204,7 +207,18 @@ impl Db {
             .map_err(Error::internal)?
             .get(&tenant_id)
             .cloned();
-        if let Some(rating) = cached.filter(|r| r.version == version) {
+        if let Some(rating) = cached.filter(|r| r.version >= version) {
+            return Ok(rating);
+        }
+        let _one_at_a_time = self.rate_cache().rebuilding.lock().await;
+        let rebuilt = self
+            .rate_cache()
+            .tenants
+            .read()
+            .map_err(Error::internal)?
+            .get(&tenant_id)
+            .cloned();
+        if let Some(rating) = rebuilt.filter(|r| r.version >= version) {
             return Ok(rating);
         }
         let heads = sqlx::query(

@@ -181,6 +181,14 @@ impl Db {
     /// Grants `calls` in one transaction; answers each call's grant or
     /// refusal, in order. An error means nothing was written.
     async fn grant_group(&self, calls: &[Call]) -> Result<Vec<Result<Grant>>> {
+        // Rate tables are (re)built before the write lock is taken, so that
+        // a large deck being loaded never holds up other writers.
+        for tenant_id in calls.iter().map(|c| c.tenant_id).collect::<BTreeSet<_>>() {
+            match self.tenant_rating(tenant_id).await {
+                Ok(_) | Err(Error::NotFound(_)) => {}
+                Err(error) => return Err(error),
+            }
+        }
         let _write = self.write_turn().await;
         let mut tx = self.write().await?;
         let answers = grant_in(self, &mut tx, calls).await?;
