@@ -184,11 +184,11 @@ const INSERT_WIDTH: usize = 32;
 
 /// An INSERT of `rows` CDRs that skips call ids already stored and answers
 /// the call ids it stored.
-fn insert_sql(rows: usize) -> String {
+fn insert_sql(backend: Backend, rows: usize) -> String {
     format!(
         "INSERT INTO cdrs ({INSERT_COLUMNS}) VALUES {} \
          ON CONFLICT (tenant_id, call_id) DO NOTHING RETURNING call_id",
-        balances::placeholders(rows, INSERT_WIDTH)
+        balances::placeholders(backend, rows, INSERT_WIDTH)
     )
 }
 
@@ -311,29 +311,12 @@ impl Db {
                 }
             }
         }
-        // The new calls, stored a few rows per statement; the ones already
-        // stored are left as they are (and so never charged twice).
-        let rows_per_insert = match self.backend() {
-            // sqlx names each `$n` on SQLite, at a cost that grows with the
-            // statement: 8 rows measured fastest (32 took 3x as long).
-            Backend::Sqlite => 8,
-            Backend::Postgres => 500,
-        };
+        // The new calls, stored hundreds of rows per statement; the ones
+        // already stored are left as they are (and so never charged twice).
         let mut inserted: HashSet<String> = HashSet::with_capacity(cdrs.len());
-        let mut full_sql = None;
-        for chunk in cdrs
-            .iter()
-            .zip(&outcomes)
-            .collect::<Vec<_>>()
-            .chunks(rows_per_insert)
-        {
-            let sql = if chunk.len() == rows_per_insert {
-                full_sql
-                    .get_or_insert_with(|| insert_sql(rows_per_insert))
-                    .clone()
-            } else {
-                insert_sql(chunk.len())
-            };
+        let rows: Vec<_> = cdrs.iter().zip(&outcomes).collect();
+        for chunk in balances::chunked(&rows, INSERT_WIDTH) {
+            let sql = insert_sql(self.backend(), chunk.len());
             let mut query = sqlx::query(&sql);
             for (cdr, outcome) in chunk {
                 query = query
@@ -421,12 +404,12 @@ impl Db {
         for (user_id, calls) in &charges {
             balances::post_many(
                 &mut tx,
+                self.backend(),
                 scope.tenant_id,
                 *user_id,
                 TransactionKind::CallCharge,
                 "call",
                 calls,
-                rows_per_insert,
             )
             .await?;
         }
