@@ -16,6 +16,7 @@ use crate::auth::Scope;
 use crate::db::{now_ms, Backend, Db, Tx};
 use crate::error::{Error, Result};
 use crate::listing::{Listing, Page};
+use crate::sql::{chunked, placeholders};
 
 /// The largest single recharge (and credit limit) taken: far above any real
 /// one, far below what the stored integers hold.
@@ -180,68 +181,6 @@ pub(crate) async fn record(tx: &mut Tx, entry: &Entry<'_>, balance_after: i64) -
     Ok(())
 }
 
-/// The VALUES of a multi-row INSERT: `($1, ..., $width), ($width+1, ...)`,
-/// or on SQLite the same with anonymous `?`. sqlx-sqlite binds a numbered
-/// parameter by asking SQLite its name, which scans every parameter of the
-/// statement (so binding a statement costs the square of its size: 37% of
-/// a SQLite ingestion); anonymous ones it binds in order, at no such cost.
-pub(crate) fn placeholders(backend: Backend, rows: usize, width: usize) -> String {
-    let mut sql = String::with_capacity(rows * width * 7);
-    for row in 0..rows {
-        if row > 0 {
-            sql.push_str(", ");
-        }
-        sql.push('(');
-        for column in 0..width {
-            if column > 0 {
-                sql.push_str(", ");
-            }
-            match backend {
-                Backend::Sqlite => sql.push('?'),
-                Backend::Postgres => {
-                    sql.push('$');
-                    sql.push_str(&(row * width + column + 1).to_string());
-                }
-            }
-        }
-        sql.push(')');
-    }
-    sql
-}
-
-/// Parameters per multi-row INSERT, well under SQLite's limit (32,766) and
-/// PostgreSQL's (65,535). With binding linear in the statement's size, a
-/// batch of 1,000 CDRs took 24 ms on SQLite at 8 rows a statement, and 15 to
-/// 18 ms at anything from 4,000 to 32,000 parameters a statement on either
-/// backend; the smaller of those keeps each cached statement small.
-const PARAMS_PER_INSERT: usize = 8_000;
-
-/// `rows` split into the statements of a multi-row INSERT of `width`
-/// columns: as many full ones as fit in [`PARAMS_PER_INSERT`], then the rest
-/// in falling powers of two. Each connection prepares and caches every
-/// statement text it runs, so a few fixed sizes serve batches of any size
-/// instead of a new text (and a new cached statement) per remainder.
-pub(crate) fn insert_chunks(rows: usize, width: usize) -> impl Iterator<Item = usize> {
-    let full = (PARAMS_PER_INSERT / width.max(1)).max(1);
-    let rest = rows % full;
-    std::iter::repeat_n(full, rows / full).chain(
-        (0..usize::BITS)
-            .rev()
-            .map(|bit| 1usize << bit)
-            .filter(move |size| rest & size != 0),
-    )
-}
-
-/// `items` in the slices [`insert_chunks`] sizes.
-pub(crate) fn chunked<T>(items: &[T], width: usize) -> impl Iterator<Item = &[T]> {
-    let mut start = 0;
-    insert_chunks(items.len(), width).map(move |size| {
-        let chunk = &items[start..start + size];
-        start += size;
-        chunk
-    })
-}
-
 /// Debits (or credits) one account by many calls at once, inside `tx`: one
 /// balance update, then one ledger row per call with the running balance,
 /// many rows per statement. `calls` are (call id, amount to
@@ -282,9 +221,37 @@ pub(crate) async fn post_many(
             "tenant"
         }))?
         .try_get(0)?;
+    record_calls(
+        tx,
+        backend,
+        tenant_id,
+        user_id,
+        kind,
+        description,
+        calls,
+        balance_after,
+    )
+    .await?;
+    Ok(balance_after)
+}
+
+/// Writes the ledger rows of calls already debited (or credited) from one
+/// account inside `tx`, many rows per statement: `calls` are (call id,
+/// amount taken) in order, `balance_after` the balance after them all.
+#[allow(clippy::too_many_arguments)]
+pub(crate) async fn record_calls(
+    tx: &mut Tx,
+    backend: Backend,
+    tenant_id: i64,
+    user_id: Option<i64>,
+    kind: TransactionKind,
+    description: &str,
+    calls: &[(&str, i64)],
+    balance_after: i64,
+) -> Result<()> {
     let now = now_ms();
     let kind = kind.to_string();
-    let mut running = balance_after + total;
+    let mut running = balance_after + calls.iter().map(|(_, amount)| amount).sum::<i64>();
     for chunk in chunked(calls, LEDGER_WIDTH) {
         let sql = ledger_insert_sql(backend, chunk.len());
         let mut query = sqlx::query(&sql);
@@ -303,7 +270,7 @@ pub(crate) async fn post_many(
         }
         query.execute(&mut **tx).await?;
     }
-    Ok(balance_after)
+    Ok(())
 }
 
 /// The columns of a ledger row.
@@ -486,36 +453,5 @@ impl Db {
             transaction_from_row,
         )
         .await
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn inserts_split_into_full_statements_then_powers_of_two() {
-        let sizes = |rows, width| insert_chunks(rows, width).collect::<Vec<_>>();
-        assert_eq!(sizes(0, 32), Vec::<usize>::new());
-        assert_eq!(sizes(1000, 32), [250, 250, 250, 250]);
-        assert_eq!(sizes(1000, 9), [888, 64, 32, 16]);
-        assert_eq!(sizes(1203, 32), [250, 250, 250, 250, 128, 64, 8, 2, 1]);
-        assert_eq!(sizes(3, 10_000), [1, 1, 1]);
-        for rows in 0..2_000 {
-            assert_eq!(sizes(rows, 32).iter().sum::<usize>(), rows);
-        }
-    }
-
-    #[test]
-    fn chunks_cover_the_items_in_order() {
-        let items: Vec<usize> = (0..1203).collect();
-        let joined: Vec<usize> = chunked(&items, 32).flatten().copied().collect();
-        assert_eq!(joined, items);
-    }
-
-    #[test]
-    fn placeholders_are_numbered_on_postgres_and_anonymous_on_sqlite() {
-        assert_eq!(placeholders(Backend::Postgres, 2, 2), "($1, $2), ($3, $4)");
-        assert_eq!(placeholders(Backend::Sqlite, 2, 2), "(?, ?), (?, ?)");
     }
 }

@@ -24,6 +24,7 @@ use crate::charging;
 use crate::db::{now_ms, Backend, Db};
 use crate::error::{Error, Result};
 use crate::listing::{Listing, Page};
+use crate::sql;
 
 /// What happened to a call's money.
 pub const RATED: &str = "RATED";
@@ -189,7 +190,7 @@ fn insert_sql(backend: Backend, rows: usize, returning: bool) -> String {
     format!(
         "INSERT INTO cdrs ({INSERT_COLUMNS}) VALUES {} \
          ON CONFLICT (tenant_id, call_id) DO NOTHING{}",
-        balances::placeholders(backend, rows, INSERT_WIDTH),
+        sql::placeholders(backend, rows, INSERT_WIDTH),
         if returning { " RETURNING call_id" } else { "" }
     )
 }
@@ -207,7 +208,7 @@ async fn insert_cdrs(
 ) -> Result<(u64, HashSet<String>)> {
     let mut count = 0;
     let mut stored = HashSet::new();
-    for chunk in balances::chunked(rows, INSERT_WIDTH) {
+    for chunk in sql::chunked(rows, INSERT_WIDTH) {
         let sql = insert_sql(backend, chunk.len(), returning);
         let mut query = sqlx::query(&sql);
         for (cdr, outcome) in chunk {
@@ -347,14 +348,13 @@ impl Db {
         let _turn = self.write_turn().await;
         let mut tx = self.write().await?;
         // Calls authorised online are settled by their CDR (or were by their
-        // terminate): the session, not the CDR, says whose money it is.
-        let sessions = if settings.enabled {
-            let ids: Vec<&str> = cdrs.iter().map(|c| c.call_id.as_str()).collect();
-            charging::sessions_of(&mut tx, scope.tenant_id, &ids).await?
-        } else {
-            HashMap::new()
-        };
+        // terminate): the session, not the CDR, says whose money it is, and
+        // at what price, even when billing was turned off during the call.
+        let ids: Vec<&str> = cdrs.iter().map(|c| c.call_id.as_str()).collect();
+        let sessions =
+            charging::sessions_of(&mut tx, self.backend(), scope.tenant_id, &ids).await?;
         if !sessions.is_empty() {
+            let granted = charging::ChargingRates::new(rating.clone());
             let names: HashMap<i64, &str> = users
                 .iter()
                 .map(|(name, id)| (*id, name.as_str()))
@@ -372,6 +372,12 @@ impl Db {
                     outcome.status = RATED;
                     outcome.reason = None;
                     outcome.cost = session.cost;
+                    outcome.rate = Some((session.rate_id, session.rate_prefix.clone()));
+                } else if outcome.status == UNRATED {
+                    let duration = u64::try_from(cdr.duration).unwrap_or(0);
+                    outcome.status = RATED;
+                    outcome.reason = None;
+                    outcome.cost = Some(granted.session_cost(session, duration));
                     outcome.rate = Some((session.rate_id, session.rate_prefix.clone()));
                 }
             }

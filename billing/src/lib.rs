@@ -16,6 +16,7 @@ pub mod listing;
 pub mod quote;
 pub mod rerate;
 pub mod sessions;
+mod sql;
 pub mod tariffs;
 pub mod tenants;
 pub mod testing;

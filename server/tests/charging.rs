@@ -770,11 +770,51 @@ async fn calls_authorised_together_get_their_own_answers(backend: Backend) {
     assert_ledger_sums_to_balance(&app, &admin).await;
 }
 
+async fn an_authorised_call_is_charged_by_its_cdr_after_billing_is_turned_off(backend: Backend) {
+    let app = TestApp::new(backend).await;
+    let (root, tenant, admin) = online_tenant(&app).await;
+    recharge(&app, &root, &tenant, json!(10)).await;
+    let granted = app
+        .post(
+            "/api/charging/authorize",
+            &admin,
+            authorization("off1", "1555"),
+        )
+        .await;
+    assert_eq!(
+        granted.body["held"].to_string(),
+        "8.0597",
+        "{}",
+        granted.text
+    );
+    let off = app
+        .post("/api/tenant/billing", &admin, json!({"enabled": false}))
+        .await;
+    assert_eq!(off.status, StatusCode::OK, "{}", off.text);
+
+    // The call was granted while billing was on: its CDR settles it at the
+    // granted price (RATING.md's 71 s) and gives the rest of the hold back.
+    let posted = app.post("/api/cdrs", &admin, cdr("off1", "1555", 71)).await;
+    assert_eq!(posted.body["rated"], 1, "{}", posted.text);
+    assert_eq!(balance(&app, &admin).await.to_string(), "9.8207");
+    let stored = app
+        .get("/api/cdrs?filter=call_id%20eq%20'off1'", &admin)
+        .await;
+    assert_eq!(stored.body["items"][0]["cost"].to_string(), "0.1793");
+    assert_eq!(stored.body["items"][0]["billed_account"], "TENANT");
+    // A call never authorised stays uncharged while billing is off.
+    let posted = app.post("/api/cdrs", &admin, cdr("off2", "1555", 71)).await;
+    assert_eq!(posted.body["unrated"], 1, "{}", posted.text);
+    assert_eq!(balance(&app, &admin).await.to_string(), "9.8207");
+    assert_ledger_sums_to_balance(&app, &admin).await;
+}
+
 on_both_databases!(
     calls_are_granted_what_funds_cover_and_charged_exactly,
     user_accounts_pay_for_their_own_calls,
     expired_holds_are_released,
     concurrent_authorisations_never_take_the_same_funds,
     calls_authorised_together_get_their_own_answers,
+    an_authorised_call_is_charged_by_its_cdr_after_billing_is_turned_off,
     rerating_corrects_balances_by_the_difference_once,
 );

@@ -26,12 +26,16 @@ use sqlx::Row;
 use tokio::sync::oneshot;
 
 use super::{
-    session_from_row, signed, Account, ChargingRates, Grant, HOLD_MARGIN_MS, LIVE, SESSION_COLUMNS,
+    debit_within_funds, sessions_among, signed, Account, ChargingRates, Grant, HOLD_MARGIN_MS, LIVE,
 };
-use crate::balances::TransactionKind;
-use crate::db::{now_ms, Backend, Db, Tx};
+use crate::balances::{self, TransactionKind};
+use crate::db::{now_ms, Db, Tx};
 use crate::error::{Error, Result};
 use crate::quote::QuotedRate;
+use crate::sql;
+
+/// Call ids (or user names) per `IN (…)` list.
+const IN_LIST: usize = 500;
 
 /// A validated authorisation waiting for its group.
 #[derive(Debug, Clone)]
@@ -62,37 +66,6 @@ impl std::fmt::Debug for Queue {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Queue").finish_non_exhaustive()
     }
-}
-
-/// Rows per INSERT, within both databases' limits on parameters.
-const ROWS_PER_INSERT: usize = 500;
-
-/// The placeholders of `count` parameters numbered from `first`, joined
-/// by ", ". SQLite gets plain `?`, which sqlx binds in order; a numbered
-/// `$n` costs it a lookup by name that grows with the statement.
-fn params(backend: Backend, first: usize, count: usize) -> String {
-    let mut sql = String::with_capacity(count * 5);
-    for n in first..first + count {
-        if n > first {
-            sql.push_str(", ");
-        }
-        match backend {
-            Backend::Sqlite => sql.push('?'),
-            Backend::Postgres => {
-                sql.push('$');
-                sql.push_str(&n.to_string());
-            }
-        }
-    }
-    sql
-}
-
-/// The VALUES of a multi-row INSERT: `rows` tuples of `width` parameters.
-fn values(backend: Backend, rows: usize, width: usize) -> String {
-    (0..rows)
-        .map(|row| format!("({})", params(backend, 1 + row * width, width)))
-        .collect::<Vec<_>>()
-        .join(", ")
 }
 
 impl Db {
@@ -286,7 +259,7 @@ async fn grant_in(db: &Db, tx: &mut Tx, calls: &[Call]) -> Result<Vec<Result<Gra
             Err(refusal) => Answer::Done(Err(refusal)),
         });
     }
-    write_holds(db, tx, &holds, &funds, now).await?;
+    write_holds(db, tx, &holds, now).await?;
     let mut out: Vec<Result<Grant>> = Vec::with_capacity(answers.len());
     for answer in answers {
         let result = match answer {
@@ -338,11 +311,11 @@ async fn tenant_state(
             .collect::<BTreeSet<_>>()
             .into_iter()
             .collect();
-        for chunk in makers.chunks(ROWS_PER_INSERT) {
+        for chunk in makers.chunks(IN_LIST) {
             let sql = format!(
                 "SELECT id, username FROM users WHERE tenant_id = {} AND username IN ({})",
-                params(backend, 1, 1),
-                params(backend, 2, chunk.len())
+                sql::param(backend, 1),
+                sql::list(backend, 2, chunk.len())
             );
             let mut query = sqlx::query(&sql).bind(tenant_id);
             for name in chunk {
@@ -353,28 +326,13 @@ async fn tenant_state(
             }
         }
     }
-    let mut sessions = HashMap::new();
     let call_ids: Vec<&str> = calls.iter().map(|c| c.call_id.as_str()).collect();
-    for chunk in call_ids.chunks(ROWS_PER_INSERT) {
-        let sql = format!(
-            "SELECT {SESSION_COLUMNS} FROM charging_sessions WHERE tenant_id = {} AND call_id IN ({})",
-            params(backend, 1, 1),
-            params(backend, 2, chunk.len())
-        );
-        let mut query = sqlx::query(&sql).bind(tenant_id);
-        for id in chunk {
-            query = query.bind(*id);
-        }
-        for row in query.fetch_all(&mut **tx).await? {
-            let session = session_from_row(&row)?;
-            sessions.insert(session.call_id.clone(), session);
-        }
-    }
+    let sessions = sessions_among(tx, backend, tenant_id, &call_ids).await?;
     Ok(Some(TenantState {
         available: row.try_get(5)?,
         billing_online: enabled && billing_type == BillingType::Online,
         account,
-        rates: ChargingRates { rating },
+        rates: ChargingRates::new(rating),
         users,
         sessions,
     }))
@@ -488,92 +446,47 @@ async fn hold_for<'a>(
 
 /// Debits the group's holds (one balance update per account, one HOLD row
 /// per call) and stores its sessions.
-async fn write_holds(
-    db: &Db,
-    tx: &mut Tx,
-    holds: &[NewHold<'_>],
-    funds: &HashMap<Account, Funds>,
-    now: i64,
-) -> Result<()> {
+async fn write_holds(db: &Db, tx: &mut Tx, holds: &[NewHold<'_>], now: i64) -> Result<()> {
     if holds.is_empty() {
         return Ok(());
     }
     let backend = db.backend();
-    // Each account's balance before the group's holds.
-    let mut running: HashMap<Account, i64> = HashMap::new();
-    for (&account, state) in funds {
-        if state.taken == 0 {
-            continue;
-        }
+    let mut by_account: BTreeMap<Account, Vec<(&str, i64)>> = BTreeMap::new();
+    for hold in holds {
+        by_account
+            .entry(hold.account)
+            .or_default()
+            .push((hold.call.call_id.as_str(), hold.amount));
+    }
+    for (account, calls) in &by_account {
+        let total: i64 = calls.iter().map(|(_, amount)| amount).sum();
         // The account's row is locked, so the holds fit; the debit checks
         // it all the same, and the whole group is undone if they do not.
-        let row = match account.user_id {
-            None => {
-                sqlx::query(
-                    "UPDATE tenants SET balance = balance - $1 \
-                     WHERE id = $2 AND balance + credit_limit >= $3 RETURNING balance",
-                )
-                .bind(state.taken)
-                .bind(account.tenant_id)
-                .bind(state.taken)
-                .fetch_optional(&mut **tx)
-                .await?
-            }
-            Some(user) => {
-                sqlx::query(
-                    "UPDATE users SET balance = balance - $1 \
-                     WHERE id = $2 AND tenant_id = $3 AND balance + credit_limit >= $4 \
-                     RETURNING balance",
-                )
-                .bind(state.taken)
-                .bind(user)
-                .bind(account.tenant_id)
-                .bind(state.taken)
-                .fetch_optional(&mut **tx)
-                .await?
-            }
-        };
-        let Some(row) = row else {
+        let Some(balance_after) = debit_within_funds(tx, *account, total).await? else {
             return Err(Error::Conflict {
                 code: "BUSY",
                 message: "the account's funds changed while calls were authorised; try again"
                     .into(),
             });
         };
-        running.insert(account, row.try_get::<i64, _>(0)? + state.taken);
+        balances::record_calls(
+            tx,
+            backend,
+            account.tenant_id,
+            account.user_id,
+            TransactionKind::Hold,
+            "call authorised",
+            calls,
+            balance_after,
+        )
+        .await?;
     }
-    let kind = TransactionKind::Hold.to_string();
-    for chunk in holds.chunks(ROWS_PER_INSERT) {
-        let sql = format!(
-            "INSERT INTO balance_transactions (tenant_id, user_id, kind, amount, balance_after, \
-             call_id, description, created_by, created_at) VALUES {}",
-            values(backend, chunk.len(), 9)
-        );
-        let mut query = sqlx::query(&sql);
-        for hold in chunk {
-            let balance = running
-                .get_mut(&hold.account)
-                .ok_or_else(|| Error::Internal("a hold of an account not debited".into()))?;
-            *balance -= hold.amount;
-            query = query
-                .bind(hold.account.tenant_id)
-                .bind(hold.account.user_id)
-                .bind(kind.as_str())
-                .bind(-hold.amount)
-                .bind(*balance)
-                .bind(hold.call.call_id.as_str())
-                .bind("call authorised")
-                .bind(None::<i64>)
-                .bind(now);
-        }
-        query.execute(&mut **tx).await?;
-    }
-    for chunk in holds.chunks(ROWS_PER_INSERT) {
+    for chunk in sql::chunked(holds, SESSION_WIDTH) {
         let sql = format!(
             "INSERT INTO charging_sessions (tenant_id, call_id, user_id, caller, callee, rate_id, \
              rate_prefix, currency, started_at, max_duration, held, held_total, expires_at, state, \
              created_at) VALUES {}",
-            values(backend, chunk.len(), 15)
+            sql::placeholders(backend, chunk.len(), SESSION_WIDTH)
         );
         let mut query = sqlx::query(&sql);
         for hold in chunk {
@@ -598,6 +511,9 @@ async fn write_holds(
     }
     Ok(())
 }
+
+/// The columns a new session is inserted with.
+const SESSION_WIDTH: usize = 15;
 
 impl NewHold<'_> {
     fn grant(&self) -> Grant {

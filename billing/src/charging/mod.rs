@@ -12,6 +12,7 @@
 //! debits the exact amount (CALL_CHARGE) once. A hold whose call is never reported expires: a periodic sweep, and
 //! the account's next authorisation when funds run short, release it.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -23,9 +24,10 @@ use sqlx::Row;
 
 use crate::auth::Scope;
 use crate::balances::{self, Entry, TransactionKind};
-use crate::db::{now_ms, Db, Tx};
+use crate::db::{now_ms, Backend, Db, Tx};
 use crate::error::{Error, Result};
 use crate::quote::{validate_callee, QuotedRate, TenantRating};
+use crate::sql;
 
 mod group;
 pub(crate) use group::Queue;
@@ -234,9 +236,7 @@ impl CallPrice {
 impl Db {
     /// The rates calls of the tenant are charged at.
     pub(crate) async fn charging_rates(&self, tenant_id: i64) -> Result<ChargingRates> {
-        Ok(ChargingRates {
-            rating: self.tenant_rating(tenant_id).await?,
-        })
+        Ok(ChargingRates::new(self.tenant_rating(tenant_id).await?))
     }
 }
 
@@ -276,6 +276,20 @@ impl ChargingRates {
         })
     }
 
+    /// The tenant's current rating data.
+    pub(crate) fn new(rating: Arc<TenantRating>) -> ChargingRates {
+        ChargingRates { rating }
+    }
+
+    /// What `duration` seconds of an authorised call cost at the price it
+    /// was granted (its hold, when that rate is gone).
+    pub(crate) fn session_cost(&self, session: &Session, duration: u64) -> i64 {
+        match self.session_price(session) {
+            Some(price) => price.amount(duration),
+            None => session.held,
+        }
+    }
+
     /// The price a session was granted at: its rate as the call's start saw
     /// it, still when a newer rate has taken the prefix since.
     fn session_price(&self, session: &Session) -> Option<CallPrice> {
@@ -303,7 +317,7 @@ impl ChargingRates {
 }
 
 /// A billed account: the tenant's own (`user_id` `None`) or a user's.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 struct Account {
     tenant_id: i64,
     user_id: Option<i64>,
@@ -533,27 +547,37 @@ pub(crate) async fn settle(
     Ok(true)
 }
 
-/// The sessions of the tenant's calls among `call_ids`, inside `tx`.
+/// The sessions of the tenant's calls among `call_ids`, inside `tx`; one
+/// cheap statement when the tenant has none (it charges offline).
 pub(crate) async fn sessions_of(
     tx: &mut Tx,
+    backend: Backend,
     tenant_id: i64,
     call_ids: &[&str],
-) -> Result<std::collections::HashMap<String, Session>> {
-    let mut found = std::collections::HashMap::new();
+) -> Result<HashMap<String, Session>> {
     let any = sqlx::query("SELECT 1 FROM charging_sessions WHERE tenant_id = $1 LIMIT 1")
         .bind(tenant_id)
         .fetch_optional(&mut **tx)
         .await?;
     if any.is_none() {
-        return Ok(found);
+        return Ok(HashMap::new());
     }
-    for chunk in call_ids.chunks(256) {
-        let list = (0..chunk.len())
-            .map(|i| format!("${}", i + 2))
-            .collect::<Vec<_>>()
-            .join(", ");
+    sessions_among(tx, backend, tenant_id, call_ids).await
+}
+
+/// The sessions of the tenant's calls among `call_ids`, inside `tx`.
+async fn sessions_among(
+    tx: &mut Tx,
+    backend: Backend,
+    tenant_id: i64,
+    call_ids: &[&str],
+) -> Result<HashMap<String, Session>> {
+    let mut found = HashMap::new();
+    for chunk in call_ids.chunks(500) {
         let sql = format!(
-            "SELECT {SESSION_COLUMNS} FROM charging_sessions WHERE tenant_id = $1 AND call_id IN ({list})"
+            "SELECT {SESSION_COLUMNS} FROM charging_sessions WHERE tenant_id = {} AND call_id IN ({})",
+            sql::param(backend, 1),
+            sql::list(backend, 2, chunk.len())
         );
         let mut query = sqlx::query(&sql).bind(tenant_id);
         for id in chunk {
@@ -721,10 +745,7 @@ impl Db {
             }
             // A rate removed since the grant: the call is charged what it was
             // granted for.
-            let cost = match rates.session_price(&session) {
-                Some(price) => price.amount(duration),
-                None => session.held,
-            };
+            let cost = rates.session_cost(&session, duration);
             let _turn = self.write_turn().await;
             let mut tx = self.write().await?;
             if settle(&mut tx, &session, duration, cost).await? {
