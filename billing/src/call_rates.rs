@@ -174,16 +174,8 @@ pub struct LineError {
 
 /// Lines named in a refused import, at most.
 pub const IMPORT_ERRORS_LISTED: usize = 1000;
-/// Rows written per INSERT statement during an import. SQLite binds `$n`
-/// parameters by looking each name up, which grows with the square of the
-/// parameters in a statement: it wants small statements. PostgreSQL wants few
-/// round trips.
-fn import_batch(backend: crate::db::Backend) -> usize {
-    match backend {
-        crate::db::Backend::Sqlite => 32,
-        crate::db::Backend::Postgres => 500,
-    }
-}
+/// Rows written per INSERT statement during an import (8,000 parameters).
+const IMPORT_BATCH: usize = 500;
 
 /// The outcome of an import.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -575,7 +567,8 @@ impl Db {
             now: now_ms(),
             columns: None,
             seen: HashMap::new(),
-            batch: Vec::with_capacity(import_batch(self.backend())),
+            batch: Vec::with_capacity(IMPORT_BATCH),
+            backend: self.backend(),
             errors: Vec::new(),
             more_errors: 0,
             imported: 0,
@@ -593,7 +586,7 @@ impl Db {
                 Ok(records) => {
                     for record in records {
                         import.take(record);
-                        if import.batch.len() >= import_batch(self.backend()) {
+                        if import.batch.len() >= IMPORT_BATCH {
                             import.flush(&mut tx).await?;
                         }
                     }
@@ -652,6 +645,7 @@ fn write_csv_line(out: &mut String, id: i64, r: &CallRateFields) {
 
 /// The state of one import.
 struct Import {
+    backend: crate::db::Backend,
     tenant_id: i64,
     tariff: i64,
     now: i64,
@@ -769,20 +763,9 @@ impl Import {
              grace_period, interval_1, interval_n, connect_fee, postcall_surcharge, price_1, price_n, \
              description, created_at, updated_at) VALUES ",
         );
+        sql.push_str(&crate::sql::placeholders(self.backend, rows.len(), PER_ROW));
         let mut binds = Vec::with_capacity(rows.len() * PER_ROW);
-        for (i, r) in rows.iter().enumerate() {
-            let base = i * PER_ROW;
-            if i > 0 {
-                sql.push(',');
-            }
-            sql.push('(');
-            for k in 1..=PER_ROW {
-                if k > 1 {
-                    sql.push(',');
-                }
-                sql.push_str(&format!("${}", base + k));
-            }
-            sql.push(')');
+        for r in &rows {
             binds.extend([
                 SqlValue::Int(self.tenant_id),
                 SqlValue::Int(self.tariff),
