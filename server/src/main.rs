@@ -45,6 +45,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         leptos_options,
     };
     let sweeper = server::sweep::spawn_hold_sweeper(db.clone());
+    let checkpointer = server::sweep::spawn_checkpointer(db.clone());
     let app = server::web::router(state, config.secure_cookies);
     let listener = tokio::net::TcpListener::bind(config.listen).await?;
     tracing::info!("Ratedeck listening on http://{}", config.listen);
@@ -59,6 +60,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         None => main.await?,
     }
     sweeper.abort();
+    if let Some(checkpointer) = checkpointer {
+        checkpointer.abort();
+    }
     db.close().await;
     tracing::info!("stopped");
     Ok(())

@@ -1,7 +1,9 @@
-//! Background work: releasing the holds of calls that were never reported.
+//! Background work: releasing the holds of calls that were never reported,
+//! and copying SQLite's write-ahead log into the database file.
 
 use billing::charging::SWEEP_PERIOD;
-use billing::Db;
+use billing::db::{CHECKPOINT_IDLE_PERIOD, CHECKPOINT_PERIOD};
+use billing::{Backend, Db};
 
 /// Starts the task that releases expired holds every [`SWEEP_PERIOD`].
 pub fn spawn_hold_sweeper(db: Db) -> tokio::task::JoinHandle<()> {
@@ -17,4 +19,36 @@ pub fn spawn_hold_sweeper(db: Db) -> tokio::task::JoinHandle<()> {
             }
         }
     })
+}
+
+/// On SQLite, starts the task that checkpoints the write-ahead log every
+/// [`CHECKPOINT_PERIOD`] while it grows, so that no request's commit has to
+/// (a commit that checkpoints waits for the database file to be written and
+/// synced); while nothing is written it looks less and less often, down to
+/// every [`CHECKPOINT_IDLE_PERIOD`].
+pub fn spawn_checkpointer(db: Db) -> Option<tokio::task::JoinHandle<()>> {
+    if db.backend() != Backend::Sqlite {
+        return None;
+    }
+    Some(tokio::spawn(async move {
+        let mut wait = CHECKPOINT_PERIOD;
+        let mut frames = None;
+        loop {
+            tokio::time::sleep(wait).await;
+            match db.checkpoint().await {
+                Ok(now) => {
+                    wait = if frames == Some(now) {
+                        (wait * 2).min(CHECKPOINT_IDLE_PERIOD)
+                    } else {
+                        CHECKPOINT_PERIOD
+                    };
+                    frames = Some(now);
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "checkpointing the database failed");
+                    wait = CHECKPOINT_IDLE_PERIOD;
+                }
+            }
+        }
+    }))
 }
