@@ -191,6 +191,22 @@ impl Db {
             .await
     }
 
+    /// The tenant's rating in memory, when it is at least `version`.
+    pub(crate) fn cached_rating(
+        &self,
+        tenant_id: i64,
+        version: i64,
+    ) -> Result<Option<Arc<TenantRating>>> {
+        Ok(self
+            .rate_cache()
+            .tenants
+            .read()
+            .map_err(Error::internal)?
+            .get(&tenant_id)
+            .filter(|r| r.version >= version)
+            .cloned())
+    }
+
     /// What rates the tenant's calls when its `rates_version` and currency
     /// were read as `version` and `currency`: the cached rating when it is
     /// that version, else rebuilt.
@@ -200,25 +216,11 @@ impl Db {
         version: i64,
         currency: String,
     ) -> Result<Arc<TenantRating>> {
-        let cached = self
-            .rate_cache()
-            .tenants
-            .read()
-            .map_err(Error::internal)?
-            .get(&tenant_id)
-            .cloned();
-        if let Some(rating) = cached.filter(|r| r.version >= version) {
+        if let Some(rating) = self.cached_rating(tenant_id, version)? {
             return Ok(rating);
         }
         let _one_at_a_time = self.rate_cache().rebuilding.lock().await;
-        let rebuilt = self
-            .rate_cache()
-            .tenants
-            .read()
-            .map_err(Error::internal)?
-            .get(&tenant_id)
-            .cloned();
-        if let Some(rating) = rebuilt.filter(|r| r.version >= version) {
+        if let Some(rating) = self.cached_rating(tenant_id, version)? {
             return Ok(rating);
         }
         let heads = sqlx::query(

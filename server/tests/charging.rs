@@ -809,12 +809,61 @@ async fn an_authorised_call_is_charged_by_its_cdr_after_billing_is_turned_off(ba
     assert_ledger_sums_to_balance(&app, &admin).await;
 }
 
+async fn a_rate_change_is_seen_by_the_next_authorisation(backend: Backend) {
+    let app = TestApp::new(backend).await;
+    let (root, tenant, admin) = online_tenant(&app).await;
+    recharge(&app, &root, &tenant, json!(100)).await;
+    // A flat rate: a call holds its connect fee, first interval and
+    // surcharge, whatever its length.
+    let mut flat = rate("44");
+    flat["price_n"] = json!(0);
+    let created = app.post("/api/call_rates", &admin, flat).await;
+    let id = created.body["id"].as_str().expect("id").to_string();
+    let first = app
+        .post(
+            "/api/charging/authorize",
+            &admin,
+            authorization("r1", "4420"),
+        )
+        .await;
+    assert_eq!(first.status, StatusCode::OK, "{}", first.text);
+
+    let changed = app
+        .post(
+            &format!("/api/call_rates/{id}"),
+            &admin,
+            json!({"price_1": 0.16}),
+        )
+        .await;
+    assert_eq!(changed.status, StatusCode::OK, "{}", changed.text);
+    let second = app
+        .post(
+            "/api/charging/authorize",
+            &admin,
+            authorization("r2", "4420"),
+        )
+        .await;
+    assert_eq!(second.status, StatusCode::OK, "{}", second.text);
+    let quote = app
+        .post(
+            "/api/rating/quote",
+            &admin,
+            json!({"callee": "4420", "duration": second.body["max_duration"]}),
+        )
+        .await;
+    assert_eq!(quote.status, StatusCode::OK, "{}", quote.text);
+    assert_eq!(second.body["held"], quote.body["amount"], "the new price");
+    assert!(money(&second.body["held"]) > money(&first.body["held"]));
+    assert_ledger_sums_to_balance(&app, &admin).await;
+}
+
 on_both_databases!(
     calls_are_granted_what_funds_cover_and_charged_exactly,
     user_accounts_pay_for_their_own_calls,
     expired_holds_are_released,
     concurrent_authorisations_never_take_the_same_funds,
     calls_authorised_together_get_their_own_answers,
+    a_rate_change_is_seen_by_the_next_authorisation,
     an_authorised_call_is_charged_by_its_cdr_after_billing_is_turned_off,
     rerating_corrects_balances_by_the_difference_once,
 );

@@ -154,20 +154,38 @@ impl Db {
     /// Grants `calls` in one transaction; answers each call's grant or
     /// refusal, in order. An error means nothing was written.
     async fn grant_group(&self, calls: &[Call]) -> Result<Vec<Result<Grant>>> {
-        // Rate tables are (re)built before the write lock is taken, so that
-        // a large deck being loaded never holds up other writers.
-        for tenant_id in calls.iter().map(|c| c.tenant_id).collect::<BTreeSet<_>>() {
-            match self.tenant_rating(tenant_id).await {
-                Ok(_) | Err(Error::NotFound(_)) => {}
-                Err(error) => return Err(error),
+        // Rate tables are (re)built outside the write lock, so that a large
+        // deck being loaded never holds up other writers: a group that finds
+        // a tenant's rates changed gives way, has them rebuilt, and starts
+        // again; the second time it rebuilds them itself.
+        for rebuild in [false, true] {
+            let turn = self.write_turn().await;
+            let mut tx = self.write().await?;
+            match grant_in(self, &mut tx, calls, rebuild).await? {
+                Granted::Answers(answers) => {
+                    tx.commit().await?;
+                    return Ok(answers);
+                }
+                Granted::RatesChanged(tenant_id) => {
+                    tx.rollback().await?;
+                    drop(turn);
+                    self.tenant_rating(tenant_id).await?;
+                }
             }
         }
-        let _write = self.write_turn().await;
-        let mut tx = self.write().await?;
-        let answers = grant_in(self, &mut tx, calls).await?;
-        tx.commit().await?;
-        Ok(answers)
+        Err(Error::Internal(
+            "rates kept changing while calls were authorised".into(),
+        ))
     }
+}
+
+/// What a group's transaction came to.
+enum Granted {
+    /// Each call's answer, in order.
+    Answers(Vec<Result<Grant>>),
+    /// The tenant's rates changed since its table was built: nothing was
+    /// written.
+    RatesChanged(i64),
 }
 
 /// A tenant as a group sees it.
@@ -214,12 +232,17 @@ struct NewHold<'a> {
     expires_at: i64,
 }
 
-async fn grant_in(db: &Db, tx: &mut Tx, calls: &[Call]) -> Result<Vec<Result<Grant>>> {
+async fn grant_in(db: &Db, tx: &mut Tx, calls: &[Call], rebuild: bool) -> Result<Granted> {
     let now = now_ms();
     let mut tenants: BTreeMap<i64, Option<TenantState>> = BTreeMap::new();
     for tenant_id in calls.iter().map(|c| c.tenant_id).collect::<BTreeSet<_>>() {
         let mine: Vec<&Call> = calls.iter().filter(|c| c.tenant_id == tenant_id).collect();
-        tenants.insert(tenant_id, tenant_state(db, tx, tenant_id, &mine).await?);
+        let state = match tenant_state(db, tx, tenant_id, &mine, rebuild).await? {
+            Read::Found(state) => Some(state),
+            Read::Missing => None,
+            Read::RatesChanged => return Ok(Granted::RatesChanged(tenant_id)),
+        };
+        tenants.insert(tenant_id, state);
     }
     let mut funds: HashMap<Account, Funds> = HashMap::new();
     let mut holds: Vec<NewHold> = Vec::new();
@@ -269,16 +292,27 @@ async fn grant_in(db: &Db, tx: &mut Tx, calls: &[Call]) -> Result<Vec<Result<Gra
         };
         out.push(result);
     }
-    Ok(out)
+    Ok(Granted::Answers(out))
 }
 
-/// Locks and reads one tenant of the group: `None` when it does not exist.
+/// A tenant as a group's transaction read it.
+enum Read {
+    Found(TenantState),
+    Missing,
+    /// Its rates changed since its table was built (and `rebuild` was not
+    /// asked).
+    RatesChanged,
+}
+
+/// Locks and reads one tenant of the group, with its rate table as cached
+/// (or, when `rebuild`, rebuilt if its rates changed).
 async fn tenant_state(
     db: &Db,
     tx: &mut Tx,
     tenant_id: i64,
     calls: &[&Call],
-) -> Result<Option<TenantState>> {
+    rebuild: bool,
+) -> Result<Read> {
     let Some(row) = sqlx::query(
         "UPDATE tenants SET balance = balance WHERE id = $1 RETURNING \
          CASE WHEN billing_enabled THEN 1 ELSE 0 END, billing_account, billing_type, \
@@ -288,7 +322,7 @@ async fn tenant_state(
     .fetch_optional(&mut **tx)
     .await?
     else {
-        return Ok(None);
+        return Ok(Read::Missing);
     };
     let enabled = row.try_get::<i64, _>(0)? != 0;
     let account: BillingAccount = row
@@ -299,9 +333,15 @@ async fn tenant_state(
         .try_get::<String, _>(2)?
         .parse()
         .map_err(Error::internal)?;
-    let rating = db
-        .tenant_rating_at(tenant_id, row.try_get(3)?, row.try_get(4)?)
-        .await?;
+    let version: i64 = row.try_get(3)?;
+    let rating = match db.cached_rating(tenant_id, version)? {
+        Some(rating) => rating,
+        None if rebuild => {
+            db.tenant_rating_at(tenant_id, version, row.try_get(4)?)
+                .await?
+        }
+        None => return Ok(Read::RatesChanged),
+    };
     let backend = db.backend();
     let mut users = HashMap::new();
     if account == BillingAccount::User {
@@ -328,7 +368,7 @@ async fn tenant_state(
     }
     let call_ids: Vec<&str> = calls.iter().map(|c| c.call_id.as_str()).collect();
     let sessions = sessions_among(tx, backend, tenant_id, &call_ids).await?;
-    Ok(Some(TenantState {
+    Ok(Read::Found(TenantState {
         available: row.try_get(5)?,
         billing_online: enabled && billing_type == BillingType::Online,
         account,
