@@ -76,6 +76,16 @@ pub(crate) fn list(backend: Backend, first: usize, count: usize) -> String {
     sql
 }
 
+/// What makes a SELECT lock the rows it reads until the transaction ends:
+/// `FOR UPDATE` on PostgreSQL; nothing on SQLite, where a writing
+/// transaction (`BEGIN IMMEDIATE`) already keeps every other writer out.
+pub(crate) fn for_update(backend: Backend) -> &'static str {
+    match backend {
+        Backend::Sqlite => "",
+        Backend::Postgres => " FOR UPDATE",
+    }
+}
+
 /// The `n`th parameter: `$n` on PostgreSQL, `?` on SQLite (for statements
 /// whose other parameters are anonymous).
 pub(crate) fn param(backend: Backend, n: usize) -> String {

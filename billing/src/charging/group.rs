@@ -9,10 +9,9 @@
 //! memory in arrival order, one debit per billed account and a few
 //! multi-row inserts. Requests arriving meanwhile wait for the next group.
 //!
-//! The group locks the rows of the accounts it charges before reading them
-//! (`UPDATE … SET balance = balance … RETURNING`, which is a write lock on
-//! PostgreSQL and runs under the write lock on SQLite), so its funds
-//! cannot change under it; the debit still re-checks them. If anything in a
+//! The group locks the rows of the accounts it charges as it reads them
+//! (`SELECT … FOR UPDATE` on PostgreSQL; on SQLite the transaction already
+//! holds the database's write lock), so its funds cannot change under it; the debit still re-checks them. If anything in a
 //! group fails, each of its calls is tried again as a group of one, so one
 //! bad call never costs the others their grant.
 
@@ -29,7 +28,7 @@ use super::{
     debit_within_funds, sessions_among, signed, Account, ChargingRates, Grant, HOLD_MARGIN_MS, LIVE,
 };
 use crate::balances::{self, TransactionKind};
-use crate::db::{now_ms, Db, Tx};
+use crate::db::{now_ms, Backend, Db, Tx};
 use crate::error::{Error, Result};
 use crate::quote::QuotedRate;
 use crate::sql;
@@ -273,7 +272,7 @@ async fn grant_in(db: &Db, tx: &mut Tx, calls: &[Call], rebuild: bool) -> Result
             }));
             continue;
         }
-        let answer = hold_for(tx, call, tenant, &mut funds, now).await?;
+        let answer = hold_for(tx, db.backend(), call, tenant, &mut funds, now).await?;
         answers.push(match answer {
             Ok(hold) => {
                 holds.push(hold);
@@ -313,14 +312,15 @@ async fn tenant_state(
     calls: &[&Call],
     rebuild: bool,
 ) -> Result<Read> {
-    let Some(row) = sqlx::query(
-        "UPDATE tenants SET balance = balance WHERE id = $1 RETURNING \
-         CASE WHEN billing_enabled THEN 1 ELSE 0 END, billing_account, billing_type, \
-         rates_version, currency, balance + credit_limit",
-    )
-    .bind(tenant_id)
-    .fetch_optional(&mut **tx)
-    .await?
+    let sql = format!(
+        "SELECT CASE WHEN billing_enabled THEN 1 ELSE 0 END, billing_account, billing_type, \
+         rates_version, currency, balance + credit_limit FROM tenants WHERE id = $1{}",
+        sql::for_update(db.backend())
+    );
+    let Some(row) = sqlx::query(&sql)
+        .bind(tenant_id)
+        .fetch_optional(&mut **tx)
+        .await?
     else {
         return Ok(Read::Missing);
     };
@@ -379,23 +379,25 @@ async fn tenant_state(
 }
 
 /// Locks an account's row and reads its balance plus credit limit.
-async fn lock_funds(tx: &mut Tx, account: Account) -> Result<i64> {
+async fn lock_funds(tx: &mut Tx, backend: Backend, account: Account) -> Result<i64> {
+    let lock = sql::for_update(backend);
     let row = match account.user_id {
-        None => sqlx::query(
-            "UPDATE tenants SET balance = balance WHERE id = $1 RETURNING balance + credit_limit",
-        )
-        .bind(account.tenant_id)
-        .fetch_optional(&mut **tx)
-        .await?,
+        None => {
+            let sql = format!("SELECT balance + credit_limit FROM tenants WHERE id = $1{lock}");
+            sqlx::query(&sql)
+                .bind(account.tenant_id)
+                .fetch_optional(&mut **tx)
+                .await?
+        }
         Some(user) => {
-            sqlx::query(
-                "UPDATE users SET balance = balance WHERE id = $1 AND tenant_id = $2 \
-                 RETURNING balance + credit_limit",
-            )
-            .bind(user)
-            .bind(account.tenant_id)
-            .fetch_optional(&mut **tx)
-            .await?
+            let sql = format!(
+                "SELECT balance + credit_limit FROM users WHERE id = $1 AND tenant_id = $2{lock}"
+            );
+            sqlx::query(&sql)
+                .bind(user)
+                .bind(account.tenant_id)
+                .fetch_optional(&mut **tx)
+                .await?
         }
     };
     Ok(row.ok_or(Error::NotFound("account"))?.try_get(0)?)
@@ -404,6 +406,7 @@ async fn lock_funds(tx: &mut Tx, account: Account) -> Result<i64> {
 /// The hold of one new call, or its refusal.
 async fn hold_for<'a>(
     tx: &mut Tx,
+    backend: Backend,
     call: &'a Call,
     tenant: &TenantState,
     funds: &mut HashMap<Account, Funds>,
@@ -443,7 +446,7 @@ async fn hold_for<'a>(
             let available = match account.user_id {
                 // Read (and locked) with the tenant.
                 None => tenant.available,
-                Some(_) => lock_funds(tx, account).await?,
+                Some(_) => lock_funds(tx, backend, account).await?,
             };
             new.insert(Funds {
                 available,
@@ -479,7 +482,7 @@ async fn hold_for<'a>(
         // Funds short: release the account's expired holds, then look again.
         state.swept = true;
         if super::expire_account(tx, account, now).await? > 0 {
-            state.available = lock_funds(tx, account).await?;
+            state.available = lock_funds(tx, backend, account).await?;
         }
     }
 }
