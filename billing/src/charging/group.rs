@@ -378,31 +378,6 @@ async fn tenant_state(
     }))
 }
 
-/// Locks an account's row and reads its balance plus credit limit.
-async fn lock_funds(tx: &mut Tx, backend: Backend, account: Account) -> Result<i64> {
-    let lock = sql::for_update(backend);
-    let row = match account.user_id {
-        None => {
-            let sql = format!("SELECT balance + credit_limit FROM tenants WHERE id = $1{lock}");
-            sqlx::query(&sql)
-                .bind(account.tenant_id)
-                .fetch_optional(&mut **tx)
-                .await?
-        }
-        Some(user) => {
-            let sql = format!(
-                "SELECT balance + credit_limit FROM users WHERE id = $1 AND tenant_id = $2{lock}"
-            );
-            sqlx::query(&sql)
-                .bind(user)
-                .bind(account.tenant_id)
-                .fetch_optional(&mut **tx)
-                .await?
-        }
-    };
-    Ok(row.ok_or(Error::NotFound("account"))?.try_get(0)?)
-}
-
 /// The hold of one new call, or its refusal.
 async fn hold_for<'a>(
     tx: &mut Tx,
@@ -446,7 +421,7 @@ async fn hold_for<'a>(
             let available = match account.user_id {
                 // Read (and locked) with the tenant.
                 None => tenant.available,
-                Some(_) => lock_funds(tx, backend, account).await?,
+                Some(_) => super::funds(tx, backend, account).await?,
             };
             new.insert(Funds {
                 available,
@@ -482,7 +457,7 @@ async fn hold_for<'a>(
         // Funds short: release the account's expired holds, then look again.
         state.swept = true;
         if super::expire_account(tx, account, now).await? > 0 {
-            state.available = lock_funds(tx, backend, account).await?;
+            state.available = super::funds(tx, backend, account).await?;
         }
     }
 }

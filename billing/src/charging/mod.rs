@@ -323,17 +323,24 @@ struct Account {
     user_id: Option<i64>,
 }
 
-/// The account's balance plus its credit limit, read inside `tx`.
-async fn funds(tx: &mut Tx, account: Account) -> Result<i64> {
+/// The account's balance plus its credit limit, read inside `tx` and locked
+/// until it ends (`FOR UPDATE` on PostgreSQL; on SQLite a writing
+/// transaction already keeps other writers out).
+async fn funds(tx: &mut Tx, backend: Backend, account: Account) -> Result<i64> {
+    let lock = sql::for_update(backend);
     let row = match account.user_id {
         None => {
-            sqlx::query("SELECT balance + credit_limit FROM tenants WHERE id = $1")
+            let sql = format!("SELECT balance + credit_limit FROM tenants WHERE id = $1{lock}");
+            sqlx::query(&sql)
                 .bind(account.tenant_id)
                 .fetch_optional(&mut **tx)
                 .await?
         }
         Some(user) => {
-            sqlx::query("SELECT balance + credit_limit FROM users WHERE id = $1 AND tenant_id = $2")
+            let sql = format!(
+                "SELECT balance + credit_limit FROM users WHERE id = $1 AND tenant_id = $2{lock}"
+            );
+            sqlx::query(&sql)
                 .bind(user)
                 .bind(account.tenant_id)
                 .fetch_optional(&mut **tx)
@@ -385,6 +392,7 @@ struct Hold {
 /// `at_least` seconds. Writes the HOLD row. `None`: nothing more to grant.
 async fn take_hold(
     tx: &mut Tx,
+    backend: Backend,
     account: Account,
     price: &CallPrice,
     already: i64,
@@ -392,7 +400,7 @@ async fn take_hold(
     call_id: &str,
 ) -> Result<Option<Hold>> {
     for _ in 0..HOLD_ATTEMPTS {
-        let available = funds(tx, account).await?;
+        let available = funds(tx, backend, account).await?;
         let Some(duration) = price.max_duration(available.saturating_add(already)) else {
             return Ok(None);
         };
@@ -678,6 +686,7 @@ impl Db {
                 let mut tx = self.write().await?;
                 let hold = take_hold(
                     &mut tx,
+                    self.backend(),
                     account,
                     &price,
                     session.held,
