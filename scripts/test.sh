@@ -32,7 +32,7 @@ step "lints (browser side)"
 cargo clippy -p frontend --target wasm32-unknown-unknown -- -D warnings
 
 step "unit and API tests (SQLite and PostgreSQL)"
-cargo test -p model -p rating -p billing -p server
+cargo test -p model -p rating -p billing -p app -p server --features app/ssr
 
 step "wasm build"
 scripts/build-site.sh

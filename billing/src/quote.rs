@@ -122,7 +122,7 @@ pub struct QuotedRate {
     pub prefix: String,
 }
 
-/// RATING.md's parts of the amount. Parts are exact (not rounded); only the
+/// docs/rating.md's parts of the amount. Parts are exact (not rounded); only the
 /// amount is rounded to five places.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct QuoteBreakdown {

@@ -1,6 +1,6 @@
 //! Ratedeck's rating engine.
 //!
-//! This crate is the single implementation of `/work/shared/RATING.md`: every
+//! This crate is the single implementation of `docs/rating.md`: every
 //! surface (REST, XML-RPC, the portal, CDR rating, online charging) calls into it so
 //! that the same call always gets the same number. It does no I/O.
 //!
@@ -32,7 +32,7 @@ pub use terms::{Breakdown, RateTerms, Rounding, TermsError};
 
 /// Whole seconds billed for an answered duration given with a fraction.
 ///
-/// RATING.md: "a fractional duration is rounded up to the next second", so
+/// docs/rating.md: "a fractional duration is rounded up to the next second", so
 /// `12.001` bills as 13 s. Negative durations (clock skew in a CDR) bill as 0, and a
 /// duration beyond `u64::MAX` seconds saturates rather than wrapping.
 pub fn billable_duration(seconds: Decimal) -> u64 {

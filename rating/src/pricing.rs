@@ -1,6 +1,6 @@
 //! Rate terms compiled to exact integer arithmetic.
 //!
-//! RATING.md's amount for `n` blocks is
+//! docs/rating.md's amount for `n` blocks is
 //! `(connect + i1*p1/60 + n*in*pn/60) * (1 + s)`, which is the rational number
 //! `(am + n*bm) / div` once every decimal is brought to one common scale:
 //! `am = (60*connect + i1*p1) * (1 + s)` and `bm = in*pn * (1 + s)`, both integers at
@@ -260,7 +260,7 @@ impl Pricing {
     /// Longest duration, in whole seconds, whose amount is at most `funds`.
     ///
     /// * `None` when `funds` do not cover the first interval (connect fee, first
-    ///   interval and surcharge): RATING.md's "refusal when even the first interval is
+    ///   interval and surcharge): docs/rating.md's "refusal when even the first interval is
     ///   not covered". This holds even though a call under the grace period would cost
     ///   nothing: a call cannot be authorised on the hope that it stays that short.
     /// * `Some(cap)` when the call may run at least `cap` seconds, including when blocks

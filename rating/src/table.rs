@@ -1,4 +1,4 @@
-//! Longest-prefix rate tables (RATING.md "Which rate applies").
+//! Longest-prefix rate tables (docs/rating.md "Which rate applies").
 //!
 //! [`RateTable`] owns the caller's entries, one compiled [`Pricing`] per distinct
 //! terms, and the lookup structure in [`crate::trie`], which is where the

@@ -1,4 +1,4 @@
-//! The terms of one rate and the breakdown of a rated call (RATING.md "The amount").
+//! The terms of one rate and the breakdown of a rated call (docs/rating.md "The amount").
 
 use crate::pricing::Pricing;
 use rust_decimal::Decimal;
@@ -6,7 +6,7 @@ use std::fmt;
 
 /// Terms of one rate, already resolved (tariff-wide defaults applied by the caller).
 ///
-/// The rating functions accept any values without panicking, but RATING.md only
+/// The rating functions accept any values without panicking, but docs/rating.md only
 /// defines the cost for terms that pass [`RateTerms::validate`]; in particular the
 /// guarantees of [`RateTerms::max_duration`] rely on the amount never decreasing as a
 /// call grows, which needs non-negative money terms.
@@ -34,7 +34,7 @@ pub struct RateTerms {
 /// How the exact amount is brought to 5 decimal places.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub enum Rounding {
-    /// Half away from zero: RATING.md's default.
+    /// Half away from zero: docs/rating.md's default.
     #[default]
     HalfAwayFromZero,
     /// Towards +infinity: tariffs and billing plans with `round_up`.
@@ -46,7 +46,7 @@ pub enum Rounding {
 /// The parts (`connect_fee`, `first_interval`, `blocks_cost`, `surcharge`) and
 /// `unrounded` are informational and carried at full `Decimal` precision (28
 /// significant digits: a price per minute divided by 60 does not always terminate).
-/// `amount` is the number that is billed: the exact rational value of RATING.md's
+/// `amount` is the number that is billed: the exact rational value of docs/rating.md's
 /// formula rounded once, so it never depends on how the parts were rounded.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Breakdown {
@@ -78,7 +78,7 @@ pub struct Breakdown {
     pub rounding: Rounding,
 }
 
-/// Why a set of terms is outside what RATING.md defines.
+/// Why a set of terms is outside what docs/rating.md defines.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum TermsError {
     /// `interval_1` or `interval_n` is 0 (the field name is given).
@@ -104,7 +104,7 @@ impl fmt::Display for TermsError {
 impl std::error::Error for TermsError {}
 
 impl RateTerms {
-    /// Checks the terms are ones RATING.md defines a cost for: intervals of at least
+    /// Checks the terms are ones docs/rating.md defines a cost for: intervals of at least
     /// one second, non-negative money and a surcharge of at least -100%. These are
     /// exactly the conditions under which the amount never decreases as a call grows.
     pub fn validate(&self) -> Result<(), TermsError> {
@@ -156,7 +156,7 @@ mod tests {
     use super::*;
     use rust_decimal_macros::dec;
 
-    /// RATING.md's first worked example.
+    /// docs/rating.md's first worked example.
     fn example() -> RateTerms {
         RateTerms {
             connect_fee: dec!(0.10),
@@ -170,7 +170,7 @@ mod tests {
         }
     }
 
-    /// RATING.md's second worked example: "Rate 0.006/min, 30/6, nothing else".
+    /// docs/rating.md's second worked example: "Rate 0.006/min, 30/6, nothing else".
     fn simple() -> RateTerms {
         RateTerms {
             connect_fee: dec!(0),

@@ -1,5 +1,5 @@
 //! Property tests: the rating engine against straightforward reference
-//! implementations of RATING.md.
+//! implementations of docs/rating.md.
 
 use proptest::prelude::*;
 use rating::{
@@ -51,7 +51,7 @@ fn strategy(r: Rounding) -> RoundingStrategy {
     }
 }
 
-/// RATING.md's formula with plain `Decimal` arithmetic: every product is exact for
+/// docs/rating.md's formula with plain `Decimal` arithmetic: every product is exact for
 /// these small inputs and the single division by 60 cannot land on a rounding tie
 /// unless the exact value does.
 fn reference_blocks(t: &RateTerms, n: u64, r: Rounding) -> Decimal {

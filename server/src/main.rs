@@ -2,6 +2,7 @@
 //! `RATEDECK_LEGACY_LISTEN` is set, the same application on a second one).
 
 use std::future::IntoFuture;
+use std::io::IsTerminal;
 
 use billing::Db;
 use clap::Parser;
@@ -18,6 +19,8 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     tracing_subscriber::fmt()
+        // Colour codes only on a terminal: a log file or journal gets plain text.
+        .with_ansi(std::io::stdout().is_terminal())
         .with_env_filter(
             EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn")),
         )

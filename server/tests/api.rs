@@ -730,7 +730,7 @@ async fn quotes_follow_the_rating_definition(backend: Backend) {
     let app = TestApp::new(backend).await;
     let root = app.admin().await;
     let (_, admin, user) = app.tenant(&root, "acme.example.com").await;
-    // RATING.md's worked example: connect 0.10, 0.06/min for 60 s, then
+    // docs/rating.md's worked example: connect 0.10, 0.06/min for 60 s, then
     // 0.03/min in 6 s blocks, 10 free seconds, grace 5, surcharge 10%.
     let created = app.post("/api/call_rates", &admin, rate("1")).await;
     let id = created.body["id"].as_str().expect("id").to_string();
@@ -973,7 +973,7 @@ async fn cdrs_are_kept_rated_and_charged_once(backend: Backend) {
     assert_eq!(
         balance.body["balance"],
         json!(9.8207),
-        "10 - 0.1793 (RATING.md, 71 s)"
+        "10 - 0.1793 (docs/rating.md, 71 s)"
     );
 
     // Posting the same calls again changes nothing.

@@ -66,7 +66,7 @@ async fn assert_ledger_sums_to_balance(app: &TestApp, admin: &str) {
     assert_eq!(running, balance(app, admin).await);
 }
 
-/// A tenant with ONLINE billing on its own account and RATING.md's example
+/// A tenant with ONLINE billing on its own account and docs/rating.md's example
 /// rate on prefix 1; answers (root, tenant id, admin token).
 async fn online_tenant(app: &TestApp) -> (String, String, String) {
     let root = app.admin().await;
@@ -231,7 +231,7 @@ async fn calls_are_granted_what_funds_cover_and_charged_exactly(backend: Backend
         .await;
     assert_eq!(a3.code(), "INSUFFICIENT_FUNDS");
 
-    // Terminate debits RATING.md's 71 s amount once and releases the rest.
+    // Terminate debits docs/rating.md's 71 s amount once and releases the rest.
     let end = app
         .post(
             "/api/charging/a1/terminate",
@@ -576,7 +576,7 @@ async fn concurrent_authorisations_never_take_the_same_funds(backend: Backend) {
     assert!(left >= Decimal::from(-10));
     assert_ledger_sums_to_balance(&app, &admin).await;
 
-    // Holds of every size: RATING.md's rate grants 4 h (8.0597) while the
+    // Holds of every size: docs/rating.md's rate grants 4 h (8.0597) while the
     // funds last, then what is left; whatever the interleaving, the funds
     // are used up to less than one first interval (0.176), never beyond.
     let root = app.admin().await;
@@ -793,7 +793,7 @@ async fn an_authorised_call_is_charged_by_its_cdr_after_billing_is_turned_off(ba
     assert_eq!(off.status, StatusCode::OK, "{}", off.text);
 
     // The call was granted while billing was on: its CDR settles it at the
-    // granted price (RATING.md's 71 s) and gives the rest of the hold back.
+    // granted price (docs/rating.md's 71 s) and gives the rest of the hold back.
     let posted = app.post("/api/cdrs", &admin, cdr("off1", "1555", 71)).await;
     assert_eq!(posted.body["rated"], 1, "{}", posted.text);
     assert_eq!(balance(&app, &admin).await.to_string(), "9.8207");

@@ -1,6 +1,6 @@
 //! Keeps the published OpenAPI document (`server/openapi.json`) in step with
 //! the router, with what the handlers really answer, and with the PortSIP v22
-//! contract in `shared/seeds`.
+//! contract copied into `docs/contract`.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
@@ -125,16 +125,14 @@ fn document() -> Value {
 }
 
 fn seeds_dir() -> PathBuf {
-    std::env::var_os("RATEDECK_SEEDS")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/seeds"))
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../docs/contract")
 }
 
 fn seed(name: &str) -> Value {
     let path = seeds_dir().join(name);
     let text = std::fs::read_to_string(&path).unwrap_or_else(|e| {
         panic!(
-            "the seed {} cannot be read ({e}); set RATEDECK_SEEDS to the seeds folder",
+            "the contract document {} cannot be read ({e})",
             path.display()
         )
     });

@@ -13,7 +13,7 @@ use super::error::{ApiError, ApiResult};
 use super::extract::{JsonObject, TenantScope};
 
 /// A required number of seconds, at least 0 (a fraction is rounded up to the
-/// next second, as RATING.md rates it).
+/// next second, as docs/rating.md rates it).
 pub(crate) fn seconds(f: &mut Fields, body: &Map<String, Value>, field: &str) -> Option<u64> {
     match body.get(field) {
         Some(Value::Number(n)) => match n.to_string().parse::<rating::Decimal>() {
