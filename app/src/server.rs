@@ -17,6 +17,17 @@ pub async fn session() -> Result<Session, ServerFnError> {
         .map_err(|e| ServerFnError::new(format!("no session: {e}")))
 }
 
+/// The address of the browser that sent the request, when the server knows it.
+pub async fn client_addr() -> Option<std::net::IpAddr> {
+    let parts = leptos_axum::extract::<axum::http::request::Parts>()
+        .await
+        .ok()?;
+    parts
+        .extensions
+        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+        .map(|axum::extract::ConnectInfo(address)| address.ip())
+}
+
 /// The logged-in caller; an error when nobody is logged in.
 pub async fn caller() -> Result<Caller, ServerFnError> {
     let session = session().await?;

@@ -2,6 +2,7 @@
 //! tariff API and XML-RPC.
 
 pub mod api;
+pub mod client;
 pub mod config;
 pub mod legacy;
 pub mod state;

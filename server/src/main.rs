@@ -3,6 +3,7 @@
 
 use std::future::IntoFuture;
 use std::io::IsTerminal;
+use std::net::SocketAddr;
 
 use billing::Db;
 use clap::Parser;
@@ -52,12 +53,21 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let app = server::web::router(state, config.secure_cookies);
     let listener = tokio::net::TcpListener::bind(config.listen).await?;
     tracing::info!("Ratedeck listening on http://{}", config.listen);
-    let main = axum::serve(listener, app.clone()).with_graceful_shutdown(shutdown_signal());
+    let main = axum::serve(
+        listener,
+        app.clone()
+            .into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown_signal());
     match config.legacy_listen {
         Some(address) => {
             let legacy = tokio::net::TcpListener::bind(address).await?;
             tracing::info!("Ratedeck also listening on http://{address}");
-            let second = axum::serve(legacy, app).with_graceful_shutdown(shutdown_signal());
+            let second = axum::serve(
+                legacy,
+                app.into_make_service_with_connect_info::<SocketAddr>(),
+            )
+            .with_graceful_shutdown(shutdown_signal());
             tokio::try_join!(main.into_future(), second.into_future())?;
         }
         None => main.await?,

@@ -19,7 +19,13 @@ async fn python_xmlrpc_client_drives_every_method(backend: Backend) {
         .expect("a local port");
     let address = listener.local_addr().expect("address");
     let router = app.router.clone();
-    let served = tokio::spawn(async move { axum::serve(listener, router).await });
+    let served = tokio::spawn(async move {
+        axum::serve(
+            listener,
+            router.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+        )
+        .await
+    });
 
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/xmlrpc_client.py");
     let url = format!("http://{address}");
