@@ -19,8 +19,25 @@ use crate::listing::{Listing, Page};
 use crate::sql::{chunked, placeholders};
 
 /// The largest single recharge (and credit limit) taken: far above any real
-/// one, far below what the stored integers hold.
-const MAX_AMOUNT_UNITS: i64 = 1_000_000_000 * 100_000;
+/// one, far below what the stored integers hold (docs/rating.md "Bounds").
+const MAX_AMOUNT_UNITS: i64 = model::bounds::units(model::bounds::AMOUNT_MAX);
+/// The largest balance a recharge may lead to.
+const MAX_BALANCE_UNITS: i64 = model::bounds::units(model::bounds::BALANCE_MAX);
+
+/// Refuses a recharge that would take a balance above [`MAX_BALANCE_UNITS`]
+/// (the caller's transaction is then rolled back).
+fn within_balance_bound(balance_after: i64) -> Result<()> {
+    if balance_after > MAX_BALANCE_UNITS {
+        return Err(Error::field(
+            "balance",
+            format!(
+                "would take the balance above {}",
+                model::bounds::BALANCE_MAX
+            ),
+        ));
+    }
+    Ok(())
+}
 
 model::wire_enum! {
     /// Why a balance changed.
@@ -92,27 +109,38 @@ fn transaction_from_row(row: &AnyRow) -> Result<Transaction> {
 
 /// Checks an amount to add: more than zero, five decimals at most.
 fn positive_units(field: &str, amount: Money) -> Result<i64> {
-    let units = amount
-        .to_units()
-        .map_err(|e| Error::field(field, e.to_string()))?;
+    let too_large = || {
+        Error::field(
+            field,
+            format!("must be at most {}", model::bounds::AMOUNT_MAX),
+        )
+    };
+    let units = amount.to_units().map_err(|e| match e {
+        model::money::MoneyError::OutOfRange if !amount.is_negative() => too_large(),
+        e => Error::field(field, e.to_string()),
+    })?;
     if units <= 0 {
         return Err(Error::field(field, "must be more than 0"));
     }
     if units > MAX_AMOUNT_UNITS {
-        return Err(Error::field(field, "must be at most 1000000000"));
+        return Err(too_large());
     }
     Ok(units)
 }
 
 fn limit_units(limit: Money) -> Result<i64> {
-    let units = limit
-        .to_units()
-        .map_err(|e| Error::field("credit_limit", e.to_string()))?;
-    if !(0..=MAX_AMOUNT_UNITS).contains(&units) {
-        return Err(Error::field(
+    let out_of_range = || {
+        Error::field(
             "credit_limit",
-            "must be between 0 and 1000000000",
-        ));
+            format!("must be between 0 and {}", model::bounds::AMOUNT_MAX),
+        )
+    };
+    let units = limit.to_units().map_err(|e| match e {
+        model::money::MoneyError::OutOfRange => out_of_range(),
+        e => Error::field("credit_limit", e.to_string()),
+    })?;
+    if !(0..=MAX_AMOUNT_UNITS).contains(&units) {
+        return Err(out_of_range());
     }
     Ok(units)
 }
@@ -340,7 +368,7 @@ impl Db {
         scope.caller.require_system_admin()?;
         let units = positive_units("balance", amount)?;
         let mut tx = self.write().await?;
-        post(
+        let balance_after = post(
             &mut tx,
             Entry {
                 tenant_id: scope.tenant_id,
@@ -353,6 +381,7 @@ impl Db {
             },
         )
         .await?;
+        within_balance_bound(balance_after)?;
         tx.commit().await?;
         self.read_balance(scope, None).await
     }
@@ -386,7 +415,7 @@ impl Db {
         let units = positive_units("balance", amount)?;
         self.visible_user(scope, user_id).await?;
         let mut tx = self.write().await?;
-        post(
+        let balance_after = post(
             &mut tx,
             Entry {
                 tenant_id: scope.tenant_id,
@@ -399,6 +428,7 @@ impl Db {
             },
         )
         .await?;
+        within_balance_bound(balance_after)?;
         tx.commit().await?;
         self.read_balance(scope, Some(user_id)).await
     }

@@ -318,15 +318,21 @@ impl Db {
                     duration,
                     resolved.rounding,
                 ) {
-                    rating::AmountQuote::Rated { rate, amount } => Outcome {
-                        user_id,
-                        status: RATED,
-                        reason: None,
-                        cost: Some(Money(amount).units_rounded()),
-                        rate: Some((rate.id, rate.prefix.clone())),
-                        billed_account: Some(billed_account),
-                        billed_user_id,
+                    rating::AmountQuote::Rated { rate, amount } => match Money(amount).to_units() {
+                        Ok(cost) => Outcome {
+                            user_id,
+                            status: RATED,
+                            reason: None,
+                            cost: Some(cost),
+                            rate: Some((rate.id, rate.prefix.clone())),
+                            billed_account: Some(billed_account),
+                            billed_user_id,
+                        },
+                        Err(_) => Outcome::unrated(user_id, too_large(&rate.prefix)),
                     },
+                    rating::AmountQuote::TooLarge { rate } => {
+                        Outcome::unrated(user_id, too_large(&rate.prefix))
+                    }
                     rating::AmountQuote::Forbidden { rate } => Outcome::unrated(
                         user_id,
                         format!("forbidden destination (rate for prefix {})", rate.prefix),
@@ -375,10 +381,15 @@ impl Db {
                     outcome.rate = Some((session.rate_id, session.rate_prefix.clone()));
                 } else if outcome.status == UNRATED {
                     let duration = u64::try_from(cdr.duration).unwrap_or(0);
-                    outcome.status = RATED;
-                    outcome.reason = None;
-                    outcome.cost = Some(granted.session_cost(session, duration));
-                    outcome.rate = Some((session.rate_id, session.rate_prefix.clone()));
+                    match granted.session_cost(session, duration) {
+                        Ok(cost) => {
+                            outcome.status = RATED;
+                            outcome.reason = None;
+                            outcome.cost = Some(cost);
+                            outcome.rate = Some((session.rate_id, session.rate_prefix.clone()));
+                        }
+                        Err(e) => outcome.reason = Some(e.to_string()),
+                    }
                 }
             }
         }
@@ -541,4 +552,9 @@ impl Db {
         }
         cdr_from_row(&row)
     }
+}
+
+/// Why a call whose cost cannot be represented is kept unrated.
+fn too_large(prefix: &str) -> String {
+    format!("the cost at the rate for prefix {prefix} is too large to be represented")
 }

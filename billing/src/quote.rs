@@ -413,6 +413,13 @@ impl Db {
                     rate.prefix
                 ),
             }),
+            Quote::TooLarge { rate } => Err(Error::Refused {
+                code: "AMOUNT_TOO_LARGE",
+                message: format!(
+                    "the cost of this call at the rate for prefix {} is too large to be represented",
+                    rate.prefix
+                ),
+            }),
             Quote::NoRate => Err(Error::Refused {
                 code: "NO_RATE",
                 message: format!("no rate in force matches {callee}"),

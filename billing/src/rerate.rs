@@ -210,7 +210,10 @@ impl Db {
                         result.unrated += 1;
                         continue;
                     };
-                    let cost = price.amount(duration);
+                    let Ok(cost) = price.amount(duration) else {
+                        result.unrated += 1;
+                        continue;
+                    };
                     let was_rated = status == RATED;
                     if was_rated && old_cost == Some(cost) && old_rate == Some(price.rate_id) {
                         result.unchanged += 1;

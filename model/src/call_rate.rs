@@ -3,6 +3,10 @@
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
+use crate::bounds::{
+    money, CONNECT_FEE_MAX, FREE_SECONDS_MAX, GRACE_PERIOD_MAX, INTERVAL_MAX, PRICE_MAX,
+    SURCHARGE_MAX,
+};
 use crate::fields::{FieldError, Fields};
 use crate::money::Money;
 
@@ -18,7 +22,6 @@ crate::wire_enum! {
 
 pub const PREFIX_MAX: usize = 64;
 pub const DESCRIPTION_MAX: usize = 1024;
-const INT32_MAX: i64 = i32::MAX as i64;
 
 /// A call rate on the wire.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -86,21 +89,22 @@ pub fn prefix_key(prefix: &str) -> &str {
 }
 
 impl CallRatePatch {
-    /// Reads the fields of a request body, naming each bad one.
+    /// Reads the fields of a request body, naming each bad one. Every number
+    /// is held to its bound in [`crate::bounds`].
     pub fn from_json(body: &Map<String, Value>) -> Result<CallRatePatch, Vec<FieldError>> {
         let mut f = Fields::new(body);
-        let zero = Some(Money::ZERO);
+        let zero = Money::ZERO;
         let patch = CallRatePatch {
             prefix: f.string("prefix"),
             rate_type: f.enumeration("type"),
-            free_seconds: f.int("free_seconds", 0, INT32_MAX),
-            grace_period: f.int("grace_period", 0, INT32_MAX),
-            interval_1: f.int("interval_1", 1, INT32_MAX),
-            interval_n: f.int("interval_n", 1, INT32_MAX),
-            connect_fee: f.money("connect_fee", zero),
-            postcall_surcharge: f.money("postcall_surcharge", zero),
-            price_1: f.money("price_1", zero),
-            price_n: f.money("price_n", zero),
+            free_seconds: f.int("free_seconds", 0, FREE_SECONDS_MAX),
+            grace_period: f.int("grace_period", 0, GRACE_PERIOD_MAX),
+            interval_1: f.int("interval_1", 1, INTERVAL_MAX),
+            interval_n: f.int("interval_n", 1, INTERVAL_MAX),
+            connect_fee: f.money_in("connect_fee", zero, money(CONNECT_FEE_MAX)),
+            postcall_surcharge: f.money_in("postcall_surcharge", zero, money(SURCHARGE_MAX)),
+            price_1: f.money_in("price_1", zero, money(PRICE_MAX)),
+            price_n: f.money_in("price_n", zero, money(PRICE_MAX)),
             description: f.string("description"),
         };
         if let Some(p) = &patch.prefix {
@@ -301,6 +305,45 @@ mod tests {
         assert_eq!(validate_prefix(&"1".repeat(64)), Ok(()));
         assert!(validate_prefix("").is_err());
         assert!(validate_prefix("44 20").is_err());
+    }
+
+    #[test]
+    fn every_number_has_an_upper_bound_named_in_its_error() {
+        let mut v = full();
+        v["price_1"] = json!(8e26);
+        v["price_n"] = json!("1000.00001");
+        v["connect_fee"] = json!(1e300);
+        v["postcall_surcharge"] = json!(11);
+        v["interval_1"] = json!(86_401);
+        v["interval_n"] = json!(1e20);
+        v["free_seconds"] = json!(i64::MAX);
+        v["grace_period"] = json!(86_401);
+        let errors = CallRateFields::from_json(&body(v)).expect_err("invalid");
+        let mut named: Vec<_> = errors
+            .iter()
+            .map(|e| format!("{} {}", e.field, e.message))
+            .collect();
+        named.sort();
+        assert_eq!(
+            named,
+            [
+                "connect_fee must be at most 1000",
+                "free_seconds must be at most 86400",
+                "grace_period must be at most 86400",
+                "interval_1 must be at most 86400",
+                "interval_n must be at most 86400",
+                "postcall_surcharge must be at most 10",
+                "price_1 must be at most 1000",
+                "price_n must be at most 1000",
+            ]
+        );
+        let mut v = full();
+        v["price_1"] = json!(1000);
+        v["interval_1"] = json!(86_400);
+        v["postcall_surcharge"] = json!(10);
+        v["price_n"] = json!(-8e26);
+        let errors = CallRateFields::from_json(&body(v)).expect_err("invalid");
+        assert_eq!(errors, [FieldError::new("price_n", "must be at least 0")]);
     }
 
     #[test]

@@ -91,7 +91,7 @@ impl NewCdr {
         let started_at = f.require("started_at", started_at);
         let direction = f.enumeration("direction");
         let direction = f.require("direction", direction);
-        let duration = f.int("duration", 0, i64::from(i32::MAX));
+        let duration = f.int("duration", 0, crate::bounds::DURATION_MAX);
         let duration = f.require("duration", duration);
         let text = |f: &mut Fields, name: &str, max: usize| f.text(name, max).unwrap_or_default();
         let caller = text(&mut f, "caller", 256);
@@ -166,6 +166,23 @@ mod tests {
         assert_eq!(cdr.direction, Direction::Outbound);
         assert_eq!(cdr.rated_number(), "+4420123");
         assert_eq!(cdr.end_reason, Some(EndReason::CallerDisconnected));
+    }
+
+    #[test]
+    fn a_duration_beyond_thirty_days_is_refused() {
+        let mut body = json!({
+            "call_id": "abc-1", "callee": "+4420123", "direction": "OUTBOUND_CALL",
+            "started_at": "2024-05-01T10:00:00Z", "duration": 2_592_000
+        });
+        assert!(NewCdr::from_json(body.as_object().expect("object")).is_ok());
+        for huge in [json!(2_592_001), json!(8e26), json!(u64::MAX)] {
+            body["duration"] = huge;
+            let errors = NewCdr::from_json(body.as_object().expect("object")).expect_err("invalid");
+            assert_eq!(
+                errors,
+                [FieldError::new("duration", "must be at most 2592000")]
+            );
+        }
     }
 
     #[test]

@@ -106,7 +106,16 @@ impl<'a> Fields<'a> {
             }
             Some(n) => Some(n),
             None => {
-                self.error(field, "must be a whole number");
+                // A whole number beyond 64 bits is still named by its bound.
+                match value.as_f64().filter(|x| x.fract() == 0.0) {
+                    Some(x) if x > max as f64 => {
+                        self.error(field, format!("must be at most {max}"))
+                    }
+                    Some(x) if x < min as f64 => {
+                        self.error(field, format!("must be at least {min}"))
+                    }
+                    _ => self.error(field, "must be a whole number"),
+                }
                 None
             }
         }
@@ -114,21 +123,51 @@ impl<'a> Fields<'a> {
 
     /// Exact money (a JSON number, or a string holding one); `min` bounds it below.
     pub fn money(&mut self, field: &str, min: Option<Money>) -> Option<Money> {
+        self.money_bounded(field, min, None)
+    }
+
+    /// Exact money in `min..=max` (a JSON number, or a string holding one).
+    pub fn money_in(&mut self, field: &str, min: Money, max: Money) -> Option<Money> {
+        self.money_bounded(field, Some(min), Some(max))
+    }
+
+    fn money_bounded(
+        &mut self,
+        field: &str,
+        min: Option<Money>,
+        max: Option<Money>,
+    ) -> Option<Money> {
         let value = self.present(field)?;
-        let parsed = match value {
-            Value::Number(n) => n.to_string().parse::<Money>(),
-            Value::String(s) => s.parse::<Money>(),
-            _ => Err(crate::money::MoneyError::NotANumber),
+        let text = match value {
+            Value::Number(n) => Some(n.to_string()),
+            Value::String(s) => Some(s.clone()),
+            _ => None,
         };
-        match parsed {
-            Ok(m) => match min {
-                Some(min) if m < min => {
-                    self.error(field, format!("must be at least {min}"));
-                    None
-                }
-                _ => Some(m),
-            },
-            Err(e) => {
+        let parsed = text.as_deref().map_or(
+            Err(crate::money::MoneyError::NotANumber),
+            str::parse::<Money>,
+        );
+        let negative = text.as_deref().is_some_and(|t| t.trim().starts_with('-'));
+        match (parsed, min, max) {
+            (Ok(m), Some(min), _) if m < min => {
+                self.error(field, format!("must be at least {min}"));
+                None
+            }
+            (Ok(m), _, Some(max)) if m > max => {
+                self.error(field, format!("must be at most {max}"));
+                None
+            }
+            (Ok(m), _, _) => Some(m),
+            // A number too large for any amount is still named by its bound.
+            (Err(crate::money::MoneyError::OutOfRange), Some(min), _) if negative => {
+                self.error(field, format!("must be at least {min}"));
+                None
+            }
+            (Err(crate::money::MoneyError::OutOfRange), _, Some(max)) if !negative => {
+                self.error(field, format!("must be at most {max}"));
+                None
+            }
+            (Err(e), _, _) => {
                 self.error(field, e.to_string());
                 None
             }

@@ -2,6 +2,7 @@
 //! so the portal validates with the same code the server runs.
 
 pub mod billing;
+pub mod bounds;
 pub mod call_rate;
 pub mod cdr;
 pub mod currency;

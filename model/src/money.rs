@@ -63,9 +63,13 @@ impl Money {
         Money(Decimal::new(units, SCALE).normalize())
     }
 
-    /// Integer units of 1/100000, as stored.
+    /// Integer units of 1/100000, as stored. An amount too large for them is
+    /// `OutOfRange` (never an overflow).
     pub fn to_units(self) -> Result<i64, MoneyError> {
-        let scaled = self.0 * Decimal::from(UNITS_PER_ONE);
+        let scaled = self
+            .0
+            .checked_mul(Decimal::from(UNITS_PER_ONE))
+            .ok_or(MoneyError::OutOfRange)?;
         if scaled.fract() != Decimal::ZERO {
             return Err(MoneyError::TooPrecise);
         }
@@ -107,7 +111,12 @@ impl FromStr for Money {
         }
         let value = Decimal::from_str_exact(s)
             .or_else(|_| Decimal::from_scientific(s))
-            .map_err(|_| MoneyError::NotANumber)?;
+            .map_err(|_| match s.parse::<f64>() {
+                // A number, only beyond what a decimal holds (`1e300`, `1e-300`).
+                Ok(x) if x.is_finite() && x.abs() >= 1.0 => MoneyError::OutOfRange,
+                Ok(x) if x.is_finite() => MoneyError::TooPrecise,
+                _ => MoneyError::NotANumber,
+            })?;
         Money::new(value)
     }
 }
@@ -172,6 +181,22 @@ mod tests {
         }
         assert_eq!(Money::from_units(10_000).to_wire(), "0.1");
         assert_eq!(Money::from_units(17_600).to_fixed(), "0.17600");
+    }
+
+    #[test]
+    fn huge_amounts_are_out_of_range_not_a_panic() {
+        for huge in [
+            "8e26",
+            "79228162514264337593543950335",
+            "-8e26",
+            "1e23",
+            "1e300",
+        ] {
+            assert_eq!(huge.parse::<Money>(), Err(MoneyError::OutOfRange), "{huge}");
+            assert!(serde_json::from_str::<Money>(huge).is_err(), "{huge}");
+        }
+        assert_eq!(Money(Decimal::MAX).to_units(), Err(MoneyError::OutOfRange));
+        assert!("92233720368547.75807".parse::<Money>().is_ok());
     }
 
     #[test]

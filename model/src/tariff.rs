@@ -4,6 +4,7 @@
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
+use crate::bounds::{money, CONNECT_FEE_MAX, FREE_SECONDS_MAX, GRACE_PERIOD_MAX, SURCHARGE_MAX};
 use crate::call_rate::{validate_prefix, CallRateFields, CallRatePatch, RateType};
 use crate::currency::parse_currency;
 use crate::fields::{FieldError, Fields};
@@ -226,7 +227,7 @@ impl TariffPatch {
     /// `post_call_surcharge`, `grace_period`.
     pub fn from_json(body: &Map<String, Value>) -> Result<TariffPatch, Vec<FieldError>> {
         let mut f = Fields::new(body);
-        let zero = Some(Money::ZERO);
+        let zero = Money::ZERO;
         let name = f.string("name").map(|n| n.trim().to_string());
         if let Some(n) = &name {
             if n.is_empty() || n.chars().count() > NAME_MAX {
@@ -243,10 +244,10 @@ impl TariffPatch {
         let patch = TariffPatch {
             name,
             currency,
-            free_seconds: f.int("free_seconds", 0, INT32_MAX),
-            connect_fee: f.money("connect_fee", zero),
-            post_call_surcharge: f.money("post_call_surcharge", zero),
-            grace_period: f.int("grace_period", 0, INT32_MAX),
+            free_seconds: f.int("free_seconds", 0, FREE_SECONDS_MAX),
+            connect_fee: f.money_in("connect_fee", zero, money(CONNECT_FEE_MAX)),
+            post_call_surcharge: f.money_in("post_call_surcharge", zero, money(SURCHARGE_MAX)),
+            grace_period: f.int("grace_period", 0, GRACE_PERIOD_MAX),
         };
         f.finish().map(|()| patch)
     }
@@ -498,6 +499,25 @@ mod tests {
             .into_new()
             .expect("complete");
         assert_eq!(t.currency.as_deref(), Some("EUR"));
+    }
+
+    #[test]
+    fn tariff_defaults_have_the_rate_bounds() {
+        let errors = TariffPatch::from_json(&body(json!({
+            "name": "Retail", "connect_fee": 8e26, "post_call_surcharge": 10.5,
+            "free_seconds": 86_401, "grace_period": 1e40
+        })))
+        .expect_err("invalid");
+        let named: Vec<_> = errors.iter().map(|e| e.to_string()).collect();
+        assert_eq!(
+            named,
+            [
+                "free_seconds must be at most 86400",
+                "connect_fee must be at most 1000",
+                "post_call_surcharge must be at most 10",
+                "grace_period must be at most 86400",
+            ]
+        );
     }
 
     #[test]

@@ -371,21 +371,21 @@ fn benches<M: Measurement>(c: &mut Criterion<M>) {
     group.bench_function("pricing_amount", |b| {
         b.iter(|| {
             for d in 0..BATCH as u64 {
-                black_box(pricing.amount(black_box(d * 7), Rounding::HalfAwayFromZero));
+                let _ = black_box(pricing.amount(black_box(d * 7), Rounding::HalfAwayFromZero));
             }
         })
     });
     group.bench_function("terms_amount", |b| {
         b.iter(|| {
             for d in 0..BATCH as u64 {
-                black_box(terms.amount(black_box(d * 7), Rounding::HalfAwayFromZero));
+                let _ = black_box(terms.amount(black_box(d * 7), Rounding::HalfAwayFromZero));
             }
         })
     });
     group.bench_function("terms_rate", |b| {
         b.iter(|| {
             for d in 0..BATCH as u64 {
-                black_box(terms.rate(black_box(d * 7), Rounding::HalfAwayFromZero));
+                let _ = black_box(terms.rate(black_box(d * 7), Rounding::HalfAwayFromZero));
             }
         })
     });

@@ -28,7 +28,7 @@ mod trie;
 pub use pricing::{Pricing, MAX_AMOUNT};
 pub use rust_decimal::Decimal;
 pub use table::{AmountQuote, Call, Priced, Quote, RateEntry, RateTable, BATCH_LANES};
-pub use terms::{Breakdown, RateTerms, Rounding, TermsError};
+pub use terms::{AmountTooLarge, Breakdown, RateTerms, Rounding, TermsError};
 
 /// Whole seconds billed for an answered duration given with a fraction.
 ///

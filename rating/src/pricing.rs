@@ -11,15 +11,17 @@
 //! of it fits in 64 bits ([`Quick`]), which is what a rate table keeps per rate.
 //!
 //! When the integers do not fit in `i128` (absurd magnitudes or precisions, or a
-//! block count near `u64::MAX`) the same formula is evaluated with `Decimal`
-//! operations instead, which are exact up to 28 significant digits and saturate
-//! at [`MAX_AMOUNT`] instead of panicking.
+//! block count near `u64::MAX`) the same formula is evaluated with checked `Decimal`
+//! operations instead, which are exact up to 28 significant digits. An amount that
+//! cannot be represented (beyond [`MAX_AMOUNT`], or an intermediate beyond what a
+//! `Decimal` holds) is the error value [`AmountTooLarge`], never a panic and never a
+//! silently clipped number.
 
-use crate::terms::{Breakdown, RateTerms, Rounding};
+use crate::terms::{AmountTooLarge, Breakdown, RateTerms, Rounding};
 use rust_decimal::{Decimal, RoundingStrategy};
 
 /// The largest amount that can be represented with exactly 5 decimal places
-/// (`2^96 - 1` units of 10^-5). Larger amounts saturate to it.
+/// (`2^96 - 1` units of 10^-5). A larger amount is [`AmountTooLarge`].
 pub const MAX_AMOUNT: Decimal = Decimal::from_parts(u32::MAX, u32::MAX, u32::MAX, false, 5);
 
 /// Zero with scale 5, so that every amount prints with 5 decimals.
@@ -40,6 +42,9 @@ pub struct Pricing {
     b: Decimal,
     /// `1 + postcall_surcharge`.
     m: Decimal,
+    /// Whether computing `a`, `b` or `m` overflowed a `Decimal` (they then hold the
+    /// extreme of the right sign, good for comparisons only).
+    wide_overflow: bool,
 }
 
 /// What the usual amount needs, in 40 bytes: the durations and the exact formula in
@@ -172,12 +177,26 @@ impl Small {
 impl Pricing {
     pub(crate) fn new(t: &RateTerms) -> Pricing {
         let interval_n = t.interval_n.max(1);
-        let a = add(
-            mul(t.connect_fee, Decimal::from(60u32)),
-            mul(Decimal::from(t.interval_1), t.price_1),
-        );
-        let b = mul(Decimal::from(interval_n), t.price_n);
-        let m = add(Decimal::ONE, t.postcall_surcharge);
+        let checked = (|| {
+            let a = t
+                .connect_fee
+                .checked_mul(Decimal::from(60u32))?
+                .checked_add(Decimal::from(t.interval_1).checked_mul(t.price_1)?)?;
+            let b = Decimal::from(interval_n).checked_mul(t.price_n)?;
+            let m = Decimal::ONE.checked_add(t.postcall_surcharge)?;
+            Some((a, b, m))
+        })();
+        let wide_overflow = checked.is_none();
+        let (a, b, m) = checked.unwrap_or_else(|| {
+            (
+                add(
+                    mul(t.connect_fee, Decimal::from(60u32)),
+                    mul(Decimal::from(t.interval_1), t.price_1),
+                ),
+                mul(Decimal::from(interval_n), t.price_n),
+                add(Decimal::ONE, t.postcall_surcharge),
+            )
+        });
         let exact = Exact::new(t, interval_n);
         Pricing {
             quick: Quick {
@@ -191,6 +210,7 @@ impl Pricing {
             a: a.normalize(),
             b: b.normalize(),
             m: m.normalize(),
+            wide_overflow,
         }
     }
 
@@ -205,22 +225,19 @@ impl Pricing {
     }
 
     /// The billed amount of a call (scale 5). Same number as [`RateTerms::amount`].
-    pub fn amount(&self, duration: u64, rounding: Rounding) -> Decimal {
+    /// An amount beyond [`MAX_AMOUNT`] (in either sign) is [`AmountTooLarge`].
+    pub fn amount(&self, duration: u64, rounding: Rounding) -> Result<Decimal, AmountTooLarge> {
         if duration < u64::from(self.quick.grace) {
-            return ZERO_AMOUNT;
+            return Ok(ZERO_AMOUNT);
         }
         self.amount_for_blocks(self.blocks(duration), rounding)
     }
 
     /// The rounded amount once the grace period is over, for `n` blocks.
-    fn amount_for_blocks(&self, n: u64, rounding: Rounding) -> Decimal {
+    fn amount_for_blocks(&self, n: u64, rounding: Rounding) -> Result<Decimal, AmountTooLarge> {
         match self.units(n, rounding) {
-            Some(units) => Decimal::try_from_i128_with_scale(units, 5).unwrap_or(if units < 0 {
-                -MAX_AMOUNT
-            } else {
-                MAX_AMOUNT
-            }),
-            None => round_amount(self.unrounded(n), rounding),
+            Some(units) => Decimal::try_from_i128_with_scale(units, 5).map_err(|_| AmountTooLarge),
+            None => round_amount(self.unrounded(n)?, rounding),
         }
     }
 
@@ -233,10 +250,18 @@ impl Pricing {
             .or_else(|| self.exact.and_then(|e| e.units(n, rounding)))
     }
 
-    /// `(a + n*b) * m / 60` with `Decimal` operations (one division, at the end).
-    fn unrounded(&self, n: u64) -> Decimal {
-        let numerator = mul(add(self.a, mul(Decimal::from(n), self.b)), self.m);
-        div(numerator, Decimal::from(60u32))
+    /// `(a + n*b) * m / 60` with checked `Decimal` operations (one division, at the
+    /// end).
+    fn unrounded(&self, n: u64) -> Result<Decimal, AmountTooLarge> {
+        if self.wide_overflow {
+            return Err(AmountTooLarge);
+        }
+        Decimal::from(n)
+            .checked_mul(self.b)
+            .and_then(|blocks| self.a.checked_add(blocks))
+            .and_then(|sum| sum.checked_mul(self.m))
+            .and_then(|numerator| numerator.checked_div(Decimal::from(60u32)))
+            .ok_or(AmountTooLarge)
     }
 
     /// Whether the amount for `n` blocks is at most `funds`; `funds_units` is
@@ -244,7 +269,10 @@ impl Pricing {
     fn fits(&self, n: u64, rounding: Rounding, funds: Decimal, funds_units: i128) -> bool {
         match self.units(n, rounding) {
             Some(units) => units <= funds_units,
-            None => self.amount_for_blocks(n, rounding) <= funds,
+            // An amount too large to represent is more than any funds.
+            None => self
+                .amount_for_blocks(n, rounding)
+                .is_ok_and(|amount| amount <= funds),
         }
     }
 
@@ -340,15 +368,16 @@ impl Pricing {
         lo
     }
 
-    /// The full breakdown; `terms` must be the terms this was compiled from.
+    /// The full breakdown; `terms` must be the terms this was compiled from. A part
+    /// or amount that cannot be represented is [`AmountTooLarge`].
     pub(crate) fn rate_with(
         &self,
         terms: &RateTerms,
         duration: u64,
         rounding: Rounding,
-    ) -> Breakdown {
+    ) -> Result<Breakdown, AmountTooLarge> {
         if duration < u64::from(self.quick.grace) {
-            return Breakdown {
+            return Ok(Breakdown {
                 duration,
                 billable_seconds: 0,
                 within_grace: true,
@@ -360,18 +389,35 @@ impl Pricing {
                 unrounded: Decimal::ZERO,
                 amount: ZERO_AMOUNT,
                 rounding,
-            };
+            });
         }
         let n = self.blocks(duration);
         let sixty = Decimal::from(60u32);
         let block_seconds = u128::from(n) * u128::from(self.quick.interval_n);
-        let first_interval = div(
-            mul(Decimal::from(self.quick.interval_1), terms.price_1),
-            sixty,
-        );
-        let blocks_cost = div(mul(Decimal::from(block_seconds), terms.price_n), sixty);
-        let charge = add(add(terms.connect_fee, first_interval), blocks_cost);
-        Breakdown {
+        let too_large = |x: Option<Decimal>| x.ok_or(AmountTooLarge);
+        let first_interval = too_large(
+            Decimal::from(self.quick.interval_1)
+                .checked_mul(terms.price_1)
+                .and_then(|x| x.checked_div(sixty)),
+        )?;
+        let block_seconds_decimal = too_large(
+            i128::try_from(block_seconds)
+                .ok()
+                .and_then(|b| Decimal::try_from_i128_with_scale(b, 0).ok()),
+        )?;
+        let blocks_cost = too_large(
+            block_seconds_decimal
+                .checked_mul(terms.price_n)
+                .and_then(|x| x.checked_div(sixty)),
+        )?;
+        let charge = too_large(
+            terms
+                .connect_fee
+                .checked_add(first_interval)
+                .and_then(|x| x.checked_add(blocks_cost)),
+        )?;
+        let surcharge = too_large(charge.checked_mul(terms.postcall_surcharge))?;
+        Ok(Breakdown {
             duration,
             billable_seconds: u64::try_from(u128::from(self.quick.interval_1) + block_seconds)
                 .unwrap_or(u64::MAX),
@@ -380,11 +426,11 @@ impl Pricing {
             first_interval,
             blocks: n,
             blocks_cost,
-            surcharge: mul(charge, terms.postcall_surcharge),
-            unrounded: self.unrounded(n),
-            amount: self.amount_for_blocks(n, rounding),
+            surcharge,
+            unrounded: self.unrounded(n)?,
+            amount: self.amount_for_blocks(n, rounding)?,
             rounding,
-        }
+        })
     }
 }
 
@@ -533,25 +579,23 @@ fn gcd(mut x: u128, mut y: u128) -> u128 {
     x
 }
 
-/// Rounds an unrounded amount to 5 dp, scale exactly 5, saturating at [`MAX_AMOUNT`].
-fn round_amount(x: Decimal, rounding: Rounding) -> Decimal {
+/// Rounds an unrounded amount to 5 dp, scale exactly 5; beyond [`MAX_AMOUNT`] (in
+/// either sign) it cannot be represented at that scale.
+fn round_amount(x: Decimal, rounding: Rounding) -> Result<Decimal, AmountTooLarge> {
     let strategy = match rounding {
         Rounding::HalfAwayFromZero => RoundingStrategy::MidpointAwayFromZero,
         Rounding::Up => RoundingStrategy::ToPositiveInfinity,
     };
     let mut r = x.round_dp_with_strategy(5, strategy);
-    if r > MAX_AMOUNT {
-        return MAX_AMOUNT;
-    }
-    if r < -MAX_AMOUNT {
-        return -MAX_AMOUNT;
+    if r > MAX_AMOUNT || r < -MAX_AMOUNT {
+        return Err(AmountTooLarge);
     }
     r.rescale(5);
-    r
+    Ok(r)
 }
 
-/// Saturating `Decimal` arithmetic: an overflow gives the extreme of the right sign
-/// instead of a panic (only reachable with absurd magnitudes).
+/// Saturating `Decimal` arithmetic, for the comparisons of [`Pricing::grows`] only:
+/// an overflow gives the extreme of the right sign instead of a panic.
 fn mul(x: Decimal, y: Decimal) -> Decimal {
     x.checked_mul(y)
         .unwrap_or_else(|| extreme(x.is_sign_negative() != y.is_sign_negative()))
@@ -560,11 +604,6 @@ fn mul(x: Decimal, y: Decimal) -> Decimal {
 fn add(x: Decimal, y: Decimal) -> Decimal {
     x.checked_add(y)
         .unwrap_or_else(|| extreme(x.is_sign_negative()))
-}
-
-fn div(x: Decimal, y: Decimal) -> Decimal {
-    x.checked_div(y)
-        .unwrap_or_else(|| extreme(x.is_sign_negative() != y.is_sign_negative()))
 }
 
 fn extreme(negative: bool) -> Decimal {
@@ -686,9 +725,17 @@ mod tests {
         assert_eq!(no_small.amount(100, Rounding::Up), None);
         for d in [0, 4, 5, 70, 71, 130, 3600, 1_000_000] {
             for r in [Rounding::HalfAwayFromZero, Rounding::Up] {
-                assert_eq!(exact.amount(d, r), fallback.amount(d, r), "{d} {r:?}");
-                assert_eq!(exact.amount(d, r), wide.amount(d, r), "{d} {r:?}");
-                assert_eq!(fallback.amount(d, r).scale(), 5);
+                assert_eq!(
+                    exact.amount(d, r).expect("representable"),
+                    fallback.amount(d, r).expect("representable"),
+                    "{d} {r:?}"
+                );
+                assert_eq!(
+                    exact.amount(d, r).expect("representable"),
+                    wide.amount(d, r).expect("representable"),
+                    "{d} {r:?}"
+                );
+                assert_eq!(fallback.amount(d, r).expect("representable").scale(), 5);
             }
         }
         for funds in [dec!(0.176), dec!(0.1793), dec!(2.1197), dec!(57.3)] {
@@ -701,7 +748,7 @@ mod tests {
     }
 
     #[test]
-    fn absurd_values_saturate_instead_of_panicking() {
+    fn absurd_values_are_an_error_value_not_a_panic() {
         let t = RateTerms {
             connect_fee: Decimal::MAX,
             price_1: Decimal::MAX,
@@ -712,10 +759,27 @@ mod tests {
             grace_period: 0,
             postcall_surcharge: Decimal::MAX,
         };
-        assert_eq!(t.amount(u64::MAX, Rounding::Up), MAX_AMOUNT);
-        let b = t.rate(u64::MAX, Rounding::HalfAwayFromZero);
-        assert_eq!(b.amount, MAX_AMOUNT);
+        assert_eq!(t.amount(u64::MAX, Rounding::Up), Err(AmountTooLarge));
+        assert_eq!(t.amount(0, Rounding::Up), Err(AmountTooLarge));
+        assert_eq!(
+            t.rate(u64::MAX, Rounding::HalfAwayFromZero),
+            Err(AmountTooLarge)
+        );
         assert_eq!(t.max_duration(dec!(1000), Rounding::Up, u64::MAX), None);
+        // Just past what 5 decimal places hold: an error, not a clipped amount.
+        let t = RateTerms {
+            connect_fee: MAX_AMOUNT,
+            price_1: dec!(0),
+            price_n: dec!(60),
+            interval_1: 1,
+            interval_n: 1,
+            free_seconds: 0,
+            grace_period: 0,
+            postcall_surcharge: dec!(0),
+        };
+        assert_eq!(t.amount(1, Rounding::Up), Ok(MAX_AMOUNT));
+        assert_eq!(t.amount(2, Rounding::Up), Err(AmountTooLarge));
+        assert_eq!(t.rate(2, Rounding::Up), Err(AmountTooLarge));
 
         // Tiny prices at full precision and huge block counts.
         let t = RateTerms {
@@ -729,16 +793,31 @@ mod tests {
             postcall_surcharge: dec!(0.0000000000000000000000000003),
         };
         let mut last = Decimal::MIN;
-        for d in [0, 1, 2, 1000, u64::MAX / 2, u64::MAX] {
-            let a = t.amount(d, Rounding::HalfAwayFromZero);
+        for d in [0, 1, 2, 1000, 1 << 40] {
+            let a = t
+                .amount(d, Rounding::HalfAwayFromZero)
+                .expect("representable");
             assert!(a >= last);
             last = a;
+        }
+        for d in [u64::MAX / 2, u64::MAX] {
+            // Representable and still growing, or past what 5 decimals hold.
+            match t.amount(d, Rounding::HalfAwayFromZero) {
+                Ok(a) => {
+                    assert!(a >= last);
+                    last = a;
+                }
+                Err(e) => assert_eq!(e, AmountTooLarge),
+            }
         }
         let funds = dec!(1000000000);
         for r in [Rounding::HalfAwayFromZero, Rounding::Up] {
             let d = t.max_duration(funds, r, u64::MAX);
             assert_eq!(d, Some(48601));
-            assert!(t.amount(48601, r) <= funds && t.amount(48602, r) > funds);
+            assert!(
+                t.amount(48601, r).expect("representable") <= funds
+                    && t.amount(48602, r).expect("representable") > funds
+            );
         }
     }
 }

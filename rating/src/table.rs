@@ -38,6 +38,9 @@ pub enum Quote<'a> {
     },
     /// The rate that applies forbids the call.
     Forbidden { rate: &'a RateEntry },
+    /// The rate that applies gives an amount that cannot be represented
+    /// ([`crate::AmountTooLarge`]): terms or a duration beyond the documented bounds.
+    TooLarge { rate: &'a RateEntry },
     /// No rate in force matches the number.
     NoRate,
 }
@@ -52,6 +55,9 @@ pub enum AmountQuote<'a> {
     },
     /// The rate that applies forbids the call.
     Forbidden { rate: &'a RateEntry },
+    /// The rate that applies gives an amount that cannot be represented
+    /// ([`crate::AmountTooLarge`]): terms or a duration beyond the documented bounds.
+    TooLarge { rate: &'a RateEntry },
     /// No rate in force matches the number.
     NoRate,
 }
@@ -219,9 +225,10 @@ impl RateTable {
                 if s.forbidden() {
                     Quote::Forbidden { rate }
                 } else {
-                    let breakdown =
-                        self.pricings[s.pricing()].rate_with(&rate.terms, duration, rounding);
-                    Quote::Rated { rate, breakdown }
+                    match self.pricings[s.pricing()].rate_with(&rate.terms, duration, rounding) {
+                        Ok(breakdown) => Quote::Rated { rate, breakdown },
+                        Err(_) => Quote::TooLarge { rate },
+                    }
                 }
             }
         }
@@ -276,11 +283,14 @@ impl RateTable {
                 if s.forbidden() {
                     AmountQuote::Forbidden { rate }
                 } else {
-                    let amount = s
-                        .quick()
-                        .amount(duration, rounding)
-                        .unwrap_or_else(|| self.pricings[s.pricing()].amount(duration, rounding));
-                    AmountQuote::Rated { rate, amount }
+                    let amount = match s.quick().amount(duration, rounding) {
+                        Some(amount) => Ok(amount),
+                        None => self.pricings[s.pricing()].amount(duration, rounding),
+                    };
+                    match amount {
+                        Ok(amount) => AmountQuote::Rated { rate, amount },
+                        Err(_) => AmountQuote::TooLarge { rate },
+                    }
                 }
             }
         }

@@ -103,6 +103,22 @@ impl fmt::Display for TermsError {
 
 impl std::error::Error for TermsError {}
 
+/// A call whose amount cannot be represented: beyond [`crate::MAX_AMOUNT`] (about
+/// 7.9e23) at 5 decimal places, or a part of it beyond what a `Decimal` holds. The
+/// documented bounds on rate terms and durations (docs/rating.md "Bounds") keep every
+/// call far below this; the engine still answers this error instead of panicking or
+/// clipping when given terms outside them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct AmountTooLarge;
+
+impl fmt::Display for AmountTooLarge {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("the amount of the call is too large to be represented")
+    }
+}
+
+impl std::error::Error for AmountTooLarge {}
+
 impl RateTerms {
     /// Checks the terms are ones docs/rating.md defines a cost for: intervals of at least
     /// one second, non-negative money and a surcharge of at least -100%. These are
@@ -136,12 +152,21 @@ impl RateTerms {
     }
 
     /// The full breakdown of a call of `duration_secs` answered seconds.
-    pub fn rate(&self, duration_secs: u64, rounding: Rounding) -> Breakdown {
+    pub fn rate(
+        &self,
+        duration_secs: u64,
+        rounding: Rounding,
+    ) -> Result<Breakdown, AmountTooLarge> {
         self.compile().rate_with(self, duration_secs, rounding)
     }
 
-    /// The billed amount only (scale 5); always equal to `self.rate(..).amount`.
-    pub fn amount(&self, duration_secs: u64, rounding: Rounding) -> Decimal {
+    /// The billed amount only (scale 5); equal to `self.rate(..).amount` whenever
+    /// the breakdown can be represented.
+    pub fn amount(
+        &self,
+        duration_secs: u64,
+        rounding: Rounding,
+    ) -> Result<Decimal, AmountTooLarge> {
         self.compile().amount(duration_secs, rounding)
     }
 
@@ -186,8 +211,8 @@ mod tests {
 
     fn assert_amount(terms: &RateTerms, d: u64, expected: &str) {
         for rounding in [Rounding::HalfAwayFromZero, Rounding::Up] {
-            let amount = terms.amount(d, rounding);
-            let breakdown = terms.rate(d, rounding);
+            let amount = terms.amount(d, rounding).expect("representable");
+            let breakdown = terms.rate(d, rounding).expect("representable");
             assert_eq!(
                 amount.to_string(),
                 expected,
@@ -212,7 +237,9 @@ mod tests {
     #[test]
     fn worked_example_one_breakdown() {
         let t = example();
-        let b = t.rate(3600, Rounding::HalfAwayFromZero);
+        let b = t
+            .rate(3600, Rounding::HalfAwayFromZero)
+            .expect("representable");
         assert_eq!(b.blocks, 589);
         assert_eq!(b.billable_seconds, 60 + 589 * 6);
         assert!(!b.within_grace);
@@ -223,14 +250,20 @@ mod tests {
         assert_eq!(b.unrounded, dec!(2.1197));
         assert_eq!(b.amount, dec!(2.11970));
 
-        let b = t.rate(10, Rounding::HalfAwayFromZero);
+        let b = t
+            .rate(10, Rounding::HalfAwayFromZero)
+            .expect("representable");
         assert_eq!((b.blocks, b.billable_seconds), (0, 60));
-        let b = t.rate(71, Rounding::HalfAwayFromZero);
+        let b = t
+            .rate(71, Rounding::HalfAwayFromZero)
+            .expect("representable");
         assert_eq!((b.blocks, b.billable_seconds), (1, 66));
-        let b = t.rate(130, Rounding::HalfAwayFromZero);
+        let b = t
+            .rate(130, Rounding::HalfAwayFromZero)
+            .expect("representable");
         assert_eq!(b.blocks, 10);
 
-        let b = t.rate(4, Rounding::Up);
+        let b = t.rate(4, Rounding::Up).expect("representable");
         assert!(b.within_grace);
         assert_eq!(b.billable_seconds, 0);
         assert_eq!(b.blocks, 0);
@@ -266,22 +299,43 @@ mod tests {
             interval_n: 1,
             ..simple()
         };
-        assert_eq!(t.amount(1, Rounding::HalfAwayFromZero), dec!(0.00083));
-        assert_eq!(t.amount(1, Rounding::Up), dec!(0.00084));
+        assert_eq!(
+            t.amount(1, Rounding::HalfAwayFromZero)
+                .expect("representable"),
+            dec!(0.00083)
+        );
+        assert_eq!(
+            t.amount(1, Rounding::Up).expect("representable"),
+            dec!(0.00084)
+        );
         // An exact half: 0.0003/min over 1 s = 0.000005 -> 0.00001 either way.
         let t = RateTerms {
             price_1: dec!(0.0003),
             ..t
         };
-        assert_eq!(t.amount(1, Rounding::HalfAwayFromZero), dec!(0.00001));
-        assert_eq!(t.amount(1, Rounding::Up), dec!(0.00001));
+        assert_eq!(
+            t.amount(1, Rounding::HalfAwayFromZero)
+                .expect("representable"),
+            dec!(0.00001)
+        );
+        assert_eq!(
+            t.amount(1, Rounding::Up).expect("representable"),
+            dec!(0.00001)
+        );
         // 0.00029/min over 1 s = 0.0000048.. -> 0.00000 half, 0.00001 up.
         let t = RateTerms {
             price_1: dec!(0.00029),
             ..t
         };
-        assert_eq!(t.amount(1, Rounding::HalfAwayFromZero), dec!(0.00000));
-        assert_eq!(t.amount(1, Rounding::Up), dec!(0.00001));
+        assert_eq!(
+            t.amount(1, Rounding::HalfAwayFromZero)
+                .expect("representable"),
+            dec!(0.00000)
+        );
+        assert_eq!(
+            t.amount(1, Rounding::Up).expect("representable"),
+            dec!(0.00001)
+        );
     }
 
     #[test]
@@ -293,12 +347,12 @@ mod tests {
         };
         assert_eq!(bad.validate(), Err(TermsError::ZeroInterval("interval_n")));
         // Zero interval_n does not panic: it is treated as 1.
-        assert_eq!(bad.amount(62, Rounding::Up), {
+        assert_eq!(bad.amount(62, Rounding::Up).expect("representable"), {
             let one = RateTerms {
                 interval_n: 1,
                 ..example()
             };
-            one.amount(62, Rounding::Up)
+            one.amount(62, Rounding::Up).expect("representable")
         });
         let bad = RateTerms {
             price_n: dec!(-0.01),
@@ -325,8 +379,8 @@ mod tests {
         assert_eq!(t.max_duration(dec!(0.17929), r, 100_000), Some(70));
         // 2.1197 pays for 589 blocks: 70 + 589*6 = 3604.
         assert_eq!(t.max_duration(dec!(2.1197), r, 100_000), Some(3604));
-        assert_eq!(t.amount(3604, r), dec!(2.1197));
-        assert!(t.amount(3605, r) > dec!(2.1197));
+        assert_eq!(t.amount(3604, r).expect("representable"), dec!(2.1197));
+        assert!(t.amount(3605, r).expect("representable") > dec!(2.1197));
         // Capped.
         assert_eq!(t.max_duration(dec!(1000), r, 600), Some(600));
         // A cap below the grace period.
@@ -348,8 +402,8 @@ mod tests {
             ..simple()
         };
         let r = Rounding::HalfAwayFromZero;
-        assert_eq!(t.amount(59, r), dec!(0));
-        assert_eq!(t.amount(60, r), dec!(0.006));
+        assert_eq!(t.amount(59, r).expect("representable"), dec!(0));
+        assert_eq!(t.amount(60, r).expect("representable"), dec!(0.006));
         // Funds covering the first interval but not second 60: the call may use the grace.
         assert_eq!(t.max_duration(dec!(0.0036), r, 1000), Some(59));
         assert_eq!(t.max_duration(dec!(0.006), r, 1000), Some(60));

@@ -1,9 +1,14 @@
 //! Property tests: the rating engine against straightforward reference
 //! implementations of docs/rating.md.
 
+use model::bounds::{
+    CONNECT_FEE_MAX, DURATION_MAX, FREE_SECONDS_MAX, GRACE_PERIOD_MAX, INTERVAL_MAX, PRICE_MAX,
+    SURCHARGE_MAX,
+};
 use proptest::prelude::*;
 use rating::{
-    AmountQuote, Call, Decimal, Quote, RateEntry, RateTable, RateTerms, Rounding, MAX_AMOUNT,
+    AmountQuote, AmountTooLarge, Call, Decimal, Quote, RateEntry, RateTable, RateTerms, Rounding,
+    MAX_AMOUNT,
 };
 use rust_decimal::RoundingStrategy;
 
@@ -98,10 +103,10 @@ proptest! {
     fn amount_matches_reference(t in terms(), d in 0u64..20_000) {
         prop_assert!(t.validate().is_ok());
         for r in ROUNDINGS {
-            let amount = t.amount(d, r);
+            let amount = t.amount(d, r).expect("representable");
             prop_assert_eq!(amount, reference_amount(&t, d, r));
             prop_assert_eq!(amount.scale(), 5);
-            let b = t.rate(d, r);
+            let b = t.rate(d, r).expect("representable");
             prop_assert_eq!(b.amount, amount);
             prop_assert_eq!(b.amount.scale(), 5);
             prop_assert_eq!(b.rounding, r);
@@ -111,7 +116,7 @@ proptest! {
 
     #[test]
     fn breakdown_is_consistent(t in terms(), d in 0u64..20_000) {
-        let b = t.rate(d, Rounding::HalfAwayFromZero);
+        let b = t.rate(d, Rounding::HalfAwayFromZero).expect("representable");
         if d < u64::from(t.grace_period) {
             prop_assert!(b.within_grace);
             prop_assert_eq!(b.billable_seconds, 0);
@@ -132,15 +137,15 @@ proptest! {
     #[test]
     fn amount_never_decreases(t in terms(), d in 0u64..20_000, step in 1u64..500) {
         for r in ROUNDINGS {
-            prop_assert!(t.amount(d, r) <= t.amount(d + 1, r));
-            prop_assert!(t.amount(d, r) <= t.amount(d + step, r));
+            prop_assert!(t.amount(d, r).expect("representable") <= t.amount(d + 1, r).expect("representable"));
+            prop_assert!(t.amount(d, r).expect("representable") <= t.amount(d + step, r).expect("representable"));
         }
     }
 
     #[test]
     fn up_is_at_most_one_unit_above_half(t in terms(), d in 0u64..20_000) {
-        let half = t.amount(d, Rounding::HalfAwayFromZero);
-        let up = t.amount(d, Rounding::Up);
+        let half = t.amount(d, Rounding::HalfAwayFromZero).expect("representable");
+        let up = t.amount(d, Rounding::Up).expect("representable");
         prop_assert!(up >= half);
         prop_assert!(up - half <= Decimal::new(1, 5));
     }
@@ -154,25 +159,25 @@ proptest! {
             let first = reference_blocks(&t, 0, r);
             if grace > 0 {
                 // Under grace nothing is charged, not even the connect fee.
-                prop_assert!(t.amount(grace - 1, r).is_zero());
-                prop_assert!(t.amount(0, r).is_zero());
+                prop_assert!(t.amount(grace - 1, r).expect("representable").is_zero());
+                prop_assert!(t.amount(0, r).expect("representable").is_zero());
             } else {
-                prop_assert_eq!(t.amount(0, r), first);
+                prop_assert_eq!(t.amount(0, r).expect("representable"), first);
             }
             if grace <= edge {
                 // From the end of grace to the end of the free seconds: the first interval.
-                prop_assert_eq!(t.amount(grace, r), first);
-                prop_assert_eq!(t.amount(edge, r), first);
-                prop_assert_eq!(t.amount(edge + 1, r), reference_blocks(&t, 1, r));
+                prop_assert_eq!(t.amount(grace, r).expect("representable"), first);
+                prop_assert_eq!(t.amount(edge, r).expect("representable"), first);
+                prop_assert_eq!(t.amount(edge + 1, r).expect("representable"), reference_blocks(&t, 1, r));
             }
             // The last second of block k costs the same as its first second, and the
             // next second starts block k + 1.
             let start = edge + (k - 1) * i_n + 1;
             let end = edge + k * i_n;
             if start >= grace {
-                prop_assert_eq!(t.amount(start, r), reference_blocks(&t, k, r));
-                prop_assert_eq!(t.amount(end, r), reference_blocks(&t, k, r));
-                prop_assert_eq!(t.amount(end + 1, r), reference_blocks(&t, k + 1, r));
+                prop_assert_eq!(t.amount(start, r).expect("representable"), reference_blocks(&t, k, r));
+                prop_assert_eq!(t.amount(end, r).expect("representable"), reference_blocks(&t, k, r));
+                prop_assert_eq!(t.amount(end + 1, r).expect("representable"), reference_blocks(&t, k + 1, r));
             }
         }
     }
@@ -189,9 +194,9 @@ proptest! {
                 Some(d) => {
                     prop_assert!(reference_blocks(&t, 0, r) <= funds);
                     prop_assert!(d <= cap);
-                    prop_assert!(t.amount(d, r) <= funds, "amount({}) = {} > {}", d, t.amount(d, r), funds);
+                    prop_assert!(t.amount(d, r).expect("representable") <= funds, "amount({}) = {} > {}", d, t.amount(d, r).expect("representable"), funds);
                     if d < cap {
-                        prop_assert!(t.amount(d + 1, r) > funds, "amount({}) = {} <= {}", d + 1, t.amount(d + 1, r), funds);
+                        prop_assert!(t.amount(d + 1, r).expect("representable") > funds, "amount({}) = {} <= {}", d + 1, t.amount(d + 1, r).expect("representable"), funds);
                     }
                 }
             }
@@ -214,7 +219,7 @@ proptest! {
         // Funds of exactly amount(d) must allow at least d seconds; one unit less must
         // allow fewer (or refuse).
         for r in ROUNDINGS {
-            let funds = t.amount(d, r);
+            let funds = t.amount(d, r).expect("representable");
             if let Some(m) = t.max_duration(funds, r, u64::MAX) {
                 prop_assert!(m >= d || funds < reference_blocks(&t, 0, r));
             }
@@ -352,23 +357,237 @@ proptest! {
                 (AmountQuote::Rated { rate, amount }, Some(i)) => {
                     prop_assert!(!deck[i].forbidden);
                     prop_assert_eq!(rate.id as usize, i);
-                    prop_assert_eq!(amount, deck[i].terms.amount(d, r));
+                    prop_assert_eq!(amount, deck[i].terms.amount(d, r).expect("representable"));
                 }
                 (other, expected) => prop_assert!(false, "{:?} vs {:?}", other, expected),
             }
             match table.quote(&number, at, d, r) {
                 Quote::Rated { rate, breakdown } => {
-                    prop_assert_eq!(&breakdown, &deck[rate.id as usize].terms.rate(d, r));
+                    prop_assert_eq!(&breakdown, &deck[rate.id as usize].terms.rate(d, r).expect("representable"));
                 }
                 Quote::Forbidden { rate } => prop_assert!(rate.forbidden),
                 Quote::NoRate => prop_assert!(expected.is_none()),
+                Quote::TooLarge { rate } => prop_assert!(false, "{:?} is small", rate),
             }
         }
     }
 }
 
+/// Any decimal at all: every magnitude and precision a `Decimal` holds, either sign.
+fn any_decimal() -> impl Strategy<Value = Decimal> {
+    prop_oneof![
+        3 => (any::<i64>(), 0u32..=28).prop_map(|(m, s)| Decimal::new(m, s)),
+        2 => (any::<u32>(), any::<u32>(), any::<u32>(), any::<bool>(), 0u32..=28)
+            .prop_map(|(lo, mid, hi, negative, s)| Decimal::from_parts(lo, mid, hi, negative, s)),
+        1 => prop_oneof![
+            Just(Decimal::MAX),
+            Just(Decimal::MIN),
+            Just(MAX_AMOUNT),
+            Just(Decimal::ZERO),
+            Just(Decimal::new(1, 28)),
+        ],
+    ]
+}
+
+fn any_u32() -> impl Strategy<Value = u32> {
+    prop_oneof![
+        any::<u32>(),
+        Just(0u32),
+        Just(1u32),
+        Just(u32::MAX),
+        0u32..200
+    ]
+}
+
+fn any_duration() -> impl Strategy<Value = u64> {
+    prop_oneof![any::<u64>(), Just(u64::MAX), Just(0u64), 0u64..100_000]
+}
+
+/// Terms with any value of every field, far outside docs/rating.md's bounds.
+fn extreme_terms() -> impl Strategy<Value = RateTerms> {
+    (
+        any_decimal(),
+        any_decimal(),
+        any_decimal(),
+        any_u32(),
+        any_u32(),
+        any_u32(),
+        any_u32(),
+        any_decimal(),
+    )
+        .prop_map(
+            |(
+                connect_fee,
+                price_1,
+                price_n,
+                interval_1,
+                interval_n,
+                free_seconds,
+                grace_period,
+                s,
+            )| {
+                RateTerms {
+                    connect_fee,
+                    price_1,
+                    price_n,
+                    interval_1,
+                    interval_n,
+                    free_seconds,
+                    grace_period,
+                    postcall_surcharge: s,
+                }
+            },
+        )
+}
+
+/// Bounded money: a mantissa up to `max` whole units at 5 decimal places.
+fn bounded_money(max: i64) -> impl Strategy<Value = Decimal> {
+    prop_oneof![
+        (0..=max * 100_000).prop_map(|m| Decimal::new(m, 5)),
+        Just(Decimal::from(max)),
+        Just(Decimal::ZERO),
+    ]
+}
+
+fn up_to(max: i64, min: u32) -> impl Strategy<Value = u32> {
+    let max = u32::try_from(max).expect("a bound fits in 32 bits");
+    prop_oneof![min..=max, Just(max), Just(min)]
+}
+
+/// Terms anywhere within the bounds every surface enforces (model::bounds).
+fn bounded_terms() -> impl Strategy<Value = RateTerms> {
+    (
+        bounded_money(CONNECT_FEE_MAX),
+        bounded_money(PRICE_MAX),
+        bounded_money(PRICE_MAX),
+        up_to(INTERVAL_MAX, 1),
+        up_to(INTERVAL_MAX, 1),
+        up_to(FREE_SECONDS_MAX, 0),
+        up_to(GRACE_PERIOD_MAX, 0),
+        bounded_money(SURCHARGE_MAX),
+    )
+        .prop_map(
+            |(
+                connect_fee,
+                price_1,
+                price_n,
+                interval_1,
+                interval_n,
+                free_seconds,
+                grace_period,
+                s,
+            )| {
+                RateTerms {
+                    connect_fee,
+                    price_1,
+                    price_n,
+                    interval_1,
+                    interval_n,
+                    free_seconds,
+                    grace_period,
+                    postcall_surcharge: s,
+                }
+            },
+        )
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(3000))]
+
+    /// Whatever the terms and duration, rating answers an amount it can stand
+    /// behind or the error value; it never panics and never clips.
+    #[test]
+    fn extreme_inputs_give_an_amount_or_an_error_value(
+        t in extreme_terms(),
+        d in any_duration(),
+        funds in any_decimal(),
+        cap in any_duration(),
+    ) {
+        for r in ROUNDINGS {
+            match t.amount(d, r) {
+                Ok(amount) => {
+                    prop_assert_eq!(amount.scale(), 5);
+                    prop_assert!(amount <= MAX_AMOUNT && amount >= -MAX_AMOUNT);
+                }
+                Err(e) => prop_assert_eq!(e, AmountTooLarge),
+            }
+            if let Ok(b) = t.rate(d, r) {
+                prop_assert_eq!(Ok(b.amount), t.amount(d, r));
+            }
+            let compiled = t.compile();
+            prop_assert_eq!(compiled.amount(d, r), t.amount(d, r));
+            let max = compiled.max_duration(funds, r, cap);
+            if let (Some(m), true) = (max, t.validate().is_ok()) {
+                prop_assert!(m <= cap);
+                if let Ok(amount) = t.amount(m, r) {
+                    prop_assert!(amount <= funds || m < u64::from(t.grace_period));
+                }
+            }
+            let table = RateTable::new(vec![RateEntry {
+                id: 7,
+                prefix: "44".into(),
+                activation: 0,
+                expiration: None,
+                forbidden: false,
+                terms: t.clone(),
+            }]);
+            match (table.quote_amount("4420", 0, d, r), t.amount(d, r)) {
+                (AmountQuote::Rated { amount, .. }, Ok(expected)) => prop_assert_eq!(amount, expected),
+                (AmountQuote::TooLarge { rate }, Err(_)) => prop_assert_eq!(rate.id, 7),
+                (quote, amount) => prop_assert!(false, "{:?} vs {:?}", quote, amount),
+            }
+            match (table.quote("4420", 0, d, r), t.rate(d, r)) {
+                (Quote::Rated { breakdown, .. }, Ok(expected)) => prop_assert_eq!(breakdown, expected),
+                (Quote::TooLarge { .. }, Err(_)) => {}
+                (quote, breakdown) => prop_assert!(false, "{:?} vs {:?}", quote, breakdown),
+            }
+        }
+    }
+
+    /// Within the documented bounds every call is priced, exactly as the
+    /// reference formula says, and below docs/rating.md's worst case.
+    #[test]
+    fn bounded_inputs_always_have_an_amount(
+        t in bounded_terms(),
+        d in prop_oneof![0..=DURATION_MAX.unsigned_abs(), Just(DURATION_MAX.unsigned_abs())],
+    ) {
+        prop_assert!(t.validate().is_ok());
+        let worst = Decimal::from(491_051_000u32);
+        for r in ROUNDINGS {
+            let amount = t.amount(d, r).expect("within the bounds an amount is representable");
+            prop_assert!(amount <= worst, "{} > {}", amount, worst);
+            prop_assert_eq!(amount, reference_amount(&t, d, r));
+            let b = t.rate(d, r).expect("within the bounds a breakdown is representable");
+            prop_assert_eq!(b.amount, amount);
+        }
+    }
+}
+
 #[test]
-fn amounts_saturate_at_max_amount() {
+fn the_worst_call_within_the_bounds() {
+    // A 30-day call whose last second starts a block of almost a day: 31 blocks
+    // of 86,399 s after a first interval of 1 s, 2,678,370 s billed in all.
+    let t = RateTerms {
+        connect_fee: Decimal::from(CONNECT_FEE_MAX),
+        price_1: Decimal::from(PRICE_MAX),
+        price_n: Decimal::from(PRICE_MAX),
+        interval_1: 1,
+        interval_n: u32::try_from(INTERVAL_MAX - 1).expect("fits"),
+        free_seconds: 0,
+        grace_period: 0,
+        postcall_surcharge: Decimal::from(SURCHARGE_MAX),
+    };
+    let b = t
+        .rate(DURATION_MAX.unsigned_abs(), Rounding::Up)
+        .expect("representable");
+    assert_eq!(b.billable_seconds, 2_678_370);
+    // (1000 + 1000 * 2678370 / 60) * 11
+    assert_eq!(b.amount, Decimal::new(491_045_500_00000, 5));
+    assert!(b.amount <= Decimal::from(491_051_000u32));
+}
+
+#[test]
+fn an_amount_beyond_five_decimal_places_is_an_error_value() {
     let t = RateTerms {
         connect_fee: Decimal::MAX,
         price_1: Decimal::ZERO,
@@ -379,5 +598,6 @@ fn amounts_saturate_at_max_amount() {
         grace_period: 0,
         postcall_surcharge: Decimal::ZERO,
     };
-    assert_eq!(t.amount(1, Rounding::Up), MAX_AMOUNT);
+    assert_eq!(t.amount(1, Rounding::Up), Err(AmountTooLarge));
+    assert_eq!(t.rate(1, Rounding::Up), Err(AmountTooLarge));
 }

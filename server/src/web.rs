@@ -12,6 +12,7 @@ use billing::sessions::DbSessionStore;
 use billing::Db;
 use leptos::prelude::provide_context;
 use leptos_axum::{generate_route_list, LeptosRoutes};
+use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_sessions::cookie::SameSite;
 use tower_sessions::{Expiry, Session, SessionManagerLayer};
@@ -48,7 +49,7 @@ pub fn router(state: AppState, secure_cookies: bool) -> Router {
         .layer(middleware::from_fn(same_origin_writes))
         .layer(sessions);
 
-    Router::new()
+    let app = Router::new()
         .merge(crate::api::routes())
         .merge(crate::legacy::routes())
         .merge(crate::xmlrpc::routes())
@@ -61,7 +62,68 @@ pub fn router(state: AppState, secure_cookies: bool) -> Router {
             header::X_FRAME_OPTIONS,
             HeaderValue::from_static("DENY"),
         ))
-        .with_state(state)
+        .with_state(state);
+    catch_panics(app)
+}
+
+tokio::task_local! {
+    /// The method and path of the request being served, for the panic hook.
+    static ROUTE: String;
+}
+
+/// The last safety net: a panic while serving a request answers 500 in the
+/// REST error format (`INTERNAL_ERROR`) instead of dropping the connection,
+/// and is logged once, with the request's method and path and where it
+/// panicked. Every route of [`router`] is behind it.
+pub fn catch_panics(router: Router) -> Router {
+    install_panic_hook();
+    router
+        .layer(middleware::from_fn(remember_route))
+        .layer(CatchPanicLayer::custom(panic_response))
+}
+
+async fn remember_route(request: Request, next: Next) -> Response {
+    let route = format!("{} {}", request.method(), request.uri().path());
+    ROUTE.scope(route, next.run(request)).await
+}
+
+/// Logs a panic inside a request (the route is known) as one error event;
+/// any other panic goes to the hook that was there before.
+fn install_panic_hook() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| match ROUTE.try_with(Clone::clone) {
+            Ok(route) => {
+                let message = panic_message(info.payload());
+                let location = info
+                    .location()
+                    .map(|l| format!("{}:{}", l.file(), l.line()))
+                    .unwrap_or_default();
+                tracing::error!(%route, %location, %message, "request panicked");
+            }
+            Err(_) => previous(info),
+        }));
+    });
+}
+
+fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+    if let Some(s) = payload.downcast_ref::<&str>() {
+        (*s).to_string()
+    } else if let Some(s) = payload.downcast_ref::<String>() {
+        s.clone()
+    } else {
+        "a panic without a message".to_string()
+    }
+}
+
+fn panic_response(_payload: Box<dyn std::any::Any + Send + 'static>) -> Response {
+    let body = serde_json::json!({"errors": [{
+        "code": "INTERNAL_ERROR",
+        "message": "internal error",
+        "detail": "The server could not complete the request; it has been logged.",
+    }]});
+    (StatusCode::INTERNAL_SERVER_ERROR, axum::Json(body)).into_response()
 }
 
 #[derive(serde::Deserialize)]

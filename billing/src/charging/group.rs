@@ -432,7 +432,7 @@ async fn hold_for<'a>(
     };
     loop {
         if let Some(duration) = price.max_duration(state.available - state.taken) {
-            let amount = price.amount(duration);
+            let amount = price.amount(duration)?;
             state.taken += amount;
             return Ok(Ok(NewHold {
                 call,

@@ -217,9 +217,20 @@ pub(crate) struct CallPrice {
 }
 
 impl CallPrice {
-    /// The amount of a call of `duration` seconds, in units.
-    pub fn amount(&self, duration: u64) -> i64 {
-        Money(self.pricing.amount(duration, self.rounding)).units_rounded()
+    /// The amount of a call of `duration` seconds, in units; an amount that
+    /// cannot be represented (terms beyond docs/rating.md's bounds) is refused.
+    pub fn amount(&self, duration: u64) -> Result<i64> {
+        self.pricing
+            .amount(duration, self.rounding)
+            .ok()
+            .and_then(|amount| Money(amount).to_units().ok())
+            .ok_or_else(|| Error::Refused {
+                code: "AMOUNT_TOO_LARGE",
+                message: format!(
+                    "the cost of {duration} s at the rate for prefix {} is too large to be represented",
+                    self.prefix
+                ),
+            })
     }
 
     /// The longest duration (capped at [`MAX_CALL_SECONDS`]) that `funds`
@@ -283,10 +294,10 @@ impl ChargingRates {
 
     /// What `duration` seconds of an authorised call cost at the price it
     /// was granted (its hold, when that rate is gone).
-    pub(crate) fn session_cost(&self, session: &Session, duration: u64) -> i64 {
+    pub(crate) fn session_cost(&self, session: &Session, duration: u64) -> Result<i64> {
         match self.session_price(session) {
             Some(price) => price.amount(duration),
-            None => session.held,
+            None => Ok(session.held),
         }
     }
 
@@ -407,7 +418,7 @@ async fn take_hold(
         if at_least.is_some_and(|d| duration <= d) {
             return Ok(None);
         }
-        let amount = price.amount(duration);
+        let amount = price.amount(duration)?;
         let extra = amount - already;
         if extra <= 0 {
             return Ok(Some(Hold { duration, amount }));
@@ -754,7 +765,7 @@ impl Db {
             }
             // A rate removed since the grant: the call is charged what it was
             // granted for.
-            let cost = rates.session_cost(&session, duration);
+            let cost = rates.session_cost(&session, duration)?;
             let _turn = self.write_turn().await;
             let mut tx = self.write().await?;
             if settle(&mut tx, &session, duration, cost).await? {

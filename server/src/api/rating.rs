@@ -12,12 +12,27 @@ use time::OffsetDateTime;
 use super::error::{ApiError, ApiResult};
 use super::extract::{JsonObject, TenantScope};
 
-/// A required number of seconds, at least 0 (a fraction is rounded up to the
-/// next second, as docs/rating.md rates it).
+/// A required number of seconds, from 0 to [`model::bounds::DURATION_MAX`] (a
+/// fraction is rounded up to the next second, as docs/rating.md rates it).
 pub(crate) fn seconds(f: &mut Fields, body: &Map<String, Value>, field: &str) -> Option<u64> {
+    let max = model::bounds::DURATION_MAX;
     match body.get(field) {
-        Some(Value::Number(n)) => match n.to_string().parse::<rating::Decimal>() {
-            Ok(d) if !d.is_sign_negative() => Some(rating::billable_duration(d)),
+        Some(Value::Number(n)) => match rating::Decimal::from_str_exact(&n.to_string())
+            .or_else(|_| rating::Decimal::from_scientific(&n.to_string()))
+        {
+            Ok(d) if !d.is_sign_negative() => {
+                let seconds = rating::billable_duration(d);
+                if seconds > max.unsigned_abs() {
+                    f.error(field, format!("must be at most {max}"));
+                    return None;
+                }
+                Some(seconds)
+            }
+            // Beyond what a decimal holds, or below zero.
+            Err(_) if n.as_f64().is_some_and(|x| x > 0.0) => {
+                f.error(field, format!("must be at most {max}"));
+                None
+            }
             _ => {
                 f.error(field, "must be a number of seconds, at least 0");
                 None
