@@ -12,12 +12,31 @@ use model::{Fields, Money};
 use super::error::{ApiError, ApiResult};
 use super::extract::{path_id, Auth, JsonObject, ListParamsQuery, TenantScope};
 
-/// Reads the one money field a body must carry.
+/// Reads the one money field a body must carry; a number beyond any amount
+/// is named by the field's bound (docs/rating.md "Bounds").
 fn amount(body: &serde_json::Map<String, serde_json::Value>, field: &str) -> ApiResult<Money> {
     let mut f = Fields::new(body);
     let value = f.money(field, None);
     let value = f.require(field, value);
-    f.finish()?;
+    if let Err(errors) = f.finish() {
+        let out_of_range = model::money::MoneyError::OutOfRange.to_string();
+        let bound = if field == "credit_limit" {
+            format!("must be between 0 and {}", model::bounds::AMOUNT_MAX)
+        } else {
+            format!("must be at most {}", model::bounds::AMOUNT_MAX)
+        };
+        let errors: Vec<model::FieldError> = errors
+            .into_iter()
+            .map(|e| {
+                if e.message == out_of_range {
+                    model::FieldError::new(e.field, bound.clone())
+                } else {
+                    e
+                }
+            })
+            .collect();
+        return Err(errors.into());
+    }
     value.ok_or_else(|| ApiError::validation(field, "is required"))
 }
 

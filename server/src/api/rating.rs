@@ -28,8 +28,8 @@ pub(crate) fn seconds(f: &mut Fields, body: &Map<String, Value>, field: &str) ->
                 }
                 Some(seconds)
             }
-            // Beyond what a decimal holds, or below zero.
-            Err(_) if n.as_f64().is_some_and(|x| x > 0.0) => {
+            // Beyond what a decimal holds (`8e26`, `1e400`).
+            Err(_) if !n.to_string().starts_with('-') => {
                 f.error(field, format!("must be at most {max}"));
                 None
             }
