@@ -34,6 +34,10 @@ cargo clippy -p frontend --target wasm32-unknown-unknown -- -D warnings
 step "unit and API tests (SQLite and PostgreSQL)"
 cargo test -p model -p rating -p billing -p app -p server --features app/ssr
 
+step "API fuzzing (schemathesis, bounded)"
+# The server binary is the one `cargo test` built above.
+scripts/fuzz.sh 120
+
 step "wasm build"
 scripts/build-site.sh
 

@@ -347,6 +347,35 @@ mod tests {
     }
 
     #[test]
+    fn the_portal_s_form_text_is_held_to_the_same_bounds() {
+        // The portal's form sends every value as the text typed in.
+        let mut v = full();
+        for (field, text) in [
+            ("price_1", "8e26"),
+            ("price_n", "-8e26"),
+            ("connect_fee", "1000.5"),
+            ("interval_1", "1e40"),
+            ("interval_n", "86401"),
+            ("free_seconds", "99999999999999999999"),
+        ] {
+            v[field] = json!(text);
+        }
+        let errors = CallRateFields::from_json(&body(v)).expect_err("invalid");
+        let named: Vec<_> = errors.iter().map(|e| e.to_string()).collect();
+        assert_eq!(
+            named,
+            [
+                "free_seconds must be at most 86400",
+                "interval_1 must be at most 86400",
+                "interval_n must be at most 86400",
+                "connect_fee must be at most 1000",
+                "price_1 must be at most 1000",
+                "price_n must be at least 0",
+            ]
+        );
+    }
+
+    #[test]
     fn a_patch_keeps_what_it_does_not_name() {
         let rate = CallRateFields::from_json(&body(full())).expect("valid");
         let patch = CallRatePatch::from_json(&body(json!({"price_1": 0.07}))).expect("valid");

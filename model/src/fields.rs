@@ -107,7 +107,10 @@ impl<'a> Fields<'a> {
             Some(n) => Some(n),
             None => {
                 // A whole number beyond 64 bits is still named by its bound.
-                match value.as_f64().filter(|x| x.fract() == 0.0) {
+                let number = value
+                    .as_f64()
+                    .or_else(|| value.as_str().and_then(|s| s.trim().parse::<f64>().ok()));
+                match number.filter(|x| x.is_finite() && x.fract() == 0.0) {
                     Some(x) if x > max as f64 => {
                         self.error(field, format!("must be at most {max}"))
                     }

@@ -65,7 +65,12 @@ const USER_LIST_FIELDS: &[&str] = &[
     "status_code",
 ];
 
-/// The CDR's fields that are in `fields` and not in `except`, in order.
+/// Fields the v22 shapes give a minimum length: left out when empty.
+const NOT_EMPTY: &[&str] = &["outbound_caller_id"];
+
+/// The CDR's fields that are in `fields` and not in `except`, in order. A
+/// value the call does not have (null, or an empty caller id) is left out, as
+/// the v22 shapes type these fields without null.
 fn pick(cdr: &Cdr, fields: &[&str], except: &[&str]) -> ApiResult<Value> {
     let Value::Object(all) = serde_json::to_value(cdr).map_err(|e| ApiError(Error::internal(e)))?
     else {
@@ -75,6 +80,9 @@ fn pick(cdr: &Cdr, fields: &[&str], except: &[&str]) -> ApiResult<Value> {
         .iter()
         .filter(|f| !except.contains(f))
         .filter_map(|f| all.get(*f).map(|v| ((*f).to_string(), v.clone())))
+        .filter(|(name, value)| {
+            !value.is_null() && !(NOT_EMPTY.contains(&name.as_str()) && value == "")
+        })
         .collect();
     Ok(Value::Object(picked))
 }
