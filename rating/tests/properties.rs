@@ -582,7 +582,7 @@ fn the_worst_call_within_the_bounds() {
         .expect("representable");
     assert_eq!(b.billable_seconds, 2_678_370);
     // (1000 + 1000 * 2678370 / 60) * 11
-    assert_eq!(b.amount, Decimal::new(491_045_500_00000, 5));
+    assert_eq!(b.amount, Decimal::new(49_104_550_000_000, 5));
     assert!(b.amount <= Decimal::from(491_051_000u32));
 }
 

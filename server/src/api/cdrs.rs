@@ -81,7 +81,8 @@ fn pick(cdr: &Cdr, fields: &[&str], except: &[&str]) -> ApiResult<Value> {
         .filter(|f| !except.contains(f))
         .filter_map(|f| all.get(*f).map(|v| ((*f).to_string(), v.clone())))
         .filter(|(name, value)| {
-            !value.is_null() && !(NOT_EMPTY.contains(&name.as_str()) && value == "")
+            let empty = NOT_EMPTY.contains(&name.as_str()) && value == "";
+            !(value.is_null() || empty)
         })
         .collect();
     Ok(Value::Object(picked))
