@@ -76,12 +76,6 @@ impl Money {
         scaled.to_i64().ok_or(MoneyError::OutOfRange)
     }
 
-    /// Units of an amount that is known to be valid (five decimals at most).
-    /// Rounds half away from zero should a finer value slip through.
-    pub fn units_rounded(self) -> i64 {
-        Money::rounded(self.0).to_units().unwrap_or(i64::MAX)
-    }
-
     pub fn decimal(self) -> Decimal {
         self.0
     }

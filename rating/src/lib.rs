@@ -18,6 +18,11 @@
 //! Money is exact decimal throughout: the amount is computed as an exact rational
 //! number and rounded once, to 5 decimal places, so no intermediate rounding can
 //! shift a call's cost by a unit.
+//!
+//! The arithmetic is checked: an amount that cannot be represented is the error
+//! value [`AmountTooLarge`] (and [`Quote::TooLarge`] / [`AmountQuote::TooLarge`]
+//! from a table), never a panic and never a clipped number. Terms and durations
+//! within docs/rating.md's "Bounds" never come near it.
 
 mod intern;
 mod pricing;
