@@ -629,7 +629,7 @@ fn write_csv_line(out: &mut String, id: i64, r: &CallRateFields) {
         out,
         "{},{},{},{},{},{},{},{},{},{},{},{}",
         ApiId::encode(id),
-        csv::field(&r.prefix),
+        csv::text(&r.prefix),
         r.rate_type,
         r.free_seconds,
         r.grace_period,
@@ -639,7 +639,7 @@ fn write_csv_line(out: &mut String, id: i64, r: &CallRateFields) {
         r.postcall_surcharge,
         r.price_1,
         r.price_n,
-        csv::field(&r.description),
+        csv::text(&r.description),
     );
 }
 
@@ -688,6 +688,7 @@ impl Import {
         }
         let mut body = serde_json::Map::new();
         for (name, value) in columns.iter().zip(record.fields) {
+            let value = csv::untext(value);
             if *name != "id" && !value.is_empty() {
                 body.insert((*name).to_string(), serde_json::Value::String(value));
             }
