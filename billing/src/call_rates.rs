@@ -40,7 +40,7 @@ const V22_FIELDS: &[FieldSpec] = &[
     FieldSpec::new(
         "type",
         "r.rate_type",
-        FieldKind::Enum(&["LOCAL", "NATIONAL", "INTERNATIONAL", "MOBILE"]),
+        FieldKind::Enum(<model::call_rate::RateType as model::WireEnum>::ALL_WIRE),
     ),
     FieldSpec::new(
         "free_seconds",
@@ -94,7 +94,7 @@ pub static TARIFF_RATE_SPEC: ResourceSpec = ResourceSpec {
         FieldSpec::new(
             "direction",
             "r.direction",
-            FieldKind::Enum(&["NONE", "INCOMING", "OUTGOING"]),
+            FieldKind::Enum(<RateDirection as model::WireEnum>::ALL_WIRE),
         ),
         FieldSpec::new("activation_at", "r.activation_at", FieldKind::Timestamp),
         FieldSpec::new("expiration_at", "r.expiration_at", FieldKind::Timestamp),

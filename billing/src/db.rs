@@ -1,8 +1,11 @@
 //! The database: SQLite (embedded, the default) or PostgreSQL, one code path.
 //!
-//! Every query is one SQL text with `$n` placeholders run through sqlx's `Any`
-//! driver. Money is bound as integer units, times as unix milliseconds, so no
-//! type needs a backend of its own.
+//! Every query runs through sqlx's `Any` driver. Most are one SQL text with
+//! `$n` placeholders, which both backends take. Statements with many
+//! parameters (multi-row inserts, long `IN` lists) are built by `sql.rs` with
+//! anonymous `?` placeholders on SQLite, whose driver looks each numbered
+//! parameter up by name, and `$n` on PostgreSQL. Money is bound as integer
+//! units, times as unix milliseconds, so no type needs a backend of its own.
 
 use std::path::Path;
 use std::str::FromStr;

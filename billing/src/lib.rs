@@ -19,6 +19,7 @@ pub mod sessions;
 mod sql;
 pub mod tariffs;
 pub mod tenants;
+#[cfg(any(test, feature = "testing"))]
 pub mod testing;
 pub mod time;
 pub mod users;

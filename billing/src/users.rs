@@ -49,7 +49,7 @@ pub static USER_SPEC: ResourceSpec = ResourceSpec {
         FieldSpec::new(
             "role",
             "role",
-            FieldKind::Enum(&["SystemAdmin", "Admin", "StandardUser"]),
+            FieldKind::Enum(<Role as model::WireEnum>::ALL_WIRE),
         ),
         FieldSpec::new("tenant_id", "tenant_id", FieldKind::Id),
         FieldSpec::new("created_at", "created_at", FieldKind::Timestamp),
