@@ -113,9 +113,8 @@ fn plan_snapshot(plan: &BillingPlan) -> serde_json::Map<String, serde_json::Valu
 
 /// One tariff of the tenant inside `tx`, locked on PostgreSQL until `tx` ends.
 async fn tariff_in_tx(tx: &mut Tx, scope: &Scope, lock: &str, id: i64) -> Result<Option<Tariff>> {
-    let sql = format!(
-        "SELECT {TARIFF_COLUMNS} FROM tariffs WHERE id = $1 AND tenant_id = $2{lock}"
-    );
+    let sql =
+        format!("SELECT {TARIFF_COLUMNS} FROM tariffs WHERE id = $1 AND tenant_id = $2{lock}");
     let row = sqlx::query(&sql)
         .bind(id)
         .bind(scope.tenant_id)
@@ -131,9 +130,8 @@ async fn plan_in_tx(
     lock: &str,
     id: i64,
 ) -> Result<Option<BillingPlan>> {
-    let sql = format!(
-        "SELECT {PLAN_COLUMNS} FROM billing_plans WHERE id = $1 AND tenant_id = $2{lock}"
-    );
+    let sql =
+        format!("SELECT {PLAN_COLUMNS} FROM billing_plans WHERE id = $1 AND tenant_id = $2{lock}");
     let row = sqlx::query(&sql)
         .bind(id)
         .bind(scope.tenant_id)

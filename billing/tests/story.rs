@@ -33,7 +33,10 @@ async fn story(backend: Backend) {
         .expect("bootstrap")
         .expect("a generated password");
     assert_eq!(db.ensure_system_admin(None).await.expect("again"), None);
-    let login = db.login("admin", &password, None, REST).await.expect("login");
+    let login = db
+        .login("admin", &password, None, REST)
+        .await
+        .expect("login");
     assert_eq!(login.role, Role::SystemAdmin);
     assert!(matches!(
         db.login("admin", "wrong-password", None, REST).await,
@@ -164,7 +167,10 @@ async fn story(backend: Backend) {
     assert_eq!(page.items[0].fields.prefix, "44");
 
     db.logout(&boss).await.expect("logout");
-    assert!(db.authenticate(&boss_login.access_token, REST).await.is_err());
+    assert!(db
+        .authenticate(&boss_login.access_token, REST)
+        .await
+        .is_err());
 }
 
 #[tokio::test]

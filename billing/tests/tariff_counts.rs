@@ -30,8 +30,14 @@ async fn counts(backend: Backend) {
         .await
         .expect("bootstrap")
         .expect("a generated password");
-    let login = db.login("admin", &password, None, REST).await.expect("login");
-    let root = db.authenticate(&login.access_token, REST).await.expect("root");
+    let login = db
+        .login("admin", &password, None, REST)
+        .await
+        .expect("login");
+    let root = db
+        .authenticate(&login.access_token, REST)
+        .await
+        .expect("root");
     let mut scopes = Vec::new();
     for domain in ["a.example.com", "b.example.com"] {
         let tenant = db

@@ -44,7 +44,10 @@ pub struct Auth(pub Caller);
 /// extensions (REST when none did) and the client's address.
 pub fn origin_of(extensions: &axum::http::Extensions) -> Origin {
     Origin::new(
-        extensions.get::<Surface>().copied().unwrap_or(Surface::Rest),
+        extensions
+            .get::<Surface>()
+            .copied()
+            .unwrap_or(Surface::Rest),
         crate::client::ClientAddr::of(extensions).0,
     )
 }
