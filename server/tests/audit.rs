@@ -701,7 +701,47 @@ async fn the_log_cannot_be_rewritten(backend: Backend) {
     assert!(!entries(&app, &root, "").await.is_empty());
 }
 
+async fn a_rerating_is_one_entry_with_counts(backend: Backend) {
+    let app = TestApp::new(backend).await;
+    let root = app.admin().await;
+    let (_, admin, _) = app.tenant(&root, "acme.example.com").await;
+    let rate_id = id_of(&app.post("/api/call_rates", &admin, rate("1")).await);
+    app.post("/api/tenant/billing", &admin, json!({"enabled": true}))
+        .await;
+    let posted = app
+        .post(
+            "/api/cdrs",
+            &admin,
+            json!([{"call_id": "a1", "caller": "101", "callee": "+15551234567",
+                    "direction": "OUTBOUND_CALL", "started_at": "2026-11-22T10:00:00Z",
+                    "duration": 71, "status_code": 200}]),
+        )
+        .await;
+    assert_eq!(posted.body["rated"], 1, "{}", posted.text);
+    let none = entries(&app, &admin, "filter=entity%20eq%20%27CDRS%27").await;
+    assert!(none.is_empty(), "calls are not in the audit log");
+    let same = app.post("/api/cdrs/rerate", &admin, json!({})).await;
+    assert_eq!(same.body["rerated"], 0, "{}", same.text);
+    app.post(
+        &format!("/api/call_rates/{rate_id}"),
+        &admin,
+        json!({"connect_fee": 0}),
+    )
+    .await;
+    let rerated = app.post("/api/cdrs/rerate", &admin, json!({})).await;
+    assert_eq!(rerated.body["rerated"], 1, "{}", rerated.text);
+    let entry = only(
+        entries(&app, &admin, "filter=entity%20eq%20%27CDRS%27").await,
+        "one entry for the run that changed something",
+    );
+    assert_eq!(entry["action"], "RERATE");
+    assert_eq!(entry["changes"]["rerated"], json!({"after": 1}));
+    assert_eq!(entry["changes"]["delta"]["after"], rerated.body["delta"]);
+    assert_eq!(entry["changes"]["delta"], json!({"after": -0.11}));
+}
+
 on_both_databases!(
+    a_rerating_is_one_entry_with_counts,
     rest_changes_are_audited_once_with_before_and_after,
     refused_changes_leave_no_entry,
     failed_logins_are_listed_without_the_password,
