@@ -37,9 +37,14 @@ pub async fn caller() -> Result<Caller, ServerFnError> {
         .map_err(|e| ServerFnError::new(format!("session: {e}")))?;
     let user_id = user_id.ok_or_else(|| ServerFnError::new("not logged in"))?;
     db()?
-        .caller_for_user(user_id)
+        .caller_for_user(user_id, portal_origin().await)
         .await
         .map_err(to_server_error)
+}
+
+/// Where a portal request came from: the portal, and the browser's address.
+pub async fn portal_origin() -> billing::Origin {
+    billing::Origin::new(billing::Surface::Portal, client_addr().await)
 }
 
 /// A use-case error as the portal shows it: never the internal detail.

@@ -76,6 +76,7 @@ struct ExportQuery {
 async fn export_call_rates(
     State(db): State<Db>,
     session: Session,
+    crate::client::ClientAddr(client): crate::client::ClientAddr,
     Query(query): Query<ExportQuery>,
 ) -> Result<Response, ApiError> {
     let user_id: Option<i64> = session
@@ -85,7 +86,8 @@ async fn export_call_rates(
     let user_id = user_id.ok_or_else(|| {
         billing::Error::Unauthorized("log in to the portal to export the rates".into())
     })?;
-    let caller = db.caller_for_user(user_id).await?;
+    let origin = billing::Origin::new(billing::Surface::Portal, client);
+    let caller = db.caller_for_user(user_id, origin).await?;
     let tenant = match query.tenant.as_deref().filter(|t| !t.is_empty()) {
         Some(text) => Some(model::ApiId::decode(text).ok_or(billing::Error::NotFound("tenant"))?),
         None => None,

@@ -42,10 +42,10 @@ pub async fn login(
     password: String,
     domain: String,
 ) -> Result<(), ServerFnError> {
-    use crate::server::{db, session, USER_KEY};
+    use crate::server::{db, portal_origin, session, USER_KEY};
     let domain = Some(domain.trim()).filter(|d| !d.is_empty());
     let caller = db()?
-        .check_password(username.trim(), &password, domain)
+        .check_password(username.trim(), &password, domain, portal_origin().await)
         .await
         .map_err(|_| {
             if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {

@@ -30,12 +30,13 @@ use axum::Router;
 use base64::Engine;
 use billing::call_rates::{TariffRef, TARIFF_RATE_SPEC};
 use billing::tariffs::{BillingPlan, Tariff, BILLING_PLAN_SPEC, TARIFF_SPEC};
-use billing::{Caller, Db, Error, Scope};
+use billing::{Caller, Db, Error, Origin, Scope, Surface};
 use model::query::{ListParams, ListQuery};
 use model::tariff::{BillingPlanPatch, RatePatch, StoredRate, TariffPatch};
 use model::{ApiId, FieldError, Money};
 use serde_json::{Map, Value};
 
+use crate::client::ClientAddr;
 use crate::state::AppState;
 use codec::{DecodeError, XValue};
 
@@ -107,11 +108,17 @@ fn xml(body: String) -> Response {
     ([(header::CONTENT_TYPE, "text/xml; charset=utf-8")], body).into_response()
 }
 
-async fn endpoint(State(db): State<Db>, headers: HeaderMap, body: Bytes) -> Response {
+async fn endpoint(
+    State(db): State<Db>,
+    ClientAddr(client): ClientAddr,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let origin = Origin::new(Surface::Xmlrpc, client);
     let answer = match codec::parse_call(&body) {
         Err(DecodeError::Malformed(m)) => Err(Fault(PARSE_ERROR, m)),
         Err(DecodeError::Invalid(m)) => Err(Fault(INVALID_REQUEST, m)),
-        Ok(call) => match authenticate(&db, &headers).await {
+        Ok(call) => match authenticate(&db, &headers, origin).await {
             Ok(scope) => dispatch(&db, &scope, &call.name, &call.params).await,
             Err(f) => Err(f),
         },
@@ -124,7 +131,7 @@ async fn endpoint(State(db): State<Db>, headers: HeaderMap, body: Bytes) -> Resp
 
 /// The caller of HTTP Basic credentials: an API token as the password, or
 /// `username@domain` and the user's password.
-async fn authenticate(db: &Db, headers: &HeaderMap) -> Result<Scope, Fault> {
+async fn authenticate(db: &Db, headers: &HeaderMap, origin: Origin) -> Result<Scope, Fault> {
     let unauthorized = |m: &str| Fault(UNAUTHORIZED, m.to_string());
     let value = headers
         .get(header::AUTHORIZATION)
@@ -143,14 +150,14 @@ async fn authenticate(db: &Db, headers: &HeaderMap) -> Result<Scope, Fault> {
     let (user, password) = decoded
         .split_once(':')
         .ok_or_else(|| unauthorized("the Basic credentials do not decode"))?;
-    let caller: Caller = match db.authenticate(password).await {
+    let caller: Caller = match db.authenticate(password, origin).await {
         Ok(caller) => caller,
         Err(_) => {
             let (name, domain) = match user.rsplit_once('@') {
                 Some((name, domain)) => (name, Some(domain)),
                 None => (user, None),
             };
-            db.check_password(name, password, domain)
+            db.check_password(name, password, domain, origin)
                 .await
                 .map_err(|_| unauthorized("invalid username@domain or password"))?
         }
