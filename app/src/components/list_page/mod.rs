@@ -277,7 +277,7 @@ pub fn ListPage<P: ListResource>(
 
     let tools = move |can_edit: bool| {
         let left = match search {
-            Some(search) => search_form::<P>(search).into_any(),
+            Some(search) => untrack(|| search_form::<P>(search)).into_any(),
             None => hint
                 .map(|text| view! { <p class="hint">{text}</p> })
                 .into_any(),
@@ -337,7 +337,7 @@ pub fn ListPage<P: ListResource>(
                 .get()
                 .map(|row| {
                     let form = row_form(row.as_ref());
-                    editor.run((row, form))
+                    untrack(|| editor.run((row, form)))
                 })
         }}
         <Transition fallback=move || view! { <p class="loading">{format!("Loading {}…", P::NOUNS)}</p> }>
@@ -349,14 +349,16 @@ pub fn ListPage<P: ListResource>(
                     };
                     match list.await {
                         Ok(Some(list)) => {
-                            list_table::<P>(
-                                P::rows(list),
-                                columns,
-                                me.manages_tenant,
-                                delete,
-                                Callback::new(move |row| open(Some(row))),
-                                empty,
-                            )
+                            untrack(|| {
+                                list_table::<P>(
+                                    P::rows(list),
+                                    columns,
+                                    me.manages_tenant,
+                                    delete,
+                                    Callback::new(move |row| open(Some(row))),
+                                    empty,
+                                )
+                            })
                             .into_any()
                         }
                         Ok(None) => view! { <ChooseTenant /> }.into_any(),
