@@ -21,6 +21,20 @@ fn current_order(query: &ParamsMap) -> Option<(String, bool)> {
     Some((field, desc))
 }
 
+/// The pager of a page of `shown` rows after `skip` of `count`, `top` rows
+/// a page: the range it shows, and where the previous and next pages start.
+fn pages(skip: u64, top: u64, shown: u64, count: u64) -> (String, Option<u64>, Option<u64>) {
+    let range = if shown == 0 {
+        format!("0 of {count}")
+    } else {
+        let last = skip.saturating_add(shown).min(count);
+        format!("{}–{last} of {count}", skip.saturating_add(1))
+    };
+    let prev = (skip > 0).then(|| skip.saturating_sub(top));
+    let next = Some(skip.saturating_add(top)).filter(|&next| next < count);
+    (range, prev, next)
+}
+
 /// The table of the loaded rows, with the pager or the "first n" hint.
 pub(super) fn list_table<P: ListResource>(
     rows: Rows<P::Row>,
@@ -66,22 +80,12 @@ pub(super) fn list_table<P: ListResource>(
 
     let count = rows.count.max(0) as u64;
     let shown = rows.items.len() as u64;
-    let is_empty = rows.items.is_empty();
+    let is_empty = shown == 0;
     let footer = match rows.window {
         Window::Paged { skip, top } => {
-            let top = u64::from(top);
-            let first = skip + 1;
-            let last = (skip + shown).min(count);
-            let prev = (skip > 0).then(|| {
-                let back = skip.saturating_sub(top);
-                href(&[("skip", (back > 0).then(|| back.to_string()))])
-            });
-            let next = (skip + top < count).then(|| href(&[("skip", Some((skip + top).to_string()))]));
-            let range = if is_empty {
-                format!("0 of {count}")
-            } else {
-                format!("{first}–{last} of {count}")
-            };
+            let (range, prev, next) = pages(skip, u64::from(top), shown, count);
+            let prev = prev.map(|back| href(&[("skip", (back > 0).then(|| back.to_string()))]));
+            let next = next.map(|skip| href(&[("skip", Some(skip.to_string()))]));
             view! { <Pager prev=prev next=next range=range /> }.into_any()
         }
         Window::First { order } => (count > shown)
@@ -122,7 +126,7 @@ pub(super) fn list_table<P: ListResource>(
                 <thead>
                     <tr>
                         {headings}
-                        {can_edit.then(|| view! { <th><span class="visually-hidden">"Actions"</span></th> })}
+                        {can_edit.then(|| view! { <th class="row-actions"><span class="visually-hidden">"Actions"</span></th> })}
                     </tr>
                 </thead>
                 <tbody>{body}</tbody>
@@ -231,6 +235,19 @@ mod tests {
             list_href("/rates", &ParamsMap::new(), &[("skip", None)]),
             "/rates"
         );
+    }
+
+    #[test]
+    fn the_pager_names_the_rows_shown_and_the_pages_around() {
+        assert_eq!(pages(0, 25, 25, 31), ("1–25 of 31".into(), None, Some(25)));
+        assert_eq!(pages(25, 25, 6, 31), ("26–31 of 31".into(), Some(0), None));
+        assert_eq!(pages(30, 10, 1, 31), ("31–31 of 31".into(), Some(20), None));
+        // A page past the end (the URL says so) still leads back.
+        assert_eq!(pages(50, 25, 0, 31), ("0 of 31".into(), Some(25), None));
+        assert_eq!(pages(0, 25, 0, 0), ("0 of 0".into(), None, None));
+        // However far the URL skips, the sums do not overflow.
+        let (_, prev, next) = pages(u64::MAX, 100, 1, 5);
+        assert_eq!((prev, next), (Some(u64::MAX - 100), None));
     }
 
     #[test]
