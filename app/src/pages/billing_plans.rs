@@ -11,7 +11,9 @@ use model::FieldError;
 use serde_json::{Map, Value};
 
 use crate::components::form::{CheckField, EditorForm, RowForm, SelectField, TextField};
-use crate::components::list_page::{Column, ListPage, ListResource, Rows, Window};
+use crate::components::list_page::{
+    Changes, Column, EditResource, ListPage, ListResource, Rows, Window,
+};
 use crate::components::tenant::use_tenant;
 use crate::functions::tariffs::{
     list_billing_plans, list_tariffs, DeleteBillingPlan, PlanList, PlanRow, SaveBillingPlan,
@@ -76,8 +78,6 @@ impl ListResource for BillingPlans {
     type Args = ();
     type List = PlanList;
     type Row = Plan;
-    type Save = SaveBillingPlan;
-    type Delete = DeleteBillingPlan;
 
     fn args(_query: &ParamsMap) {}
 
@@ -110,16 +110,21 @@ impl ListResource for BillingPlans {
         }
     }
 
+    fn mark(plan: &Plan) -> (&'static str, String) {
+        ("data-prefix", plan.row.plan.prefix.clone())
+    }
+}
+
+impl EditResource for BillingPlans {
+    type Save = SaveBillingPlan;
+    type Delete = DeleteBillingPlan;
+
     fn id(plan: &Plan) -> String {
         plan.row.id.clone()
     }
 
     fn label(plan: &Plan) -> String {
         plan.row.plan.prefix.clone()
-    }
-
-    fn mark(plan: &Plan) -> (&'static str, String) {
-        ("data-prefix", plan.row.plan.prefix.clone())
     }
 
     fn save(
@@ -186,6 +191,7 @@ pub fn BillingPlansPage() -> impl IntoView {
         }
         .into_any()
     };
+    let changes = Changes::of::<BillingPlans>(editor);
     view! {
         <ListPage
             resource=BillingPlans
@@ -193,7 +199,7 @@ pub fn BillingPlansPage() -> impl IntoView {
             columns=columns
             hint="A call is rated with the tariff of the plan with the longest prefix of its number; without one, with the default tariff."
             empty="No billing plans yet: every call is rated with the default tariff."
-            editor=editor
+            changes=changes
         />
     }
 }

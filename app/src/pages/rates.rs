@@ -12,7 +12,9 @@ use model::call_rate::{CallRate, CallRateFields};
 use serde_json::{Map, Value};
 
 use crate::components::form::{EditorForm, RowForm, SelectField, TextField};
-use crate::components::list_page::{Column, ListPage, ListResource, Rows, Search, Window};
+use crate::components::list_page::{
+    Changes, Column, EditResource, ListPage, ListResource, Rows, Search, Window,
+};
 use crate::components::tenant::use_tenant;
 use crate::functions::rates::{
     list_rates, DeleteRate, RateListArgs, RatePage, SaveRate, PAGE_SIZE,
@@ -152,8 +154,6 @@ impl ListResource for Rates {
     type Args = RateListArgs;
     type List = RatePage;
     type Row = CallRate;
-    type Save = SaveRate;
-    type Delete = DeleteRate;
 
     fn args(query: &ParamsMap) -> RateListArgs {
         RateListArgs {
@@ -182,16 +182,21 @@ impl ListResource for Rates {
         }
     }
 
+    fn mark(rate: &CallRate) -> (&'static str, String) {
+        ("data-prefix", rate.fields.prefix.clone())
+    }
+}
+
+impl EditResource for Rates {
+    type Save = SaveRate;
+    type Delete = DeleteRate;
+
     fn id(rate: &CallRate) -> String {
         rate.id.clone()
     }
 
     fn label(rate: &CallRate) -> String {
         rate.fields.prefix.clone()
-    }
-
-    fn mark(rate: &CallRate) -> (&'static str, String) {
-        ("data-prefix", rate.fields.prefix.clone())
     }
 
     fn save(tenant: Option<String>, id: Option<String>, body: Map<String, Value>) -> SaveRate {
@@ -234,6 +239,9 @@ pub fn RatesPage() -> impl IntoView {
             }
         })
         .collect::<Vec<_>>();
+    let changes = Changes::of::<Rates>(|(rate, form)| {
+        view! { <RateEditor rate=rate form=form /> }.into_any()
+    });
     view! {
         <ListPage
             resource=Rates
@@ -245,7 +253,7 @@ pub fn RatesPage() -> impl IntoView {
                 page_size: PAGE_SIZE,
             }
             actions=export
-            editor=|(rate, form): (Option<CallRate>, RowForm)| view! { <RateEditor rate=rate form=form /> }.into_any()
+            changes=changes
         />
     }
 }

@@ -11,7 +11,9 @@ use model::tariff::{Tariff, TariffPatch};
 use serde_json::{Map, Value};
 
 use crate::components::form::{EditorForm, RowForm, TextField};
-use crate::components::list_page::{Column, ListPage, ListResource, Rows, Window};
+use crate::components::list_page::{
+    Changes, Column, EditResource, ListPage, ListResource, Rows, Window,
+};
 use crate::functions::tariffs::{list_tariffs, DeleteTariff, SaveTariff, TariffList, TariffRow};
 
 /// The fields of the form, in the order the server checks them.
@@ -49,8 +51,6 @@ impl ListResource for Tariffs {
     type Args = ();
     type List = TariffList;
     type Row = TariffRow;
-    type Save = SaveTariff;
-    type Delete = DeleteTariff;
 
     fn args(_query: &ParamsMap) {}
 
@@ -69,16 +69,21 @@ impl ListResource for Tariffs {
         }
     }
 
+    fn mark(row: &TariffRow) -> (&'static str, String) {
+        ("data-name", row.tariff.name.clone())
+    }
+}
+
+impl EditResource for Tariffs {
+    type Save = SaveTariff;
+    type Delete = DeleteTariff;
+
     fn id(row: &TariffRow) -> String {
         row.id.clone()
     }
 
     fn label(row: &TariffRow) -> String {
         row.tariff.name.clone()
-    }
-
-    fn mark(row: &TariffRow) -> (&'static str, String) {
-        ("data-name", row.tariff.name.clone())
     }
 
     /// The default tariff holds the call rates: it stays.
@@ -119,13 +124,16 @@ pub fn TariffsPage() -> impl IntoView {
         Column::new("grace_period", "Grace s", field("grace_period")).numeric(),
         Column::new("rates", "Rates", |row: &TariffRow| row.rates).numeric(),
     ];
+    let changes = Changes::of::<Tariffs>(|(row, form)| {
+        view! { <TariffEditor row=row form=form /> }.into_any()
+    });
     view! {
         <ListPage
             resource=Tariffs
             title="Tariffs"
             columns=columns
             hint="Each tariff has its own rates and currency; billing plans choose the tariff by prefix."
-            editor=|(row, form): (Option<TariffRow>, RowForm)| view! { <TariffEditor row=row form=form /> }.into_any()
+            changes=changes
         />
     }
 }

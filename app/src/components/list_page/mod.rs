@@ -1,15 +1,18 @@
-//! The skeleton of every page that lists a resource of the tenant and edits
-//! it row by row: the rates, tariffs and billing plans pages, and the pages
-//! to come.
+//! The skeleton of every page that lists a resource of the tenant, and
+//! maybe edits it row by row: the rates, tariffs and billing plans pages, and
+//! the pages to come.
 //!
-//! A page says what it lists by implementing [`ListResource`] (its server
-//! functions, how its URL's parameters become the list's, what identifies a
-//! row) and how it shows it by the [`ListPage`] props (columns, the row
-//! editor, the toolbar's search and extra actions). The skeleton does the
-//! rest the same way for all: the tenant picker, the list resource (reloaded
-//! after each save and delete), the notices, the read-only hint, the table
-//! with sortable headings and Edit / Delete-after-confirmation row actions,
-//! and the pager or the "first n of m" hint.
+//! A page says what it lists by implementing [`ListResource`] (its list
+//! server function, how its URL's parameters become the list's, what tells a
+//! row apart), and, when its rows can be changed, [`EditResource`] (its save
+//! and delete server functions). It says how it shows them by the
+//! [`ListPage`] props: columns, the row editor ([`Changes`]; none for a list
+//! that is only read), the toolbar's search, hint and extra actions. The
+//! skeleton does the rest the same way for all: the tenant picker, the list
+//! resource (reloaded after each save and delete), the notices, the
+//! read-only hint, the table with sortable headings and Edit /
+//! Delete-after-confirmation row actions, and the pager or the "first n of
+//! m" hint.
 //!
 //! The list's state (search, sort, page) lives in the URL, so every view of
 //! it can be linked, reloaded and rendered on the server; after hydration the
@@ -40,13 +43,13 @@ pub use search::list_href;
 use search::search_form;
 use table::list_table;
 
-/// A resource that a [`ListPage`] lists: its server functions and what
-/// identifies a row. Implemented by a unit type that names the resource.
+/// A resource that a [`ListPage`] lists: its list server function and what
+/// tells a row apart. Implemented by a unit type that names the resource.
 pub trait ListResource: Send + Sync + 'static {
     /// The page's path (`/rates`): links and the search form lead there.
     const PATH: &'static str;
-    /// Names the page's elements: `new-{key}`, `{key}-row`, `{key}s` (the
-    /// table), `{key}-form`, `save-{key}`.
+    /// Names the page's elements: `{key}-row`, `{key}s` (the table), and
+    /// for an [`EditResource`] `new-{key}`, `{key}-form`, `save-{key}`.
     const KEY: &'static str;
     /// One row in messages: "The {noun} was saved.", "New {noun}".
     const NOUN: &'static str;
@@ -59,14 +62,6 @@ pub trait ListResource: Send + Sync + 'static {
     type List: Clone + Send + Sync + Serialize + DeserializeOwned + 'static;
     /// One row of the table (and what its editor opens with).
     type Row: Clone + Send + Sync + 'static;
-    /// The server function that creates (no id) or changes a row.
-    type Save: ServerFn<Output = Answer<String>, Error = ServerFnError>
-        + Clone
-        + Send
-        + Sync
-        + 'static;
-    /// The server function that deletes a row.
-    type Delete: ServerFn<Output = (), Error = ServerFnError> + Clone + Send + Sync + 'static;
 
     /// The list's parameters from the URL's query.
     fn args(query: &ParamsMap) -> Self::Args;
@@ -77,12 +72,26 @@ pub trait ListResource: Send + Sync + 'static {
     ) -> impl Future<Output = Result<Option<Self::List>, ServerFnError>> + Send + 'static;
     /// The rows of a loaded list.
     fn rows(list: Self::List) -> Rows<Self::Row>;
+    /// The attribute of the row's `<tr>` that tells it apart (`data-prefix`).
+    fn mark(row: &Self::Row) -> (&'static str, String);
+}
+
+/// A listed resource whose rows a tenant administrator creates, changes and
+/// deletes on the page.
+pub trait EditResource: ListResource {
+    /// The server function that creates (no id) or changes a row.
+    type Save: ServerFn<Output = Answer<String>, Error = ServerFnError>
+        + Clone
+        + Send
+        + Sync
+        + 'static;
+    /// The server function that deletes a row.
+    type Delete: ServerFn<Output = (), Error = ServerFnError> + Clone + Send + Sync + 'static;
+
     /// The row's opaque id, as the save and delete server functions take it.
     fn id(row: &Self::Row) -> String;
     /// The row as the editor's heading names it ("Edit the rate 4420").
     fn label(row: &Self::Row) -> String;
-    /// The attribute of the row's `<tr>` that tells it apart (`data-prefix`).
-    fn mark(row: &Self::Row) -> (&'static str, String);
     /// Whether the row can be deleted (else it has no Delete button).
     fn deletable(_row: &Self::Row) -> bool {
         true
@@ -91,6 +100,66 @@ pub trait ListResource: Send + Sync + 'static {
     fn save(tenant: Option<String>, id: Option<String>, body: Map<String, Value>) -> Self::Save;
     /// The delete server function's input.
     fn delete(tenant: Option<String>, id: String) -> Self::Delete;
+}
+
+/// How a list page changes its rows: the save and delete actions of an
+/// [`EditResource`], and the editor of a row.
+pub struct Changes<R: 'static> {
+    saved: Signal<Option<Result<Answer<String>, ServerFnError>>>,
+    saving: Signal<bool>,
+    deleted: Signal<Option<Result<(), ServerFnError>>>,
+    deleting: Signal<bool>,
+    /// Counts the saves and deletes: the list reloads after each.
+    versions: Signal<(usize, usize)>,
+    /// Saves a row (its id, none for a new one) of the page's tenant.
+    save: Callback<(Option<String>, Map<String, Value>)>,
+    /// Deletes a row (its id) of the page's tenant.
+    delete: Callback<String>,
+    forget: Callback<()>,
+    id: fn(&R) -> String,
+    label: fn(&R) -> String,
+    deletable: fn(&R) -> bool,
+    editor: Callback<(Option<R>, RowForm), AnyView>,
+}
+
+impl<R> Clone for Changes<R> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<R> Copy for Changes<R> {}
+
+impl<R: Clone + Send + Sync + 'static> Changes<R> {
+    /// The rows of `E` change through its save and delete server functions;
+    /// `editor` draws the form of a row (`None`: a new one) in the frame of
+    /// [`EditorForm`](crate::components::form::EditorForm), driven by the
+    /// [`RowForm`].
+    pub fn of<E: EditResource<Row = R>>(
+        editor: impl Fn((Option<R>, RowForm)) -> AnyView + Send + Sync + 'static,
+    ) -> Self {
+        let tenant = use_tenant();
+        let save = ServerAction::<E::Save>::new();
+        let delete = ServerAction::<E::Delete>::new();
+        Self {
+            saved: Signal::derive(move || save.value().get()),
+            saving: save.pending().into(),
+            deleted: Signal::derive(move || delete.value().get()),
+            deleting: delete.pending().into(),
+            versions: Signal::derive(move || (save.version().get(), delete.version().get())),
+            save: Callback::new(move |(id, body)| {
+                save.dispatch(E::save(tenant.get_untracked(), id, body));
+            }),
+            delete: Callback::new(move |id| {
+                delete.dispatch(E::delete(tenant.get_untracked(), id));
+            }),
+            forget: Callback::new(move |()| save.value().set(None)),
+            id: E::id,
+            label: E::label,
+            deletable: E::deletable,
+            editor: Callback::new(editor),
+        }
+    }
 }
 
 /// The rows of a loaded list.
@@ -188,11 +257,9 @@ pub fn ListPage<P: ListResource>(
     title: &'static str,
     /// The table's columns, in order.
     columns: Vec<Column<P::Row>>,
-    /// The editor of a row (`None`: a new one), in the frame of
-    /// [`EditorForm`](crate::components::form::EditorForm) driven by the
-    /// [`RowForm`].
-    #[prop(into)]
-    editor: Callback<(Option<P::Row>, RowForm), AnyView>,
+    /// How the rows change; without, the list is only read.
+    #[prop(optional)]
+    changes: Option<Changes<P::Row>>,
     /// A search form on the toolbar's left.
     #[prop(optional)]
     search: Option<Search>,
@@ -211,36 +278,29 @@ pub fn ListPage<P: ListResource>(
     let tenant = use_tenant();
     let query = use_query_map();
     let args = Memo::new(move |_| P::args(&query.read()));
-    let save = ServerAction::<P::Save>::new();
-    let delete = ServerAction::<P::Delete>::new();
     let tenants = tenant_choices_resource();
     let list = Resource::new(
-        move || {
-            (
-                tenant.get(),
-                args.get(),
-                save.version().get(),
-                delete.version().get(),
-            )
-        },
-        |(tenant, args, _, _)| P::list(tenant, args),
+        move || (tenant.get(), args.get(), changes.map(|c| c.versions.get())),
+        |(tenant, args, _)| P::list(tenant, args),
     );
     // `Some(None)`: a new row.
     let editing = RwSignal::new(None::<Option<P::Row>>);
     let notice = RwSignal::new(None::<String>);
 
-    // A saved row closes the form; a refused one keeps it open with the reasons.
-    Effect::new(move |_| {
-        if let Some(Ok(Answer::Done(_))) = save.value().get() {
-            editing.set(None);
-            notice.set(Some(format!("The {} was saved.", P::NOUN)));
-        }
-    });
-    Effect::new(move |_| match delete.value().get() {
-        Some(Ok(())) => notice.set(Some(format!("The {} was deleted.", P::NOUN))),
-        Some(Err(e)) => notice.set(Some(format!("Not deleted: {}", error_text(&e)))),
-        None => {}
-    });
+    if let Some(changes) = changes {
+        // A saved row closes the form; a refused one keeps it open with the reasons.
+        Effect::new(move |_| {
+            if let Some(Ok(Answer::Done(_))) = changes.saved.get() {
+                editing.set(None);
+                notice.set(Some(format!("The {} was saved.", P::NOUN)));
+            }
+        });
+        Effect::new(move |_| match changes.deleted.get() {
+            Some(Ok(())) => notice.set(Some(format!("The {} was deleted.", P::NOUN))),
+            Some(Err(e)) => notice.set(Some(format!("Not deleted: {}", error_text(&e)))),
+            None => {}
+        });
+    }
     // Another tenant, another list: what was open for the last one closes.
     Effect::new(move |previous: Option<Option<String>>| {
         let now = tenant.get();
@@ -251,31 +311,35 @@ pub fn ListPage<P: ListResource>(
         now
     });
     let open = move |what: Option<P::Row>| {
-        save.value().set(None);
+        if let Some(changes) = changes {
+            changes.forget.run(());
+        }
         notice.set(None);
         editing.set(Some(what));
     };
-    let row_form = move |row: Option<&P::Row>| {
-        let id = row.map(P::id);
-        let title = match row {
-            Some(row) => format!("Edit the {} {}", P::NOUN, P::label(row)),
+    let editor = move |changes: Changes<P::Row>, row: Option<P::Row>| {
+        let id = row.as_ref().map(changes.id);
+        let title = match &row {
+            Some(row) => format!("Edit the {} {}", P::NOUN, (changes.label)(row)),
             None => format!("New {}", P::NOUN),
         };
-        RowForm::new(
+        let form = RowForm::new(
             P::KEY,
             title,
             id.is_none(),
-            Signal::derive(move || save.value().get()),
-            save.pending().into(),
+            changes.saved,
+            changes.saving,
             Callback::new(move |body| {
-                save.dispatch(P::save(tenant.get_untracked(), id.clone(), body));
+                changes.save.run((id.clone(), body));
             }),
-            Callback::new(move |()| save.value().set(None)),
+            changes.forget,
             Callback::new(move |()| editing.set(None)),
-        )
+        );
+        untrack(|| changes.editor.run((row, form)))
     };
 
-    let tools = move |can_edit: bool| {
+    let tools = move |manages: bool| {
+        let can_edit = manages && changes.is_some();
         let left = match search {
             Some(search) => untrack(|| search_form::<P>(search)).into_any(),
             None => hint
@@ -298,7 +362,7 @@ pub fn ListPage<P: ListResource>(
                         })}
                 </div>
             </div>
-            {(!can_edit)
+            {(changes.is_some() && !manages)
                 .then(|| {
                     view! {
                         <p class="hint" data-testid="read-only">
@@ -332,14 +396,7 @@ pub fn ListPage<P: ListResource>(
                 .get()
                 .map(|text| view! { <p class="notice" role="status" data-testid="notice">{text}</p> })
         }}
-        {move || {
-            editing
-                .get()
-                .map(|row| {
-                    let form = row_form(row.as_ref());
-                    untrack(|| editor.run((row, form)))
-                })
-        }}
+        {move || changes.and_then(|changes| editing.get().map(|row| editor(changes, row)))}
         <Transition fallback=move || view! { <p class="loading">{format!("Loading {}…", P::NOUNS)}</p> }>
             {move || {
                 let columns = Arc::clone(&columns);
@@ -349,12 +406,13 @@ pub fn ListPage<P: ListResource>(
                     };
                     match list.await {
                         Ok(Some(list)) => {
+                            // Row actions for those who may change the rows.
+                            let changes = changes.filter(|_| me.manages_tenant);
                             untrack(|| {
                                 list_table::<P>(
                                     P::rows(list),
                                     columns,
-                                    me.manages_tenant,
-                                    delete,
+                                    changes,
                                     Callback::new(move |row| open(Some(row))),
                                     empty,
                                 )

@@ -9,8 +9,7 @@ use leptos_router::hooks::use_query_map;
 use leptos_router::params::ParamsMap;
 
 use super::search::list_href;
-use super::{Column, ListResource, Rows, Window};
-use crate::components::tenant::use_tenant;
+use super::{Changes, Column, ListResource, Rows, Window};
 
 /// The current sort: field and whether it is descending.
 fn current_order(query: &ParamsMap) -> Option<(String, bool)> {
@@ -39,11 +38,11 @@ fn pages(skip: u64, top: u64, shown: u64, count: u64) -> (String, Option<u64>, O
 pub(super) fn list_table<P: ListResource>(
     rows: Rows<P::Row>,
     columns: Arc<[Column<P::Row>]>,
-    can_edit: bool,
-    delete: ServerAction<P::Delete>,
+    changes: Option<Changes<P::Row>>,
     on_edit: Callback<P::Row>,
     empty: Option<&'static str>,
 ) -> impl IntoView {
+    let can_edit = changes.is_some();
     let query = use_query_map().get_untracked();
     let order = current_order(&query);
     // The row asking whether to delete it, if any.
@@ -108,7 +107,7 @@ pub(super) fn list_table<P: ListResource>(
                 .map(|c| view! { <td class:num=c.numeric data-field=c.name>{(c.cell)(&row)}</td> })
                 .collect_view();
             let actions =
-                can_edit.then(|| row_actions::<P>(row.clone(), confirming, delete, on_edit));
+                changes.map(|changes| row_actions(row.clone(), confirming, changes, on_edit));
             let (mark, value) = P::mark(&row);
             view! {
                 <tr data-testid=format!("{}-row", P::KEY)>
@@ -138,15 +137,15 @@ pub(super) fn list_table<P: ListResource>(
 }
 
 /// A row's Edit and Delete buttons; Delete asks before it deletes.
-fn row_actions<P: ListResource>(
-    row: P::Row,
+fn row_actions<R: Clone + Send + Sync + 'static>(
+    row: R,
     confirming: RwSignal<Option<String>>,
-    delete: ServerAction<P::Delete>,
-    on_edit: Callback<P::Row>,
+    changes: Changes<R>,
+    on_edit: Callback<R>,
 ) -> impl IntoView {
-    let tenant = use_tenant();
-    let id = P::id(&row);
-    let deletable = P::deletable(&row);
+    let id = (changes.id)(&row);
+    let deletable = (changes.deletable)(&row);
+    let deleting = changes.deleting;
     view! {
         <td class="row-actions">
             {move || {
@@ -158,9 +157,9 @@ fn row_actions<P: ListResource>(
                             type="button"
                             class="danger"
                             data-testid="confirm-delete"
-                            disabled=move || delete.pending().get()
+                            disabled=move || deleting.get()
                             on:click=move |_| {
-                                delete.dispatch(P::delete(tenant.get_untracked(), id.clone()));
+                                changes.delete.run(id.clone());
                                 confirming.set(None);
                             }
                         >
