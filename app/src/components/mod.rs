@@ -2,6 +2,7 @@
 
 pub mod form;
 pub mod layout;
+pub mod list_page;
 pub mod tenant;
 
 use leptos::prelude::ServerFnError;
