@@ -1,5 +1,6 @@
 //! Server-side helpers of the server functions: the database and the caller.
 
+use axum::http::StatusCode;
 use billing::{Caller, Db, Scope};
 use leptos::prelude::*;
 use tower_sessions::Session;
@@ -28,28 +29,101 @@ pub async fn client_addr() -> Option<std::net::IpAddr> {
         .map(|axum::extract::ConnectInfo(address)| address.ip())
 }
 
-/// The logged-in caller; an error when nobody is logged in.
+/// The logged-in caller; an error (401) when nobody is logged in.
 pub async fn caller() -> Result<Caller, ServerFnError> {
-    let session = session().await?;
-    let user_id: Option<i64> = session
-        .get(USER_KEY)
-        .await
-        .map_err(|e| ServerFnError::new(format!("session: {e}")))?;
-    let user_id = user_id.ok_or_else(|| ServerFnError::new("not logged in"))?;
+    let user_id = session_user().await?.ok_or_else(|| {
+        set_status(StatusCode::UNAUTHORIZED);
+        ServerFnError::new("not logged in")
+    })?;
     db()?
         .caller_for_user(user_id)
         .await
         .map_err(to_server_error)
 }
 
-/// A use-case error as the portal shows it: never the internal detail.
+/// The logged-in caller, or `None` (the answer's status untouched).
+pub async fn caller_if_any() -> Result<Option<Caller>, ServerFnError> {
+    let Some(user_id) = session_user().await? else {
+        return Ok(None);
+    };
+    Ok(db()?.caller_for_user(user_id).await.ok())
+}
+
+async fn session_user() -> Result<Option<i64>, ServerFnError> {
+    session()
+        .await?
+        .get(USER_KEY)
+        .await
+        .map_err(|e| ServerFnError::new(format!("session: {e}")))
+}
+
+/// The HTTP status a use-case error answers with.
+pub fn status_of(e: &billing::Error) -> StatusCode {
+    match e {
+        billing::Error::Validation(_) | billing::Error::BadLines { .. } => StatusCode::BAD_REQUEST,
+        billing::Error::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+        billing::Error::Forbidden(_) => StatusCode::FORBIDDEN,
+        billing::Error::NotFound(_) => StatusCode::NOT_FOUND,
+        billing::Error::Conflict { .. } => StatusCode::CONFLICT,
+        billing::Error::Refused { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+        billing::Error::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
+        billing::Error::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+    }
+}
+
+/// Sets the HTTP status of the server function's answer. A plain form post
+/// (no script ran) keeps the redirect back to its page that Leptos answers.
+pub fn set_status(status: StatusCode) {
+    let Some(response) = use_context::<leptos_axum::ResponseOptions>() else {
+        return;
+    };
+    let plain_form_post = use_context::<axum::http::request::Parts>().is_some_and(|parts| {
+        let html = parts
+            .headers
+            .get(axum::http::header::ACCEPT)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.contains("text/html"));
+        html && parts.headers.contains_key(axum::http::header::REFERER)
+    });
+    if !plain_form_post {
+        response.set_status(status);
+    }
+}
+
+/// A use-case error as the portal shows it (never the internal detail), with
+/// the HTTP status of its kind.
 pub fn to_server_error(e: billing::Error) -> ServerFnError {
+    set_status(status_of(&e));
     match e {
         billing::Error::Internal(detail) => {
             tracing::error!(%detail, "internal error in the portal");
             ServerFnError::new("internal error")
         }
+        billing::Error::Validation(errors) => crate::functions::invalid(errors),
+        billing::Error::TooManyRequests {
+            retry_after_seconds,
+        } => {
+            if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
+                response.insert_header(
+                    axum::http::header::RETRY_AFTER,
+                    axum::http::HeaderValue::from(retry_after_seconds),
+                );
+            }
+            ServerFnError::new(format!(
+                "Too many failed logins: try again in {}.",
+                wait_text(retry_after_seconds)
+            ))
+        }
         other => ServerFnError::new(other.to_string()),
+    }
+}
+
+/// A wait as a person reads it: seconds under two minutes, else minutes.
+fn wait_text(seconds: u64) -> String {
+    match seconds {
+        1 => "1 second".into(),
+        0..120 => format!("{seconds} seconds"),
+        _ => format!("{} minutes", seconds.div_ceil(60)),
     }
 }
 

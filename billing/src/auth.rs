@@ -225,26 +225,36 @@ const DUMMY_HASH: &str =
 
 impl Db {
     /// Checks a user name and password and opens a login with two tokens.
+    /// `client` is the address the attempt came from, when known: failures
+    /// are throttled per account and per address ([`crate::throttle`]).
     #[tracing::instrument(skip_all)]
     pub async fn login(
         &self,
         username: &str,
         password: &str,
         domain: Option<&str>,
+        client: Option<std::net::IpAddr>,
     ) -> Result<Login> {
-        let user_id = self.verify_credentials(username, password, domain).await?;
+        let user_id = self
+            .verify_credentials(username, password, domain, client)
+            .await?;
         let caller = self.caller_for_user(user_id).await?;
         self.open_login(user_id, caller.role).await
     }
 
     /// The id of the user with these credentials. `domain` is the tenant's SIP
-    /// domain; without it, only system users are looked up.
+    /// domain; without it, only system users are looked up. Refused with
+    /// `TooManyRequests` while the account or the client's address is locked
+    /// out, whatever the password.
     async fn verify_credentials(
         &self,
         username: &str,
         password: &str,
         domain: Option<&str>,
+        client: Option<std::net::IpAddr>,
     ) -> Result<i64> {
+        let attempt = crate::throttle::Attempt::new(username, domain, client);
+        let standing = self.check_login_throttle(&attempt).await?;
         let scope = match domain.map(str::trim).filter(|d| !d.is_empty()) {
             Some(domain) => {
                 let row = sqlx::query("SELECT id FROM tenants WHERE sip_domain = $1")
@@ -271,9 +281,16 @@ impl Db {
         };
         let ok = verify_password(password.to_string(), hash).await?;
         if !ok || user_id == 0 {
+            self.login_failed(&attempt).await?;
             return Err(Error::Unauthorized("invalid username or password".into()));
         }
+        self.clear_login_failures(&attempt, standing).await?;
         Ok(user_id)
+    }
+
+    /// What a failed password check leaves behind: the throttle's counters.
+    async fn login_failed(&self, attempt: &crate::throttle::Attempt) -> Result<()> {
+        self.record_login_failure(attempt).await
     }
 
     async fn open_login(&self, user_id: i64, role: Role) -> Result<Login> {
@@ -415,15 +432,19 @@ impl Db {
         })
     }
 
-    /// Checks a user name and password for the portal (no tokens issued).
+    /// Checks a user name and password for the portal and XML-RPC (no
+    /// tokens issued); throttled like [`Db::login`].
     #[tracing::instrument(skip_all)]
     pub async fn check_password(
         &self,
         username: &str,
         password: &str,
         domain: Option<&str>,
+        client: Option<std::net::IpAddr>,
     ) -> Result<Caller> {
-        let user_id = self.verify_credentials(username, password, domain).await?;
+        let user_id = self
+            .verify_credentials(username, password, domain, client)
+            .await?;
         self.caller_for_user(user_id).await
     }
 

@@ -20,6 +20,7 @@ mod sql;
 pub mod tariffs;
 pub mod tenants;
 pub mod testing;
+pub mod throttle;
 pub mod time;
 pub mod users;
 

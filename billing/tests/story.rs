@@ -28,10 +28,13 @@ async fn story(backend: Backend) {
         .expect("bootstrap")
         .expect("a generated password");
     assert_eq!(db.ensure_system_admin(None).await.expect("again"), None);
-    let login = db.login("admin", &password, None).await.expect("login");
+    let login = db
+        .login("admin", &password, None, None)
+        .await
+        .expect("login");
     assert_eq!(login.role, Role::SystemAdmin);
     assert!(matches!(
-        db.login("admin", "wrong-password", None).await,
+        db.login("admin", "wrong-password", None, None).await,
         Err(Error::Unauthorized(_))
     ));
     let root = db
@@ -77,7 +80,7 @@ async fn story(backend: Backend) {
     .await
     .expect("admin user");
     let boss_login = db
-        .login("boss", "correct horse", Some("acme.example.com"))
+        .login("boss", "correct horse", Some("acme.example.com"), None)
         .await
         .expect("tenant login");
     let boss = db

@@ -25,7 +25,10 @@ async fn counts(backend: Backend) {
         .await
         .expect("bootstrap")
         .expect("a generated password");
-    let login = db.login("admin", &password, None).await.expect("login");
+    let login = db
+        .login("admin", &password, None, None)
+        .await
+        .expect("login");
     let root = db.authenticate(&login.access_token).await.expect("root");
     let mut scopes = Vec::new();
     for domain in ["a.example.com", "b.example.com"] {

@@ -5,23 +5,20 @@ use leptos::prelude::*;
 use model::FieldError;
 
 use crate::components::error_text;
-use crate::functions::Answer;
+use crate::functions::{invalid_fields, refused_fields};
 
 /// The problems a form shows: those the browser found, or when there are
 /// none, those the server answered (`save` is the saving action's value).
 pub fn form_errors<T: Send + Sync + 'static>(
     checked: RwSignal<Vec<FieldError>>,
-    save: Signal<Option<Result<Answer<T>, ServerFnError>>>,
+    save: Signal<Option<Result<T, ServerFnError>>>,
 ) -> Signal<Vec<FieldError>> {
     Signal::derive(move || {
         let local = checked.get();
         if !local.is_empty() {
             return local;
         }
-        save.with(|v| match v {
-            Some(Ok(Answer::Invalid(errors))) => errors.clone(),
-            _ => Vec::new(),
-        })
+        save.with(refused_fields)
     })
 }
 
@@ -29,12 +26,12 @@ pub fn form_errors<T: Send + Sync + 'static>(
 /// problems about fields the form does not have.
 pub fn general_error<T: Send + Sync + 'static>(
     errors: Signal<Vec<FieldError>>,
-    save: Signal<Option<Result<Answer<T>, ServerFnError>>>,
+    save: Signal<Option<Result<T, ServerFnError>>>,
     fields: &'static [&'static str],
 ) -> Signal<Option<String>> {
     Signal::derive(move || {
         let failed = save.with(|v| match v {
-            Some(Err(e)) => Some(error_text(e)),
+            Some(Err(e)) if invalid_fields(e).is_none() => Some(error_text(e)),
             _ => None,
         });
         if failed.is_some() {

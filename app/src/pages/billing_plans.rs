@@ -16,7 +16,6 @@ use crate::functions::tariffs::{
     list_billing_plans, list_tariffs, DeleteBillingPlan, PlanList, PlanRow, SaveBillingPlan,
     TariffRow,
 };
-use crate::functions::Answer;
 
 /// The fields of the form.
 const FIELDS: [&str; 9] = [
@@ -76,7 +75,7 @@ pub fn BillingPlansPage() -> impl IntoView {
     let notice = RwSignal::new(None::<String>);
 
     Effect::new(move |_| {
-        if let Some(Ok(Answer::Done(_))) = save.value().get() {
+        if let Some(Ok(_)) = save.value().get() {
             editing.set(None);
             notice.set(Some("The billing plan was saved.".into()));
         }

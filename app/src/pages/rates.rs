@@ -22,7 +22,6 @@ use crate::components::tenant::{tenant_choices_resource, use_tenant, ChooseTenan
 use crate::functions::auth::SignedIn;
 use crate::functions::rates::{list_rates, DeleteRate, RateListArgs, RatePage, SaveRate};
 use crate::functions::tenants::TenantChoice;
-use crate::functions::Answer;
 
 /// Page sizes offered; the first page shows [`PAGE_SIZE`](crate::functions::rates::PAGE_SIZE) rows.
 const PAGE_SIZES: [u32; 4] = [10, 25, 50, 100];
@@ -203,7 +202,7 @@ pub fn RatesPage() -> impl IntoView {
 
     // A saved rate closes the form; a refused one keeps it open with the reasons.
     Effect::new(move |_| {
-        if let Some(Ok(Answer::Done(_))) = save.value().get() {
+        if let Some(Ok(_)) = save.value().get() {
             editing.set(None);
             notice.set(Some("The rate was saved.".into()));
         }
@@ -611,10 +610,7 @@ fn RateEditor(
         if !local.is_empty() {
             return local;
         }
-        match save.value().get() {
-            Some(Ok(Answer::Invalid(errors))) => errors,
-            _ => Vec::new(),
-        }
+        save.value().with(crate::functions::refused_fields)
     };
     let message_for = move |name: &'static str| {
         move || {
@@ -634,7 +630,7 @@ fn RateEditor(
             .map(|e| e.to_string())
             .collect();
         match save.value().get() {
-            Some(Err(e)) => Some(error_text(&e)),
+            Some(Err(e)) if crate::functions::invalid_fields(&e).is_none() => Some(error_text(&e)),
             _ if !other.is_empty() => Some(other.join("; ")),
             _ => None,
         }

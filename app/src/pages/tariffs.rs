@@ -14,7 +14,6 @@ use crate::components::form::{form_errors, general_error, TextField};
 use crate::components::layout::use_current_user;
 use crate::components::tenant::{tenant_choices_resource, use_tenant, ChooseTenant, TenantPicker};
 use crate::functions::tariffs::{list_tariffs, DeleteTariff, SaveTariff, TariffList, TariffRow};
-use crate::functions::Answer;
 
 /// The fields of the form, in the order the server checks them.
 const FIELDS: [&str; 6] = [
@@ -56,7 +55,7 @@ pub fn TariffsPage() -> impl IntoView {
     let notice = RwSignal::new(None::<String>);
 
     Effect::new(move |_| {
-        if let Some(Ok(Answer::Done(_))) = save.value().get() {
+        if let Some(Ok(_)) = save.value().get() {
             editing.set(None);
             notice.set(Some("The tariff was saved.".into()));
         }

@@ -12,6 +12,7 @@ use serde_json::{json, Value};
 
 use super::error::{ApiError, ApiResult};
 use super::extract::{path_id, token_of, Auth, JsonObject};
+use crate::client::ClientAddr;
 
 fn answer(login: Login) -> LoginAnswer {
     let now = billing::db::now_ms();
@@ -28,6 +29,7 @@ fn answer(login: Login) -> LoginAnswer {
 /// `POST /api/login {username, password, domain?}`
 pub async fn login(
     State(db): State<Db>,
+    ClientAddr(client): ClientAddr,
     JsonObject(body): JsonObject,
 ) -> ApiResult<Json<LoginAnswer>> {
     let mut f = Fields::new(&body);
@@ -40,7 +42,9 @@ pub async fn login(
     let (Some(username), Some(password)) = (username, password) else {
         return Err(ApiError::validation("username", "is required"));
     };
-    let login = db.login(&username, &password, domain.as_deref()).await?;
+    let login = db
+        .login(&username, &password, domain.as_deref(), client)
+        .await?;
     Ok(Json(answer(login)))
 }
 

@@ -20,6 +20,7 @@ use serde_json::{json, Map, Value};
 
 use crate::api::error::{wrong_method, ApiError, ApiResult};
 use crate::api::extract::{JsonObject, TenantScope};
+use crate::client::ClientAddr;
 use crate::state::AppState;
 
 /// The version this API says it speaks in a login answer.
@@ -135,7 +136,11 @@ impl<S: Send + Sync> FromRequestParts<S> for QueryMap {
 }
 
 /// `POST /api/account/credentials/verify {name, password, domain?}`
-async fn verify(State(db): State<Db>, JsonObject(body): JsonObject) -> ApiResult<Json<Value>> {
+async fn verify(
+    State(db): State<Db>,
+    ClientAddr(client): ClientAddr,
+    JsonObject(body): JsonObject,
+) -> ApiResult<Json<Value>> {
     let mut f = Fields::new(&body);
     let name = f.string("name");
     let name = f.require("name", name);
@@ -146,7 +151,9 @@ async fn verify(State(db): State<Db>, JsonObject(body): JsonObject) -> ApiResult
     let (Some(name), Some(password)) = (name, password) else {
         return Err(ApiError::validation("name", "is required"));
     };
-    let login = db.login(&name, &password, domain.as_deref()).await?;
+    let login = db
+        .login(&name, &password, domain.as_deref(), client)
+        .await?;
     let now = billing::db::now_ms();
     Ok(Json(json!({
         "access_token": login.access_token,
