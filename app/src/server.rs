@@ -153,3 +153,55 @@ fn scope_of(caller: &Caller, tenant: Option<String>) -> Result<Scope, ServerFnEr
     };
     caller.scope(requested).map_err(to_server_error)
 }
+
+/// The Content-Security-Policy of a portal page: the site's own files, the
+/// wasm they compile, and the inline hydration script carrying this
+/// answer's nonce; nothing from elsewhere, no frames, no plugins.
+pub fn page_policy(nonce: &str) -> String {
+    format!(
+        "default-src 'self'; script-src 'self' 'nonce-{nonce}' 'wasm-unsafe-eval'; \
+         style-src 'self'; img-src 'self' data:; connect-src 'self'; object-src 'none'; \
+         base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
+    )
+}
+
+/// Sets the page's Content-Security-Policy with the nonce Leptos gives this
+/// answer's inline scripts.
+pub fn content_security_policy() {
+    let (Some(nonce), Some(response)) = (
+        leptos::nonce::use_nonce(),
+        use_context::<leptos_axum::ResponseOptions>(),
+    ) else {
+        return;
+    };
+    if let Ok(value) = axum::http::HeaderValue::from_str(&page_policy(&nonce)) {
+        response.insert_header(axum::http::header::CONTENT_SECURITY_POLICY, value);
+    }
+}
+
+/// The content hash of one of the site's files (`js`, `wasm` or `css`) from
+/// the hash file the site build writes, when the options say the names are
+/// fingerprinted. The file is read once.
+pub fn asset_hash(options: &LeptosOptions, kind: &str) -> Option<String> {
+    static HASHES: std::sync::OnceLock<Vec<(String, String)>> = std::sync::OnceLock::new();
+    if !options.hash_files {
+        return None;
+    }
+    let hashes = HASHES.get_or_init(|| {
+        let path = std::env::current_exe()
+            .ok()
+            .and_then(|exe| exe.parent().map(std::path::Path::to_path_buf))
+            .unwrap_or_default()
+            .join(options.hash_file.as_ref());
+        std::fs::read_to_string(path)
+            .unwrap_or_default()
+            .lines()
+            .filter_map(|line| line.split_once(':'))
+            .map(|(k, v)| (k.trim().to_string(), v.trim().to_string()))
+            .collect()
+    });
+    hashes
+        .iter()
+        .find(|(k, _)| k == kind)
+        .map(|(_, v)| v.clone())
+}
