@@ -253,7 +253,63 @@ async fn fifty_failures_lock_an_address(backend: Backend) {
     );
 }
 
+async fn concurrent_failures_are_each_counted(backend: Backend) {
+    let app = std::sync::Arc::new(TestApp::new(backend).await);
+    let root = app.admin().await;
+    app.tenant(&root, DOMAIN).await;
+    let client = "198.51.100.99:7000";
+    let attempts: Vec<_> = (0..20)
+        .map(|n| {
+            let app = app.clone();
+            tokio::spawn(async move {
+                let who = if n % 2 == 0 {
+                    "boss".to_string()
+                } else {
+                    format!("user{n}")
+                };
+                rest_login(&app, client, &who, "wrong-password")
+                    .await
+                    .status
+            })
+        })
+        .collect();
+    let mut refused = 0;
+    for attempt in attempts {
+        let status = attempt.await.expect("joined");
+        match status {
+            StatusCode::UNAUTHORIZED => refused += 1,
+            StatusCode::TOO_MANY_REQUESTS => {}
+            other => panic!("{other}"),
+        }
+    }
+    // Every failed password check is counted once, for its account and for
+    // the address, none lost to a race (the boss's later attempts may meet
+    // the lock instead).
+    let counts = sqlx::query_scalar::<_, i64>(
+        "SELECT failures FROM login_throttle WHERE subject LIKE 'address:%'",
+    )
+    .fetch_all(app.db.db.pool())
+    .await
+    .expect("counters");
+    assert_eq!(counts.len(), 1);
+    let boss_count = sqlx::query_scalar::<_, i64>(
+        "SELECT MAX(failures) FROM login_throttle WHERE subject LIKE 'account:%'",
+    )
+    .fetch_one(app.db.db.pool())
+    .await
+    .expect("counter");
+    assert!((5..=10).contains(&boss_count), "{boss_count}");
+    assert_eq!(
+        counts[0],
+        boss_count + 10,
+        "the address counts every account's"
+    );
+    assert_eq!(counts[0], refused, "one count per 401");
+    retry_after(&rest_login(&app, client, "boss", PASSWORD).await);
+}
+
 on_both_databases!(
+    concurrent_failures_are_each_counted,
     five_failures_lock_an_account_everywhere,
     failed_xmlrpc_and_portal_logins_count_too,
     fifty_failures_lock_an_address,
