@@ -71,21 +71,29 @@ pub fn status_of(e: &billing::Error) -> StatusCode {
     }
 }
 
-/// Sets the HTTP status of the server function's answer. A plain form post
-/// (no script ran) keeps the redirect back to its page that Leptos answers.
+/// The options of the answer to a server-function call made by a page's
+/// script; `None` while a page is rendered on the server (whose status is
+/// the page's own, not that of a call it made) and for a plain form post
+/// (which Leptos answers with a redirect back to its page).
+fn server_fn_answer() -> Option<leptos_axum::ResponseOptions> {
+    let parts = use_context::<axum::http::request::Parts>()?;
+    if !parts.uri.path().starts_with("/portal/fn/") {
+        return None;
+    }
+    let html = parts
+        .headers
+        .get(axum::http::header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.contains("text/html"));
+    if html && parts.headers.contains_key(axum::http::header::REFERER) {
+        return None;
+    }
+    use_context::<leptos_axum::ResponseOptions>()
+}
+
+/// Sets the HTTP status of a server function's answer.
 pub fn set_status(status: StatusCode) {
-    let Some(response) = use_context::<leptos_axum::ResponseOptions>() else {
-        return;
-    };
-    let plain_form_post = use_context::<axum::http::request::Parts>().is_some_and(|parts| {
-        let html = parts
-            .headers
-            .get(axum::http::header::ACCEPT)
-            .and_then(|v| v.to_str().ok())
-            .is_some_and(|v| v.contains("text/html"));
-        html && parts.headers.contains_key(axum::http::header::REFERER)
-    });
-    if !plain_form_post {
+    if let Some(response) = server_fn_answer() {
         response.set_status(status);
     }
 }
@@ -103,7 +111,7 @@ pub fn to_server_error(e: billing::Error) -> ServerFnError {
         billing::Error::TooManyRequests {
             retry_after_seconds,
         } => {
-            if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
+            if let Some(response) = server_fn_answer() {
                 response.insert_header(
                     axum::http::header::RETRY_AFTER,
                     axum::http::HeaderValue::from(retry_after_seconds),

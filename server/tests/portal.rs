@@ -171,6 +171,15 @@ async fn refusals_answer_their_own_status(backend: Backend) {
     let nobody = server_fn(&app, None, "current_user", json!({})).await;
     assert_eq!(nobody.status, StatusCode::OK, "{}", nobody.text);
     assert_eq!(nobody.body, Value::Null);
+    // A page rendered on the server keeps its own status whatever the calls
+    // it makes while rendering answer (here: nobody is logged in).
+    for page in ["/rates", "/tariffs", "/billing-plans", "/billing"] {
+        let (status, _, _) = get_raw(&app.router, page, &[]).await;
+        assert!(
+            status.is_success() || status.is_redirection(),
+            "{page}: {status}"
+        );
+    }
 }
 
 /// The raw answer to a GET, body undecoded.
