@@ -288,7 +288,8 @@ impl Db {
         Ok(user_id)
     }
 
-    /// What a failed password check leaves behind: the throttle's counters.
+    /// The one place where a failed password check is recorded, whatever
+    /// the surface: the throttle counts it for the account and the address.
     async fn login_failed(&self, attempt: &crate::throttle::Attempt) -> Result<()> {
         self.record_login_failure(attempt).await
     }
