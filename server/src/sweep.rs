@@ -1,5 +1,6 @@
 //! Background work: releasing the holds of calls that were never reported,
-//! pruning the login throttle's passed windows, and copying SQLite's write-ahead log into the database file.
+//! pruning the login throttle's passed windows, and copying SQLite's
+//! write-ahead log into the database file.
 
 use billing::charging::SWEEP_PERIOD;
 use billing::db::{CHECKPOINT_IDLE_PERIOD, CHECKPOINT_PERIOD};
