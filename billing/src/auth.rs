@@ -233,6 +233,8 @@ const DUMMY_HASH: &str =
 
 impl Db {
     /// Checks a user name and password and opens a login with two tokens.
+    /// `origin` says where the attempt came from: failures are throttled per
+    /// account and per client address ([`crate::throttle`]) and audited.
     #[tracing::instrument(skip_all)]
     pub async fn login(
         &self,
@@ -249,8 +251,10 @@ impl Db {
     }
 
     /// The id of the user with these credentials. `domain` is the tenant's SIP
-    /// domain; without it, only system users are looked up. A failure is
-    /// written to the audit log.
+    /// domain; without it, only system users are looked up. Refused with
+    /// `TooManyRequests` while the account or the client's address is locked
+    /// out, whatever the password. A failure counts towards the lock-out and
+    /// is written to the audit log.
     async fn verify_credentials(
         &self,
         username: &str,
@@ -258,6 +262,8 @@ impl Db {
         domain: Option<&str>,
         origin: Origin,
     ) -> Result<i64> {
+        let attempt = crate::throttle::Attempt::new(username, domain, origin.client);
+        let standing = self.check_login_throttle(&attempt).await?;
         let scope = match domain.map(str::trim).filter(|d| !d.is_empty()) {
             Some(domain) => {
                 let row = sqlx::query("SELECT id FROM tenants WHERE sip_domain = $1")
@@ -285,11 +291,19 @@ impl Db {
         let ok = verify_password(password.to_string(), hash).await?;
         if !ok || user_id == 0 {
             let tenant = (scope > 0).then_some(scope);
+            self.login_failed(&attempt).await?;
             self.audit_failed_login(origin, username, domain, tenant)
                 .await?;
             return Err(Error::Unauthorized("invalid username or password".into()));
         }
+        self.clear_login_failures(&attempt, standing).await?;
         Ok(user_id)
+    }
+
+    /// The one place where a failed password check is recorded, whatever
+    /// the surface: the throttle counts it for the account and the address.
+    async fn login_failed(&self, attempt: &crate::throttle::Attempt) -> Result<()> {
+        self.record_login_failure(attempt).await
     }
 
     async fn open_login(&self, user_id: i64, role: Role) -> Result<Login> {
@@ -439,7 +453,8 @@ impl Db {
         })
     }
 
-    /// Checks a user name and password for the portal (no tokens issued).
+    /// Checks a user name and password for the portal and XML-RPC (no
+    /// tokens issued); throttled like [`Db::login`].
     #[tracing::instrument(skip_all)]
     pub async fn check_password(
         &self,

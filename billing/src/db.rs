@@ -66,6 +66,8 @@ pub struct Db {
     authorizations: std::sync::Arc<crate::charging::Queue>,
     /// Tokens recently found valid.
     tokens: std::sync::Arc<crate::auth::TokenCache>,
+    /// The clock of the login throttle.
+    login_clock: crate::throttle::ThrottleClock,
 }
 
 pub type Tx = Transaction<'static, Any>;
@@ -108,6 +110,7 @@ impl Db {
             write_gate: Default::default(),
             authorizations: Default::default(),
             tokens: Default::default(),
+            login_clock: Default::default(),
         };
         db.migrate().await?;
         Ok(db)
@@ -166,6 +169,11 @@ impl Db {
     /// Tokens recently found valid.
     pub(crate) fn token_cache(&self) -> &crate::auth::TokenCache {
         &self.tokens
+    }
+
+    /// The clock of the login throttle.
+    pub(crate) fn login_clock(&self) -> &crate::throttle::ThrottleClock {
+        &self.login_clock
     }
 
     /// On SQLite, copies the write-ahead log into the database file as far

@@ -22,6 +22,7 @@ pub mod tariffs;
 pub mod tenants;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;
+pub mod throttle;
 pub mod time;
 pub mod users;
 

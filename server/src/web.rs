@@ -48,7 +48,7 @@ pub fn router(state: AppState, secure_cookies: bool) -> Router {
         .layer(middleware::from_fn(same_origin_writes))
         .layer(sessions);
 
-    Router::new()
+    let app = Router::new()
         .merge(crate::api::routes())
         .merge(crate::legacy::routes())
         .merge(crate::xmlrpc::routes())
@@ -61,7 +61,8 @@ pub fn router(state: AppState, secure_cookies: bool) -> Router {
             header::X_FRAME_OPTIONS,
             HeaderValue::from_static("DENY"),
         ))
-        .with_state(state)
+        .with_state(state);
+    crate::headers::layers(app, secure_cookies)
 }
 
 #[derive(serde::Deserialize)]

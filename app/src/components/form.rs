@@ -10,23 +10,20 @@ use model::FieldError;
 use serde_json::{Map, Value};
 
 use crate::components::error_text;
-use crate::functions::Answer;
+use crate::functions::{invalid_fields, refused_fields};
 
 /// The problems a form shows: those the browser found, or when there are
 /// none, those the server answered (`save` is the saving action's value).
 pub fn form_errors<T: Send + Sync + 'static>(
     checked: RwSignal<Vec<FieldError>>,
-    save: Signal<Option<Result<Answer<T>, ServerFnError>>>,
+    save: Signal<Option<Result<T, ServerFnError>>>,
 ) -> Signal<Vec<FieldError>> {
     Signal::derive(move || {
         let local = checked.get();
         if !local.is_empty() {
             return local;
         }
-        save.with(|v| match v {
-            Some(Ok(Answer::Invalid(errors))) => errors.clone(),
-            _ => Vec::new(),
-        })
+        save.with(refused_fields)
     })
 }
 
@@ -34,12 +31,12 @@ pub fn form_errors<T: Send + Sync + 'static>(
 /// problems about fields the form does not have.
 pub fn general_error<T: Send + Sync + 'static>(
     errors: Signal<Vec<FieldError>>,
-    save: Signal<Option<Result<Answer<T>, ServerFnError>>>,
+    save: Signal<Option<Result<T, ServerFnError>>>,
     fields: Arc<[&'static str]>,
 ) -> Signal<Option<String>> {
     Signal::derive(move || {
         let failed = save.with(|v| match v {
-            Some(Err(e)) => Some(error_text(e)),
+            Some(Err(e)) if invalid_fields(e).is_none() => Some(error_text(e)),
             _ => None,
         });
         if failed.is_some() {
@@ -69,7 +66,7 @@ pub struct RowForm {
     /// The problems to show next to the fields.
     pub errors: Signal<Vec<FieldError>>,
     checked: RwSignal<Vec<FieldError>>,
-    answer: Signal<Option<Result<Answer<String>, ServerFnError>>>,
+    answer: Signal<Option<Result<String, ServerFnError>>>,
     pending: Signal<bool>,
     dispatch: Callback<Map<String, Value>>,
     forget: Callback<()>,
@@ -84,7 +81,7 @@ impl RowForm {
         key: &'static str,
         title: String,
         is_new: bool,
-        answer: Signal<Option<Result<Answer<String>, ServerFnError>>>,
+        answer: Signal<Option<Result<String, ServerFnError>>>,
         pending: Signal<bool>,
         dispatch: Callback<Map<String, Value>>,
         forget: Callback<()>,

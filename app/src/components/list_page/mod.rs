@@ -37,7 +37,6 @@ use crate::components::error_text;
 use crate::components::form::RowForm;
 use crate::components::layout::use_current_user;
 use crate::components::tenant::{tenant_choices_resource, use_tenant, ChooseTenant, TenantPicker};
-use crate::functions::Answer;
 
 pub use search::list_href;
 use search::search_form;
@@ -80,11 +79,7 @@ pub trait ListResource: Send + Sync + 'static {
 /// deletes on the page.
 pub trait EditResource: ListResource {
     /// The server function that creates (no id) or changes a row.
-    type Save: ServerFn<Output = Answer<String>, Error = ServerFnError>
-        + Clone
-        + Send
-        + Sync
-        + 'static;
+    type Save: ServerFn<Output = String, Error = ServerFnError> + Clone + Send + Sync + 'static;
     /// The server function that deletes a row.
     type Delete: ServerFn<Output = (), Error = ServerFnError> + Clone + Send + Sync + 'static;
 
@@ -105,7 +100,7 @@ pub trait EditResource: ListResource {
 /// How a list page changes its rows: the save and delete actions of an
 /// [`EditResource`], and the editor of a row.
 pub struct Changes<R: 'static> {
-    saved: Signal<Option<Result<Answer<String>, ServerFnError>>>,
+    saved: Signal<Option<Result<String, ServerFnError>>>,
     saving: Signal<bool>,
     deleted: Signal<Option<Result<(), ServerFnError>>>,
     deleting: Signal<bool>,
@@ -290,7 +285,7 @@ pub fn ListPage<P: ListResource>(
     if let Some(changes) = changes {
         // A saved row closes the form; a refused one keeps it open with the reasons.
         Effect::new(move |_| {
-            if let Some(Ok(Answer::Done(_))) = changes.saved.get() {
+            if let Some(Ok(_)) = changes.saved.get() {
                 editing.set(None);
                 notice.set(Some(format!("The {} was saved.", P::NOUN)));
             }
