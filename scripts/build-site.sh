@@ -1,9 +1,13 @@
 #!/usr/bin/env bash
 # Builds the portal's browser side into target/site, where the server serves
 # it from (LEPTOS_SITE_ROOT):
-#   target/site/pkg/ratedeck.js, ratedeck_bg.wasm  the hydrate entry (frontend crate)
-#   target/site/pkg/ratedeck.css                   style/main.css
-#   target/site/*                                  public/
+#   target/site/pkg/ratedeck.<hash>.js, .wasm  the hydrate entry (frontend crate)
+#   target/site/pkg/ratedeck.<hash>.css        style/main.css
+#   target/site/hash.txt                       the hashes, read by the server
+#   target/site/*                              public/
+# Each name under pkg/ carries the first 16 hex digits of its content's
+# SHA-256, so browsers may keep it for a year; each file also gets its .gz and
+# (with Debian's brotli) .br twin, served to clients that accept them.
 #
 # Usage: scripts/build-site.sh [--release]
 # --release builds the wasm with the size-optimised `wasm-release` profile and
@@ -28,7 +32,7 @@ name="ratedeck"
 
 cargo build -p frontend --lib --target wasm32-unknown-unknown --profile "$profile"
 
-rm -rf "$pkg"
+rm -rf "$pkg" "$site/hash.txt"
 mkdir -p "$pkg"
 wasm-bindgen --target web --no-typescript --out-dir "$pkg" --out-name "$name" \
     "${CARGO_TARGET_DIR:-target}/wasm32-unknown-unknown/$profile_dir/frontend.wasm"
@@ -43,5 +47,29 @@ fi
 
 cp style/main.css "$pkg/$name.css"
 cp -r public/. "$site/"
-printf 'site built in %s (%s wasm: %s bytes)\n' "$site" "$profile" \
-    "$(stat -c %s "$pkg/${name}_bg.wasm")"
+
+fingerprint() { sha256sum "$1" | cut -c1-16; }
+js_hash="$(fingerprint "$pkg/$name.js")"
+wasm_hash="$(fingerprint "$pkg/${name}_bg.wasm")"
+css_hash="$(fingerprint "$pkg/$name.css")"
+mv "$pkg/$name.js" "$pkg/$name.$js_hash.js"
+mv "$pkg/${name}_bg.wasm" "$pkg/$name.$wasm_hash.wasm"
+mv "$pkg/$name.css" "$pkg/$name.$css_hash.css"
+printf 'js: %s\nwasm: %s\ncss: %s\n' "$js_hash" "$wasm_hash" "$css_hash" >"$site/hash.txt"
+
+# The strongest levels for a release; quicker ones for a debug build's large wasm.
+levels=(-6 -q 5)
+if [ "$profile" = "wasm-release" ]; then levels=(-9 -q 11); fi
+for file in "$pkg/$name.$js_hash.js" "$pkg/$name.$wasm_hash.wasm" "$pkg/$name.$css_hash.css"; do
+    gzip "${levels[0]}" --keep --force "$file"
+    if command -v brotli >/dev/null; then
+        brotli "${levels[1]}" "${levels[2]}" --keep --force "$file"
+    fi
+done
+if ! command -v brotli >/dev/null; then
+    echo "brotli is not installed (scripts/setup-tools.sh installs it): gzip only" >&2
+fi
+
+wasm="$pkg/$name.$wasm_hash.wasm"
+printf 'site built in %s (%s wasm: %s bytes, %s gzipped)\n' "$site" "$profile" \
+    "$(stat -c %s "$wasm")" "$(stat -c %s "$wasm.gz")"

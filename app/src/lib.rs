@@ -11,7 +11,7 @@ pub mod pages;
 pub mod server;
 
 use leptos::prelude::*;
-use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
+use leptos_meta::{provide_meta_context, MetaTags, Title};
 use leptos_router::components::{ParentRoute, Route, Router, Routes};
 use leptos_router::path;
 
@@ -22,8 +22,13 @@ use crate::pages::rates::RatesPage;
 use crate::pages::tariffs::TariffsPage;
 use crate::pages::{home::HomePage, login::LoginPage, not_found::NotFound};
 
-/// The HTML document around the app.
+/// The HTML document around the app. On the server it also sets the page's
+/// Content-Security-Policy: only the site's own files, and the one inline
+/// hydration script by this answer's nonce.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
+    #[cfg(feature = "ssr")]
+    server::content_security_policy();
+    let stylesheet = stylesheet_href(&options);
     view! {
         <!DOCTYPE html>
         <html lang="en">
@@ -31,6 +36,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta charset="utf-8" />
                 <meta name="viewport" content="width=device-width, initial-scale=1" />
                 <link rel="icon" href="/favicon.ico" />
+                <link rel="stylesheet" id="leptos" href=stylesheet />
                 <AutoReload options=options.clone() />
                 <HydrationScripts options />
                 <MetaTags />
@@ -42,11 +48,24 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
     }
 }
 
+/// The stylesheet's address: `/pkg/<name>.<hash>.css` when the site was
+/// built with fingerprinted names (see `server::asset_hash`), else
+/// `/pkg/<name>.css`.
+fn stylesheet_href(options: &LeptosOptions) -> String {
+    #[cfg(feature = "ssr")]
+    if let Some(hash) = server::asset_hash(options, "css") {
+        return format!(
+            "/{}/{}.{hash}.css",
+            options.site_pkg_dir, options.output_name
+        );
+    }
+    format!("/{}/{}.css", options.site_pkg_dir, options.output_name)
+}
+
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
     view! {
-        <Stylesheet id="leptos" href="/pkg/ratedeck.css" />
         <Title text="Ratedeck" />
         <Router>
             <Routes fallback=NotFound>

@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use sqlx::Row;
 
+use crate::audit::{self, Action, Change, Entity, Origin};
 use crate::db::{now_ms, Db};
 use crate::error::{Error, Result};
 
@@ -75,6 +76,11 @@ pub struct Caller {
     pub family: String,
     /// Unix ms; `None` for API tokens that never expire.
     pub expires_at: Option<i64>,
+    /// The name of the API token this call came with (`None` for a login or
+    /// a portal session).
+    pub token_name: Option<String>,
+    /// Where this request came from: set per request, never cached.
+    pub origin: Origin,
 }
 
 impl std::fmt::Debug for Caller {
@@ -84,6 +90,8 @@ impl std::fmt::Debug for Caller {
             .field("username", &self.username)
             .field("role", &self.role)
             .field("tenant_id", &self.tenant_id)
+            .field("token_name", &self.token_name)
+            .field("origin", &self.origin)
             .finish_non_exhaustive()
     }
 }
@@ -225,26 +233,37 @@ const DUMMY_HASH: &str =
 
 impl Db {
     /// Checks a user name and password and opens a login with two tokens.
+    /// `origin` says where the attempt came from: failures are throttled per
+    /// account and per client address ([`crate::throttle`]) and audited.
     #[tracing::instrument(skip_all)]
     pub async fn login(
         &self,
         username: &str,
         password: &str,
         domain: Option<&str>,
+        origin: Origin,
     ) -> Result<Login> {
-        let user_id = self.verify_credentials(username, password, domain).await?;
-        let caller = self.caller_for_user(user_id).await?;
+        let user_id = self
+            .verify_credentials(username, password, domain, origin)
+            .await?;
+        let caller = self.caller_for_user(user_id, origin).await?;
         self.open_login(user_id, caller.role).await
     }
 
     /// The id of the user with these credentials. `domain` is the tenant's SIP
-    /// domain; without it, only system users are looked up.
+    /// domain; without it, only system users are looked up. Refused with
+    /// `TooManyRequests` while the account or the client's address is locked
+    /// out, whatever the password. A failure counts towards the lock-out and
+    /// is written to the audit log.
     async fn verify_credentials(
         &self,
         username: &str,
         password: &str,
         domain: Option<&str>,
+        origin: Origin,
     ) -> Result<i64> {
+        let attempt = crate::throttle::Attempt::new(username, domain, origin.client);
+        let standing = self.check_login_throttle(&attempt).await?;
         let scope = match domain.map(str::trim).filter(|d| !d.is_empty()) {
             Some(domain) => {
                 let row = sqlx::query("SELECT id FROM tenants WHERE sip_domain = $1")
@@ -271,9 +290,20 @@ impl Db {
         };
         let ok = verify_password(password.to_string(), hash).await?;
         if !ok || user_id == 0 {
+            let tenant = (scope > 0).then_some(scope);
+            self.login_failed(&attempt).await?;
+            self.audit_failed_login(origin, username, domain, tenant)
+                .await?;
             return Err(Error::Unauthorized("invalid username or password".into()));
         }
+        self.clear_login_failures(&attempt, standing).await?;
         Ok(user_id)
+    }
+
+    /// The one place where a failed password check is recorded, whatever
+    /// the surface: the throttle counts it for the account and the address.
+    async fn login_failed(&self, attempt: &crate::throttle::Attempt) -> Result<()> {
+        self.record_login_failure(attempt).await
     }
 
     async fn open_login(&self, user_id: i64, role: Role) -> Result<Login> {
@@ -353,20 +383,21 @@ impl Db {
 
     /// Who holds this access or API token; `Unauthorized` when nobody valid does.
     #[tracing::instrument(skip_all)]
-    pub async fn authenticate(&self, token: &str) -> Result<Caller> {
+    pub async fn authenticate(&self, token: &str, origin: Origin) -> Result<Caller> {
         let token = token.trim();
         if token.is_empty() || token.len() > 256 {
             return Err(Error::Unauthorized("invalid access token".into()));
         }
         let hash = token_hash(token);
         let now = now_ms();
-        if let Some(caller) = self.token_cache().get(&hash) {
+        if let Some(mut caller) = self.token_cache().get(&hash) {
             if caller.expires_at.is_none_or(|e| e > now) {
+                caller.origin = origin;
                 return Ok(caller);
             }
         }
         let row = sqlx::query(
-            "SELECT t.family, t.expires_at, u.id, u.username, u.role, u.tenant_id \
+            "SELECT t.family, t.expires_at, u.id, u.username, u.role, u.tenant_id, t.kind, t.name \
              FROM tokens t JOIN users u ON u.id = t.user_id \
              WHERE t.token_hash = $1 AND t.kind IN ('access', 'api')",
         )
@@ -390,13 +421,18 @@ impl Db {
                 .parse()
                 .map_err(Error::internal)?,
             tenant_id: row.try_get(5)?,
+            token_name: match row.try_get::<String, _>(6)?.as_str() {
+                "api" => row.try_get(7)?,
+                _ => None,
+            },
+            origin,
         };
         self.token_cache().put(hash, &caller);
         Ok(caller)
     }
 
     /// The caller behind a portal session, which holds only the user's id.
-    pub async fn caller_for_user(&self, user_id: i64) -> Result<Caller> {
+    pub async fn caller_for_user(&self, user_id: i64, origin: Origin) -> Result<Caller> {
         let row = sqlx::query("SELECT id, username, role, tenant_id FROM users WHERE id = $1")
             .bind(user_id)
             .fetch_optional(self.pool())
@@ -412,19 +448,25 @@ impl Db {
             tenant_id: row.try_get(3)?,
             family: String::new(),
             expires_at: None,
+            token_name: None,
+            origin,
         })
     }
 
-    /// Checks a user name and password for the portal (no tokens issued).
+    /// Checks a user name and password for the portal and XML-RPC (no
+    /// tokens issued); throttled like [`Db::login`].
     #[tracing::instrument(skip_all)]
     pub async fn check_password(
         &self,
         username: &str,
         password: &str,
         domain: Option<&str>,
+        origin: Origin,
     ) -> Result<Caller> {
-        let user_id = self.verify_credentials(username, password, domain).await?;
-        self.caller_for_user(user_id).await
+        let user_id = self
+            .verify_credentials(username, password, domain, origin)
+            .await?;
+        self.caller_for_user(user_id, origin).await
     }
 
     /// Ends the caller's login (or revokes the API token it used).
@@ -461,6 +503,7 @@ impl Db {
         let expires_at = expires_in_days.map(|d| now + d * 86_400_000);
         let secret = new_secret();
         let family = new_secret()[..32].to_string();
+        let mut tx = self.write().await?;
         let row = sqlx::query(
             "INSERT INTO tokens (user_id, kind, family, name, token_hash, created_at, expires_at) \
              VALUES ($1, 'api', $2, $3, $4, $5, $6) RETURNING id",
@@ -471,7 +514,7 @@ impl Db {
         .bind(token_hash(&secret))
         .bind(now)
         .bind(expires_at)
-        .fetch_one(self.pool())
+        .fetch_one(&mut *tx)
         .await?;
         let info = ApiTokenInfo {
             id: row.try_get(0)?,
@@ -480,6 +523,23 @@ impl Db {
             expires_at,
             last_used_at: None,
         };
+        let fields = serde_json::json!({
+            "name": info.name,
+            "expires_at": info.expires_at.map(crate::time::rfc3339),
+        });
+        audit::append(
+            &mut tx,
+            Change::new(
+                caller,
+                caller.tenant_id,
+                Action::Create,
+                Entity::ApiToken,
+                Some(info.id),
+            )
+            .with(audit::created(audit::snapshot(&fields))),
+        )
+        .await?;
+        tx.commit().await?;
         Ok((info, secret))
     }
 
@@ -507,16 +567,34 @@ impl Db {
 
     /// Revokes one of the caller's API tokens.
     pub async fn revoke_api_token(&self, caller: &Caller, id: i64) -> Result<()> {
-        let done =
-            sqlx::query("DELETE FROM tokens WHERE id = $1 AND user_id = $2 AND kind = 'api'")
-                .bind(id)
-                .bind(caller.user_id)
-                .execute(self.pool())
-                .await?;
+        let mut tx = self.write().await?;
+        let row = sqlx::query(
+            "DELETE FROM tokens WHERE id = $1 AND user_id = $2 AND kind = 'api' \
+             RETURNING name, expires_at",
+        )
+        .bind(id)
+        .bind(caller.user_id)
+        .fetch_optional(&mut *tx)
+        .await?
+        .ok_or(Error::NotFound("API token"))?;
+        let fields = serde_json::json!({
+            "name": row.try_get::<Option<String>, _>(0)?,
+            "expires_at": row.try_get::<Option<i64>, _>(1)?.map(crate::time::rfc3339),
+        });
+        audit::append(
+            &mut tx,
+            Change::new(
+                caller,
+                caller.tenant_id,
+                Action::Delete,
+                Entity::ApiToken,
+                Some(id),
+            )
+            .with(audit::deleted(audit::snapshot(&fields))),
+        )
+        .await?;
+        tx.commit().await?;
         self.token_cache().forget_all();
-        if done.rows_affected() == 0 {
-            return Err(Error::NotFound("API token"));
-        }
         Ok(())
     }
 

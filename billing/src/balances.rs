@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 use sqlx::any::AnyRow;
 use sqlx::Row;
 
+use crate::audit::{self, Action, Change, Entity};
 use crate::auth::Scope;
 use crate::db::{now_ms, Backend, Db, Tx};
 use crate::error::{Error, Result};
@@ -312,6 +313,108 @@ fn ledger_insert_sql(backend: Backend, rows: usize) -> String {
     )
 }
 
+/// The audit entry of a balance or credit limit going from `before` to
+/// `after` (units) on an account: the tenant's own (`user_id` None) or a user's.
+async fn audit_account(
+    tx: &mut Tx,
+    scope: &Scope,
+    user_id: Option<i64>,
+    action: Action,
+    field: &str,
+    before: i64,
+    after: i64,
+) -> Result<()> {
+    if before == after {
+        return Ok(());
+    }
+    let (entity, id) = match user_id {
+        None => (Entity::TenantAccount, scope.tenant_id),
+        Some(user) => (Entity::UserAccount, user),
+    };
+    let mut changes = serde_json::Map::new();
+    changes.insert(
+        field.to_string(),
+        serde_json::json!({
+            "before": Money::from_units(before),
+            "after": Money::from_units(after),
+        }),
+    );
+    audit::append(
+        tx,
+        Change::new(
+            &scope.caller,
+            Some(scope.tenant_id),
+            action,
+            entity,
+            Some(id),
+        )
+        .with(changes),
+    )
+    .await
+}
+
+/// Sets an account's credit limit inside `tx` and writes its audit entry.
+async fn set_credit_limit(
+    tx: &mut Tx,
+    backend: Backend,
+    scope: &Scope,
+    user_id: Option<i64>,
+    units: i64,
+) -> Result<()> {
+    let lock = crate::sql::for_update(backend);
+    let before = match user_id {
+        None => {
+            let sql = format!("SELECT credit_limit FROM tenants WHERE id = $1{lock}");
+            sqlx::query(&sql)
+                .bind(scope.tenant_id)
+                .fetch_optional(&mut **tx)
+                .await?
+        }
+        Some(user) => {
+            let sql =
+                format!("SELECT credit_limit FROM users WHERE id = $1 AND tenant_id = $2{lock}");
+            sqlx::query(&sql)
+                .bind(user)
+                .bind(scope.tenant_id)
+                .fetch_optional(&mut **tx)
+                .await?
+        }
+    }
+    .ok_or(Error::NotFound(if user_id.is_some() {
+        "user"
+    } else {
+        "tenant"
+    }))?
+    .try_get::<i64, _>(0)?;
+    match user_id {
+        None => {
+            sqlx::query("UPDATE tenants SET credit_limit = $1 WHERE id = $2")
+                .bind(units)
+                .bind(scope.tenant_id)
+                .execute(&mut **tx)
+                .await?;
+        }
+        Some(user) => {
+            sqlx::query("UPDATE users SET credit_limit = $1 WHERE id = $2 AND tenant_id = $3")
+                .bind(units)
+                .bind(user)
+                .bind(scope.tenant_id)
+                .execute(&mut **tx)
+                .await?;
+        }
+    }
+    audit_account(
+        tx,
+        scope,
+        user_id,
+        Action::Update,
+        "credit_limit",
+        before,
+        units,
+    )
+    .await
+}
+
 impl Db {
     /// A user account of the scope's tenant that the caller may see: any of
     /// them for an administrator, only one's own for a standard user.
@@ -368,7 +471,7 @@ impl Db {
         scope.caller.require_system_admin()?;
         let units = positive_units("balance", amount)?;
         let mut tx = self.write().await?;
-        let balance_after = post(
+        let after = post(
             &mut tx,
             Entry {
                 tenant_id: scope.tenant_id,
@@ -381,7 +484,17 @@ impl Db {
             },
         )
         .await?;
-        within_balance_bound(balance_after)?;
+        within_balance_bound(after)?;
+        audit_account(
+            &mut tx,
+            scope,
+            None,
+            Action::Recharge,
+            "balance",
+            after - units,
+            after,
+        )
+        .await?;
         tx.commit().await?;
         self.read_balance(scope, None).await
     }
@@ -390,11 +503,9 @@ impl Db {
     pub async fn set_tenant_credit_limit(&self, scope: &Scope, limit: Money) -> Result<Balance> {
         scope.caller.require_system_admin()?;
         let units = limit_units(limit)?;
-        sqlx::query("UPDATE tenants SET credit_limit = $1 WHERE id = $2")
-            .bind(units)
-            .bind(scope.tenant_id)
-            .execute(self.pool())
-            .await?;
+        let mut tx = self.write().await?;
+        set_credit_limit(&mut tx, self.backend(), scope, None, units).await?;
+        tx.commit().await?;
         self.read_balance(scope, None).await
     }
 
@@ -415,7 +526,7 @@ impl Db {
         let units = positive_units("balance", amount)?;
         self.visible_user(scope, user_id).await?;
         let mut tx = self.write().await?;
-        let balance_after = post(
+        let after = post(
             &mut tx,
             Entry {
                 tenant_id: scope.tenant_id,
@@ -428,7 +539,17 @@ impl Db {
             },
         )
         .await?;
-        within_balance_bound(balance_after)?;
+        within_balance_bound(after)?;
+        audit_account(
+            &mut tx,
+            scope,
+            Some(user_id),
+            Action::Recharge,
+            "balance",
+            after - units,
+            after,
+        )
+        .await?;
         tx.commit().await?;
         self.read_balance(scope, Some(user_id)).await
     }
@@ -443,12 +564,9 @@ impl Db {
         scope.require_manager()?;
         let units = limit_units(limit)?;
         self.visible_user(scope, user_id).await?;
-        sqlx::query("UPDATE users SET credit_limit = $1 WHERE id = $2 AND tenant_id = $3")
-            .bind(units)
-            .bind(user_id)
-            .bind(scope.tenant_id)
-            .execute(self.pool())
-            .await?;
+        let mut tx = self.write().await?;
+        set_credit_limit(&mut tx, self.backend(), scope, Some(user_id), units).await?;
+        tx.commit().await?;
         self.read_balance(scope, Some(user_id)).await
     }
 

@@ -15,6 +15,7 @@ use serde::{Deserialize, Serialize};
 use sqlx::any::AnyRow;
 use sqlx::{Any, Executor, Row};
 
+use crate::audit::{self, Action, Change, Entity};
 use crate::auth::Scope;
 use crate::csv::{self, CsvReader};
 use crate::db::{now_ms, Db, Tx};
@@ -40,7 +41,7 @@ const V22_FIELDS: &[FieldSpec] = &[
     FieldSpec::new(
         "type",
         "r.rate_type",
-        FieldKind::Enum(&["LOCAL", "NATIONAL", "INTERNATIONAL", "MOBILE"]),
+        FieldKind::Enum(<model::call_rate::RateType as model::WireEnum>::ALL_WIRE),
     ),
     FieldSpec::new(
         "free_seconds",
@@ -94,7 +95,7 @@ pub static TARIFF_RATE_SPEC: ResourceSpec = ResourceSpec {
         FieldSpec::new(
             "direction",
             "r.direction",
-            FieldKind::Enum(&["NONE", "INCOMING", "OUTGOING"]),
+            FieldKind::Enum(<RateDirection as model::WireEnum>::ALL_WIRE),
         ),
         FieldSpec::new("activation_at", "r.activation_at", FieldKind::Timestamp),
         FieldSpec::new("expiration_at", "r.expiration_at", FieldKind::Timestamp),
@@ -143,6 +144,49 @@ fn stored_from_row(row: &AnyRow) -> Result<StoredRate> {
         forbidden: row.try_get::<i64, _>(16)? != 0,
         grace_period_enable: row.try_get::<i64, _>(17)? != 0,
     })
+}
+
+/// A rate as its audit entries show it: every field but the id (the
+/// entry's own), ids opaque, times RFC 3339.
+pub(crate) fn rate_snapshot(rate: &StoredRate) -> serde_json::Map<String, serde_json::Value> {
+    let mut fields = audit::snapshot(&rate.fields);
+    fields.insert("tariff_id".into(), ApiId::encode(rate.tariff_id).into());
+    fields.insert("direction".into(), rate.direction.to_string().into());
+    fields.insert(
+        "activation_at".into(),
+        crate::time::rfc3339(rate.activation_at).into(),
+    );
+    fields.insert(
+        "expiration_at".into(),
+        rate.expiration_at.map(crate::time::rfc3339).into(),
+    );
+    fields.insert("forbidden".into(), rate.forbidden.into());
+    fields.insert(
+        "grace_period_enable".into(),
+        rate.grace_period_enable.into(),
+    );
+    fields
+}
+
+/// One rate of the tenant inside `tx`; on PostgreSQL its row stays locked
+/// until `tx` ends, so what the audit log calls "before" is what changed.
+async fn rate_in_tx(
+    tx: &mut Tx,
+    backend: crate::db::Backend,
+    scope: &Scope,
+    tariff: Option<i64>,
+    id: i64,
+) -> Result<Option<StoredRate>> {
+    let (condition, binds) = rate_condition(scope, tariff, id, 1);
+    let lock = match backend {
+        crate::db::Backend::Postgres => " FOR UPDATE OF r",
+        crate::db::Backend::Sqlite => "",
+    };
+    let sql = format!("SELECT {COLUMNS} FROM {FROM} WHERE {condition}{lock}");
+    let row = bind_all(sqlx::query(&sql), &binds)
+        .fetch_optional(&mut **tx)
+        .await?;
+    row.as_ref().map(stored_from_row).transpose()
 }
 
 /// A v22 call rate: the id and the fields.
@@ -374,6 +418,21 @@ impl Db {
             Err(e) if is_unique_violation(&e) => return Err(duplicate_prefix()),
             Err(e) => return Err(e.into()),
         };
+        let created = rate_in_tx(&mut tx, self.backend(), scope, Some(tariff), id)
+            .await?
+            .ok_or(Error::NotFound("call rate"))?;
+        audit::append(
+            &mut tx,
+            Change::new(
+                &scope.caller,
+                Some(scope.tenant_id),
+                Action::Create,
+                Entity::CallRate,
+                Some(id),
+            )
+            .with(audit::created(rate_snapshot(&created))),
+        )
+        .await?;
         bump_rates_version(&mut tx, scope.tenant_id, Some(tariff)).await?;
         tx.commit().await?;
         Ok(id)
@@ -463,6 +522,9 @@ impl Db {
         }
         let mut tx = self.write().await?;
         let tariff = tenant_tariff(&mut *tx, scope.tenant_id, tariff).await?;
+        let before = rate_in_tx(&mut tx, self.backend(), scope, tariff, id)
+            .await?
+            .ok_or(Error::NotFound("call rate"))?;
         let n = binds.len();
         let (condition, more) = rate_condition(scope, tariff, id, n + 1);
         binds.extend(more);
@@ -483,6 +545,24 @@ impl Db {
         let tariff_id: i64 = row.try_get(0)?;
         validate_schedule(row.try_get(1)?, row.try_get(2)?)
             .map_err(|m| Error::field("expiration_at", m))?;
+        let after = rate_in_tx(&mut tx, self.backend(), scope, Some(tariff_id), id)
+            .await?
+            .ok_or(Error::NotFound("call rate"))?;
+        let changes = audit::diff(&rate_snapshot(&before), &rate_snapshot(&after));
+        if !changes.is_empty() {
+            audit::append(
+                &mut tx,
+                Change::new(
+                    &scope.caller,
+                    Some(scope.tenant_id),
+                    Action::Update,
+                    Entity::CallRate,
+                    Some(id),
+                )
+                .with(changes),
+            )
+            .await?;
+        }
         bump_rates_version(&mut tx, scope.tenant_id, Some(tariff_id)).await?;
         tx.commit().await?;
         Ok(())
@@ -496,6 +576,9 @@ impl Db {
         scope.require_manager()?;
         let mut tx = self.write().await?;
         let tariff = tenant_tariff(&mut *tx, scope.tenant_id, tariff).await?;
+        let before = rate_in_tx(&mut tx, self.backend(), scope, tariff, id)
+            .await?
+            .ok_or(Error::NotFound("call rate"))?;
         let (condition, binds) = rate_condition(scope, tariff, id, 1);
         let sql = format!(
             "DELETE FROM call_rates WHERE id IN (SELECT r.id FROM call_rates r WHERE {condition}) \
@@ -506,6 +589,18 @@ impl Db {
             .await?
             .ok_or(Error::NotFound("call rate"))?;
         let tariff_id: i64 = row.try_get(0)?;
+        audit::append(
+            &mut tx,
+            Change::new(
+                &scope.caller,
+                Some(scope.tenant_id),
+                Action::Delete,
+                Entity::CallRate,
+                Some(id),
+            )
+            .with(audit::deleted(rate_snapshot(&before))),
+        )
+        .await?;
         bump_rates_version(&mut tx, scope.tenant_id, Some(tariff_id)).await?;
         tx.commit().await?;
         Ok(())
@@ -561,6 +656,7 @@ impl Db {
         scope.require_manager()?;
         let mut tx = self.write().await?;
         let tariff = default_tariff(&mut *tx, scope.tenant_id).await?;
+        let rates_before = count_rates(&mut tx, tariff).await?;
         let mut import = Import {
             tenant_id: scope.tenant_id,
             tariff,
@@ -615,6 +711,24 @@ impl Db {
                 more: import.more_errors,
             });
         }
+        let added = count_rates(&mut tx, tariff).await? - rates_before;
+        let updated = i64::try_from(import.imported).unwrap_or(i64::MAX) - added;
+        audit::append(
+            &mut tx,
+            Change::new(
+                &scope.caller,
+                Some(scope.tenant_id),
+                Action::Import,
+                Entity::CallRate,
+                None,
+            )
+            .with(audit::counts(&[
+                ("tariff_id", ApiId::encode(tariff).into()),
+                ("added", added.into()),
+                ("updated", updated.into()),
+            ])),
+        )
+        .await?;
         bump_rates_version(&mut tx, scope.tenant_id, Some(tariff)).await?;
         tx.commit().await?;
         Ok(Imported {
@@ -623,13 +737,24 @@ impl Db {
     }
 }
 
+/// How many rates a tariff has, inside `tx`.
+async fn count_rates(tx: &mut Tx, tariff: i64) -> Result<i64> {
+    Ok(
+        sqlx::query("SELECT COUNT(*) FROM call_rates WHERE tariff_id = $1")
+            .bind(tariff)
+            .fetch_one(&mut **tx)
+            .await?
+            .try_get(0)?,
+    )
+}
+
 fn write_csv_line(out: &mut String, id: i64, r: &CallRateFields) {
     use std::fmt::Write;
     let _ = writeln!(
         out,
         "{},{},{},{},{},{},{},{},{},{},{},{}",
         ApiId::encode(id),
-        csv::field(&r.prefix),
+        csv::text(&r.prefix),
         r.rate_type,
         r.free_seconds,
         r.grace_period,
@@ -639,7 +764,7 @@ fn write_csv_line(out: &mut String, id: i64, r: &CallRateFields) {
         r.postcall_surcharge,
         r.price_1,
         r.price_n,
-        csv::field(&r.description),
+        csv::text(&r.description),
     );
 }
 
@@ -688,6 +813,7 @@ impl Import {
         }
         let mut body = serde_json::Map::new();
         for (name, value) in columns.iter().zip(record.fields) {
+            let value = csv::untext(value);
             if *name != "id" && !value.is_empty() {
                 body.insert((*name).to_string(), serde_json::Value::String(value));
             }

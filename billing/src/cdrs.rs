@@ -92,12 +92,7 @@ pub static CDR_SPEC: ResourceSpec = ResourceSpec {
         FieldSpec::new(
             "direction",
             "direction",
-            FieldKind::Enum(&[
-                "INBOUND_CALL",
-                "OUTBOUND_CALL",
-                "EXTENSION_CALL",
-                "INBOUND_OUTBOUND_CALL",
-            ]),
+            FieldKind::Enum(<Direction as model::WireEnum>::ALL_WIRE),
         ),
         FieldSpec::new("status_code", "status_code", FieldKind::Integer),
         FieldSpec::new("destination", "destination", FieldKind::Text),

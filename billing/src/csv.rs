@@ -206,6 +206,30 @@ pub fn field(value: &str) -> std::borrow::Cow<'_, str> {
     }
 }
 
+/// First characters that make a spreadsheet read a cell as a formula
+/// (OWASP's list), and the escape itself, so that escaping stays reversible.
+const FORMULA_STARTS: [char; 7] = ['=', '+', '-', '@', '\t', '\r', '\''];
+
+/// A text cell as CSV that no spreadsheet runs as a formula: a value that
+/// begins with `=`, `+`, `-`, `@`, a tab or a carriage return gets a leading
+/// `'` (as does one that begins with `'`, so [`untext`] gives back exactly
+/// the value). Numbers the product writes are not text cells.
+pub fn text(value: &str) -> std::borrow::Cow<'_, str> {
+    if value.starts_with(FORMULA_STARTS) {
+        field(&format!("'{value}")).into_owned().into()
+    } else {
+        field(value)
+    }
+}
+
+/// A cell read back from a CSV file: [`text`]'s one leading `'` removed.
+pub fn untext(mut value: String) -> String {
+    if value.starts_with('\'') {
+        value.remove(0);
+    }
+    value
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -259,5 +283,33 @@ mod tests {
             assert_eq!(records[0].fields, [value]);
         }
         assert_eq!(field("+44"), "+44");
+    }
+
+    #[test]
+    fn text_cells_never_start_a_formula_and_read_back_the_same() {
+        assert_eq!(
+            text("=HYPERLINK(\"http://evil\",\"x\")"),
+            "\"'=HYPERLINK(\"\"http://evil\"\",\"\"x\"\")\""
+        );
+        assert_eq!(text("+4420"), "'+4420");
+        assert_eq!(text("-2+3"), "'-2+3");
+        assert_eq!(text("@SUM(A1)"), "'@SUM(A1)");
+        assert_eq!(text("\tcmd"), "'\tcmd");
+        assert_eq!(text("\rcmd"), "\"'\rcmd\"");
+        assert_eq!(text("United Kingdom"), "United Kingdom");
+        assert_eq!(text("44"), "44");
+        assert_eq!(text(""), "");
+        for value in [
+            "=1+1", "+4420", "-1", "@x", "\tx", "\rx", "'quoted", "''", "plain", "a, b",
+        ] {
+            let line = format!("{}\n", text(value));
+            let records = read_all(&[line.as_bytes()]).expect("valid");
+            let cell = records[0].fields[0].clone();
+            assert!(
+                !cell.starts_with(['=', '+', '-', '@', '\t', '\r']),
+                "{cell:?}"
+            );
+            assert_eq!(untext(cell), value);
+        }
     }
 }

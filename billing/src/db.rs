@@ -1,8 +1,11 @@
 //! The database: SQLite (embedded, the default) or PostgreSQL, one code path.
 //!
-//! Every query is one SQL text with `$n` placeholders run through sqlx's `Any`
-//! driver. Money is bound as integer units, times as unix milliseconds, so no
-//! type needs a backend of its own.
+//! Every query runs through sqlx's `Any` driver. Most are one SQL text with
+//! `$n` placeholders, which both backends take. Statements with many
+//! parameters (multi-row inserts, long `IN` lists) are built by `sql.rs` with
+//! anonymous `?` placeholders on SQLite, whose driver looks each numbered
+//! parameter up by name, and `$n` on PostgreSQL. Money is bound as integer
+//! units, times as unix milliseconds, so no type needs a backend of its own.
 
 use std::path::Path;
 use std::str::FromStr;
@@ -63,6 +66,8 @@ pub struct Db {
     authorizations: std::sync::Arc<crate::charging::Queue>,
     /// Tokens recently found valid.
     tokens: std::sync::Arc<crate::auth::TokenCache>,
+    /// The clock of the login throttle.
+    login_clock: crate::throttle::ThrottleClock,
 }
 
 pub type Tx = Transaction<'static, Any>;
@@ -105,6 +110,7 @@ impl Db {
             write_gate: Default::default(),
             authorizations: Default::default(),
             tokens: Default::default(),
+            login_clock: Default::default(),
         };
         db.migrate().await?;
         Ok(db)
@@ -163,6 +169,11 @@ impl Db {
     /// Tokens recently found valid.
     pub(crate) fn token_cache(&self) -> &crate::auth::TokenCache {
         &self.tokens
+    }
+
+    /// The clock of the login throttle.
+    pub(crate) fn login_clock(&self) -> &crate::throttle::ThrottleClock {
+        &self.login_clock
     }
 
     /// On SQLite, copies the write-ahead log into the database file as far

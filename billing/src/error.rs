@@ -33,6 +33,10 @@ pub enum Error {
     /// A request that is well-formed but cannot be done in the current state.
     #[error("{message}")]
     Conflict { code: &'static str, message: String },
+    /// Too many failed logins for the account or from the client address:
+    /// every attempt is refused until the lock ends.
+    #[error("too many failed logins: try again in {retry_after_seconds} seconds")]
+    TooManyRequests { retry_after_seconds: u64 },
     /// Anything unexpected: logged in full, shown to no client.
     #[error("internal error: {0}")]
     Internal(String),

@@ -289,6 +289,33 @@ impl Db {
             }
         }
         result.delta = Money::from_units(delta_units);
+        if result.rerated > 0 {
+            // One entry for the run, with its counts (each CDR changed has
+            // its own RERATE ledger row, written with it).
+            let mut tx = self.write().await?;
+            crate::audit::append(
+                &mut tx,
+                crate::audit::Change::new(
+                    &scope.caller,
+                    Some(scope.tenant_id),
+                    crate::audit::Action::Rerate,
+                    crate::audit::Entity::Cdrs,
+                    None,
+                )
+                .with(crate::audit::counts(&[
+                    ("matched", result.matched.into()),
+                    ("rerated", result.rerated.into()),
+                    ("unchanged", result.unchanged.into()),
+                    ("unrated", result.unrated.into()),
+                    (
+                        "delta",
+                        serde_json::to_value(result.delta).map_err(Error::internal)?,
+                    ),
+                ])),
+            )
+            .await?;
+            tx.commit().await?;
+        }
         Ok(result)
     }
 }

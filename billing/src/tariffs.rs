@@ -9,6 +9,7 @@ use model::{ApiId, Money};
 use sqlx::any::AnyRow;
 use sqlx::Row;
 
+use crate::audit::{self, Action, Change, Entity};
 use crate::auth::Scope;
 use crate::call_rates::bump_rates_version;
 use crate::db::{now_ms, Db, Tx};
@@ -91,6 +92,52 @@ fn plan_from_row(row: &AnyRow) -> Result<BillingPlan> {
         prepaid: row.try_get::<i64, _>(9)? != 0,
         created_at: row.try_get(10)?,
     })
+}
+
+/// A tariff as its audit entries show it (no id, no creation time).
+fn tariff_snapshot(tariff: &Tariff) -> serde_json::Map<String, serde_json::Value> {
+    let mut fields = audit::snapshot(tariff);
+    fields.remove("id");
+    fields.remove("created_at");
+    fields
+}
+
+/// A billing plan as its audit entries show it (ids opaque).
+fn plan_snapshot(plan: &BillingPlan) -> serde_json::Map<String, serde_json::Value> {
+    let mut fields = audit::snapshot(plan);
+    fields.remove("id");
+    fields.remove("created_at");
+    fields.insert("tariff_id".into(), ApiId::encode(plan.tariff_id).into());
+    fields
+}
+
+/// One tariff of the tenant inside `tx`, locked on PostgreSQL until `tx` ends.
+async fn tariff_in_tx(tx: &mut Tx, scope: &Scope, lock: &str, id: i64) -> Result<Option<Tariff>> {
+    let sql =
+        format!("SELECT {TARIFF_COLUMNS} FROM tariffs WHERE id = $1 AND tenant_id = $2{lock}");
+    let row = sqlx::query(&sql)
+        .bind(id)
+        .bind(scope.tenant_id)
+        .fetch_optional(&mut **tx)
+        .await?;
+    row.as_ref().map(tariff_from_row).transpose()
+}
+
+/// One billing plan of the tenant inside `tx`, locked on PostgreSQL.
+async fn plan_in_tx(
+    tx: &mut Tx,
+    scope: &Scope,
+    lock: &str,
+    id: i64,
+) -> Result<Option<BillingPlan>> {
+    let sql =
+        format!("SELECT {PLAN_COLUMNS} FROM billing_plans WHERE id = $1 AND tenant_id = $2{lock}");
+    let row = sqlx::query(&sql)
+        .bind(id)
+        .bind(scope.tenant_id)
+        .fetch_optional(&mut **tx)
+        .await?;
+    row.as_ref().map(plan_from_row).transpose()
 }
 
 fn units(m: Money) -> Result<i64> {
@@ -225,9 +272,7 @@ impl Db {
             Err(e) if is_unique_violation(&e) => return Err(duplicate_name()),
             Err(e) => return Err(e.into()),
         };
-        bump_rates_version(&mut tx, scope.tenant_id, None).await?;
-        tx.commit().await?;
-        Ok(Tariff {
+        let tariff = Tariff {
             id,
             name: new.name,
             currency,
@@ -237,7 +282,22 @@ impl Db {
             grace_period: new.grace_period,
             is_default: false,
             created_at: now,
-        })
+        };
+        audit::append(
+            &mut tx,
+            Change::new(
+                &scope.caller,
+                Some(scope.tenant_id),
+                Action::Create,
+                Entity::Tariff,
+                Some(id),
+            )
+            .with(audit::created(tariff_snapshot(&tariff))),
+        )
+        .await?;
+        bump_rates_version(&mut tx, scope.tenant_id, None).await?;
+        tx.commit().await?;
+        Ok(tariff)
     }
 
     /// Changes what a patch names; the tariff's rates see new tariff-wide values.
@@ -274,12 +334,34 @@ impl Db {
         if sets.is_empty() {
             return self.get_tariff(scope, id).await;
         }
+        let lock = crate::sql::for_update(self.backend());
         let mut tx = self.write().await?;
+        let before = tariff_in_tx(&mut tx, scope, lock, id)
+            .await?
+            .ok_or(Error::NotFound("tariff"))?;
         match update_row(&mut tx, "tariffs", sets, id, scope.tenant_id).await {
             Ok(true) => {}
             Ok(false) => return Err(Error::NotFound("tariff")),
             Err(e) if is_unique_violation(&e) => return Err(duplicate_name()),
             Err(e) => return Err(e.into()),
+        }
+        let after = tariff_in_tx(&mut tx, scope, "", id)
+            .await?
+            .ok_or(Error::NotFound("tariff"))?;
+        let changes = audit::diff(&tariff_snapshot(&before), &tariff_snapshot(&after));
+        if !changes.is_empty() {
+            audit::append(
+                &mut tx,
+                Change::new(
+                    &scope.caller,
+                    Some(scope.tenant_id),
+                    Action::Update,
+                    Entity::Tariff,
+                    Some(id),
+                )
+                .with(changes),
+            )
+            .await?;
         }
         bump_rates_version(&mut tx, scope.tenant_id, Some(id)).await?;
         tx.commit().await?;
@@ -290,16 +372,12 @@ impl Db {
     /// billing plan uses, cannot be deleted.
     pub async fn delete_tariff(&self, scope: &Scope, id: i64) -> Result<()> {
         scope.require_manager()?;
+        let lock = crate::sql::for_update(self.backend());
         let mut tx = self.write().await?;
-        let row = sqlx::query(
-            "SELECT CASE WHEN is_default THEN 1 ELSE 0 END FROM tariffs WHERE id = $1 AND tenant_id = $2",
-        )
-        .bind(id)
-        .bind(scope.tenant_id)
-        .fetch_optional(&mut *tx)
-        .await?
-        .ok_or(Error::NotFound("tariff"))?;
-        if row.try_get::<i64, _>(0)? != 0 {
+        let before = tariff_in_tx(&mut tx, scope, lock, id)
+            .await?
+            .ok_or(Error::NotFound("tariff"))?;
+        if before.is_default {
             return Err(Error::Conflict {
                 code: "DEFAULT_TARIFF",
                 message:
@@ -325,14 +403,29 @@ impl Db {
                 ),
             });
         }
-        sqlx::query("DELETE FROM call_rates WHERE tariff_id = $1")
+        let rates = sqlx::query("DELETE FROM call_rates WHERE tariff_id = $1")
             .bind(id)
             .execute(&mut *tx)
-            .await?;
+            .await?
+            .rows_affected();
         sqlx::query("DELETE FROM tariffs WHERE id = $1")
             .bind(id)
             .execute(&mut *tx)
             .await?;
+        let mut gone = tariff_snapshot(&before);
+        gone.insert("rates".into(), rates.into());
+        audit::append(
+            &mut tx,
+            Change::new(
+                &scope.caller,
+                Some(scope.tenant_id),
+                Action::Delete,
+                Entity::Tariff,
+                Some(id),
+            )
+            .with(audit::deleted(gone)),
+        )
+        .await?;
         bump_rates_version(&mut tx, scope.tenant_id, None).await?;
         tx.commit().await?;
         Ok(())
@@ -436,9 +529,7 @@ impl Db {
             Err(e) if is_unique_violation(&e) => return Err(duplicate_plan()),
             Err(e) => return Err(e.into()),
         };
-        bump_rates_version(&mut tx, scope.tenant_id, None).await?;
-        tx.commit().await?;
-        Ok(BillingPlan {
+        let created = BillingPlan {
             id,
             prefix,
             tariff_id,
@@ -450,7 +541,22 @@ impl Db {
             round_up: plan.round_up.unwrap_or(false),
             prepaid: plan.prepaid.unwrap_or(true),
             created_at: now,
-        })
+        };
+        audit::append(
+            &mut tx,
+            Change::new(
+                &scope.caller,
+                Some(scope.tenant_id),
+                Action::Create,
+                Entity::BillingPlan,
+                Some(id),
+            )
+            .with(audit::created(plan_snapshot(&created))),
+        )
+        .await?;
+        bump_rates_version(&mut tx, scope.tenant_id, None).await?;
+        tx.commit().await?;
+        Ok(created)
     }
 
     pub async fn update_billing_plan(
@@ -461,16 +567,11 @@ impl Db {
     ) -> Result<BillingPlan> {
         scope.require_manager()?;
         patch.validate()?;
+        let lock = crate::sql::for_update(self.backend());
         let mut tx = self.write().await?;
-        let sql =
-            format!("SELECT {PLAN_COLUMNS} FROM billing_plans WHERE id = $1 AND tenant_id = $2");
-        let current = sqlx::query(&sql)
-            .bind(id)
-            .bind(scope.tenant_id)
-            .fetch_optional(&mut *tx)
+        let current = plan_in_tx(&mut tx, scope, lock, id)
             .await?
             .ok_or(Error::NotFound("billing plan"))?;
-        let current = plan_from_row(&current)?;
         check_day(
             patch.billing_cycle.unwrap_or(current.billing_cycle),
             patch.billing_day.unwrap_or(current.billing_day),
@@ -517,6 +618,24 @@ impl Db {
                 Err(e) if is_unique_violation(&e) => return Err(duplicate_plan()),
                 Err(e) => return Err(e.into()),
             }
+            let after = plan_in_tx(&mut tx, scope, "", id)
+                .await?
+                .ok_or(Error::NotFound("billing plan"))?;
+            let changes = audit::diff(&plan_snapshot(&current), &plan_snapshot(&after));
+            if !changes.is_empty() {
+                audit::append(
+                    &mut tx,
+                    Change::new(
+                        &scope.caller,
+                        Some(scope.tenant_id),
+                        Action::Update,
+                        Entity::BillingPlan,
+                        Some(id),
+                    )
+                    .with(changes),
+                )
+                .await?;
+            }
             bump_rates_version(&mut tx, scope.tenant_id, None).await?;
         }
         tx.commit().await?;
@@ -525,15 +644,28 @@ impl Db {
 
     pub async fn delete_billing_plan(&self, scope: &Scope, id: i64) -> Result<()> {
         scope.require_manager()?;
+        let lock = crate::sql::for_update(self.backend());
         let mut tx = self.write().await?;
-        let done = sqlx::query("DELETE FROM billing_plans WHERE id = $1 AND tenant_id = $2")
+        let before = plan_in_tx(&mut tx, scope, lock, id)
+            .await?
+            .ok_or(Error::NotFound("billing plan"))?;
+        sqlx::query("DELETE FROM billing_plans WHERE id = $1 AND tenant_id = $2")
             .bind(id)
             .bind(scope.tenant_id)
             .execute(&mut *tx)
             .await?;
-        if done.rows_affected() == 0 {
-            return Err(Error::NotFound("billing plan"));
-        }
+        audit::append(
+            &mut tx,
+            Change::new(
+                &scope.caller,
+                Some(scope.tenant_id),
+                Action::Delete,
+                Entity::BillingPlan,
+                Some(id),
+            )
+            .with(audit::deleted(plan_snapshot(&before))),
+        )
+        .await?;
         bump_rates_version(&mut tx, scope.tenant_id, None).await?;
         tx.commit().await?;
         Ok(())

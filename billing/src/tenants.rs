@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 use sqlx::any::AnyRow;
 use sqlx::Row;
 
+use crate::audit::{self, Action, Change, Entity};
 use crate::auth::{Caller, Scope};
 use crate::db::{now_ms, Db};
 use crate::error::{is_unique_violation, Error, Result};
@@ -138,6 +139,17 @@ impl Db {
         .bind(now)
         .execute(&mut *tx)
         .await?;
+        let fields = serde_json::json!({
+            "name": name,
+            "sip_domain": domain,
+            "currency": currency,
+        });
+        audit::append(
+            &mut tx,
+            Change::new(caller, Some(id), Action::Create, Entity::Tenant, Some(id))
+                .with(audit::created(audit::snapshot(&fields))),
+        )
+        .await?;
         tx.commit().await?;
         Ok(Tenant {
             id: ApiId::encode(id),
@@ -193,14 +205,30 @@ impl Db {
         patch: BillingSettingsPatch,
     ) -> Result<BillingSettings> {
         scope.require_manager()?;
+        let sql = format!("{SETTINGS_SQL}{}", crate::sql::for_update(self.backend()));
         let mut tx = self.write().await?;
-        let row = sqlx::query(SETTINGS_SQL)
+        let row = sqlx::query(&sql)
             .bind(scope.tenant_id)
             .fetch_optional(&mut *tx)
             .await?
             .ok_or(Error::NotFound("tenant"))?;
         let current = settings_from_row(&row)?;
         let next = patch.apply(current);
+        let changes = audit::diff(&audit::snapshot(&current), &audit::snapshot(&next));
+        if !changes.is_empty() {
+            audit::append(
+                &mut tx,
+                Change::new(
+                    &scope.caller,
+                    Some(scope.tenant_id),
+                    Action::Update,
+                    Entity::BillingSettings,
+                    Some(scope.tenant_id),
+                )
+                .with(changes),
+            )
+            .await?;
+        }
         sqlx::query(
             "UPDATE tenants SET billing_enabled = $1, billing_account = $2, billing_type = $3 WHERE id = $4",
         )

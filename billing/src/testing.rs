@@ -123,6 +123,8 @@ pub fn system_admin() -> crate::Caller {
         tenant_id: None,
         family: String::new(),
         expires_at: None,
+        token_name: None,
+        origin: crate::audit::Origin::new(crate::audit::Surface::Rest, None),
     }
 }
 

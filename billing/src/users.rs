@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use sqlx::any::AnyRow;
 use sqlx::Row;
 
+use crate::audit::{self, Action, Change, Entity};
 use crate::auth::{hash_password, validate_password, Caller};
 use crate::db::{now_ms, Db};
 use crate::error::{is_unique_violation, Error, Result};
@@ -49,7 +50,7 @@ pub static USER_SPEC: ResourceSpec = ResourceSpec {
         FieldSpec::new(
             "role",
             "role",
-            FieldKind::Enum(&["SystemAdmin", "Admin", "StandardUser"]),
+            FieldKind::Enum(<Role as model::WireEnum>::ALL_WIRE),
         ),
         FieldSpec::new("tenant_id", "tenant_id", FieldKind::Id),
         FieldSpec::new("created_at", "created_at", FieldKind::Timestamp),
@@ -148,6 +149,7 @@ impl Db {
         }
         let hash = hash_password(new.password).await?;
         let now = now_ms();
+        let mut tx = self.write().await?;
         let inserted = sqlx::query(
             "INSERT INTO users (tenant_id, tenant_scope, username, password_hash, role, created_at) \
              VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
@@ -158,7 +160,7 @@ impl Db {
         .bind(hash)
         .bind(role.to_string())
         .bind(now)
-        .fetch_one(self.pool())
+        .fetch_one(&mut *tx)
         .await;
         let id: i64 = match inserted {
             Ok(row) => row.try_get(0)?,
@@ -167,6 +169,19 @@ impl Db {
             }
             Err(e) => return Err(e.into()),
         };
+        // The name, role and tenant: never the password or its hash.
+        let fields = serde_json::json!({
+            "username": username,
+            "role": role,
+            "tenant_id": tenant_id.map(ApiId::encode),
+        });
+        audit::append(
+            &mut tx,
+            Change::new(caller, tenant_id, Action::Create, Entity::User, Some(id))
+                .with(audit::created(audit::snapshot(&fields))),
+        )
+        .await?;
+        tx.commit().await?;
         Ok(User {
             id: ApiId::encode(id),
             username,

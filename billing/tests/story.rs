@@ -8,6 +8,11 @@ use model::call_rate::{CallRateFields, CallRatePatch};
 use model::query::{ListParams, ListQuery};
 use model::user::Role;
 
+const REST: billing::Origin = billing::Origin {
+    surface: billing::Surface::Rest,
+    client: None,
+};
+
 fn rate(prefix: &str, price: &str) -> CallRateFields {
     let body = serde_json::json!({
         "prefix": prefix, "type": "LOCAL", "free_seconds": 0, "grace_period": 0,
@@ -28,14 +33,17 @@ async fn story(backend: Backend) {
         .expect("bootstrap")
         .expect("a generated password");
     assert_eq!(db.ensure_system_admin(None).await.expect("again"), None);
-    let login = db.login("admin", &password, None).await.expect("login");
+    let login = db
+        .login("admin", &password, None, REST)
+        .await
+        .expect("login");
     assert_eq!(login.role, Role::SystemAdmin);
     assert!(matches!(
-        db.login("admin", "wrong-password", None).await,
+        db.login("admin", "wrong-password", None, REST).await,
         Err(Error::Unauthorized(_))
     ));
     let root = db
-        .authenticate(&login.access_token)
+        .authenticate(&login.access_token, REST)
         .await
         .expect("token works");
 
@@ -77,11 +85,11 @@ async fn story(backend: Backend) {
     .await
     .expect("admin user");
     let boss_login = db
-        .login("boss", "correct horse", Some("acme.example.com"))
+        .login("boss", "correct horse", Some("acme.example.com"), REST)
         .await
         .expect("tenant login");
     let boss = db
-        .authenticate(&boss_login.access_token)
+        .authenticate(&boss_login.access_token, REST)
         .await
         .expect("boss");
     let scope = boss.scope(None).expect("own tenant");
@@ -159,7 +167,10 @@ async fn story(backend: Backend) {
     assert_eq!(page.items[0].fields.prefix, "44");
 
     db.logout(&boss).await.expect("logout");
-    assert!(db.authenticate(&boss_login.access_token).await.is_err());
+    assert!(db
+        .authenticate(&boss_login.access_token, REST)
+        .await
+        .is_err());
 }
 
 #[tokio::test]

@@ -8,6 +8,11 @@ use billing::Backend;
 use model::call_rate::CallRateFields;
 use model::tariff::TariffPatch;
 
+const REST: billing::Origin = billing::Origin {
+    surface: billing::Surface::Rest,
+    client: None,
+};
+
 fn rate(prefix: &str) -> CallRateFields {
     let body = serde_json::json!({
         "prefix": prefix, "type": "LOCAL", "free_seconds": 0, "grace_period": 0,
@@ -25,8 +30,14 @@ async fn counts(backend: Backend) {
         .await
         .expect("bootstrap")
         .expect("a generated password");
-    let login = db.login("admin", &password, None).await.expect("login");
-    let root = db.authenticate(&login.access_token).await.expect("root");
+    let login = db
+        .login("admin", &password, None, REST)
+        .await
+        .expect("login");
+    let root = db
+        .authenticate(&login.access_token, REST)
+        .await
+        .expect("root");
     let mut scopes = Vec::new();
     for domain in ["a.example.com", "b.example.com"] {
         let tenant = db

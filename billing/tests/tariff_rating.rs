@@ -41,6 +41,8 @@ async fn another_process_sees_every_change(backend: Backend) {
         tenant_id: None,
         family: String::new(),
         expires_at: None,
+        token_name: None,
+        origin: billing::Origin::new(billing::Surface::Rest, None),
     };
     let tenant = a
         .create_tenant(

@@ -20,19 +20,28 @@ const SEEDED = 30;
 
 /**
  * Fails the test on anything that goes wrong in the page: a panic in the wasm,
- * a console error (a resource that did not load, a failed hydration) or a
- * request that did not complete.
+ * a console error (a resource that did not load, a failed hydration, a
+ * script the Content-Security-Policy blocked), an error answer other than a
+ * server function's refusal, or a request that did not complete.
  */
 function collectProblems(page: Page): string[] {
   const problems: string[] = [];
+  // A server function's refusal (a field problem, a tariff in use, ...)
+  // answers its 4xx status on purpose, and the page shows its message.
+  const refusal = (url: string, status: number) =>
+    new URL(url).pathname.startsWith("/portal/fn/") && status >= 400 && status < 500;
   page.on("pageerror", (e) => problems.push(`page error: ${e.message}`));
   page.on("console", (message) => {
     if (message.type() === "error") {
-      problems.push(`console error: ${message.text()}`);
+      const status = Number(/status of (\d{3})/.exec(message.text())?.[1] ?? 0);
+      const url = message.location().url;
+      if (!(url && refusal(url, status))) {
+        problems.push(`console error: ${message.text()}`);
+      }
     }
   });
   page.on("response", (response) => {
-    if (response.status() >= 400) {
+    if (response.status() >= 400 && !refusal(response.url(), response.status())) {
       problems.push(`HTTP ${response.status()} for ${response.url()}`);
     }
   });
@@ -502,4 +511,33 @@ test("without its wasm the portal is not hydrated (what the checks above rely on
   // … but the hydration mark never comes.
   await page.waitForTimeout(1500);
   await expect(page.locator("body[data-hydrated='true']")).toHaveCount(0);
+});
+
+test("the login form tells the wait after repeated failures", async ({ page }) => {
+  const problems = collectProblems(page);
+  await page.goto("/login");
+  await hydrated(page);
+  const attempt = async (password: string) => {
+    await page.getByTestId("username").fill(CLERK.username);
+    await page.getByTestId("password").fill(password);
+    await page.getByTestId("domain").fill(DOMAIN);
+    await page.getByTestId("login").click();
+  };
+  for (let n = 1; n <= 5; n++) {
+    const answered = page.waitForResponse((r) => r.url().endsWith("/portal/fn/login"));
+    await attempt(`wrong password ${n}`);
+    expect((await answered).status()).toBe(401);
+    await expect(page.getByTestId("login-error")).toHaveText("Wrong user name, password or domain.");
+  }
+  // Locked now: even the right password is refused, and the form says how long.
+  const answered = page.waitForResponse((r) => r.url().endsWith("/portal/fn/login"));
+  await attempt(CLERK.password);
+  const locked = await answered;
+  expect(locked.status()).toBe(429);
+  expect(Number(locked.headers()["retry-after"])).toBeGreaterThan(0);
+  await expect(page.getByTestId("login-error")).toHaveText(
+    /^Too many failed logins: try again in \d+ (minutes|seconds)\.$/,
+  );
+  await expect(page).toHaveURL(/\/login$/);
+  expect(problems).toEqual([]);
 });

@@ -13,6 +13,6 @@ pub mod query;
 pub mod tariff;
 pub mod user;
 
-pub use fields::{FieldError, Fields};
+pub use fields::{FieldError, Fields, WireEnum};
 pub use id::ApiId;
 pub use money::Money;

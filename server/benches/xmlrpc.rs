@@ -82,7 +82,10 @@ async fn run(backend: Backend, rates: u64) {
         .await
         .expect("user");
     let caller = db
-        .caller_for_user(model::ApiId::decode(&user.id).expect("id"))
+        .caller_for_user(
+            model::ApiId::decode(&user.id).expect("id"),
+            billing::Origin::new(billing::Surface::Xmlrpc, None),
+        )
         .await
         .expect("caller");
     let (_, token) = db

@@ -4,6 +4,7 @@
 pub mod api;
 pub mod client;
 pub mod config;
+pub mod headers;
 pub mod legacy;
 pub mod state;
 pub mod sweep;

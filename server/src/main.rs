@@ -33,6 +33,15 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         leptos_options.output_name = "ratedeck".into();
     }
     leptos_options.site_addr = config.listen;
+    // A site built by scripts/build-site.sh has fingerprinted file names,
+    // listed in its hash file: the pages then link those names.
+    let hashes = std::path::Path::new(&*leptos_options.site_root).join("hash.txt");
+    if !leptos_options.hash_files && hashes.is_file() {
+        if let Ok(absolute) = std::fs::canonicalize(&hashes) {
+            leptos_options.hash_files = true;
+            leptos_options.hash_file = absolute.to_string_lossy().into_owned().into();
+        }
+    }
 
     tracing::info!(database = %redact_url(&config.database_url), "opening the database");
     let db = Db::connect(&config.database_url).await?;

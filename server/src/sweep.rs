@@ -1,11 +1,13 @@
 //! Background work: releasing the holds of calls that were never reported,
-//! and copying SQLite's write-ahead log into the database file.
+//! pruning the login throttle's passed windows, and copying SQLite's
+//! write-ahead log into the database file.
 
 use billing::charging::SWEEP_PERIOD;
 use billing::db::{CHECKPOINT_IDLE_PERIOD, CHECKPOINT_PERIOD};
 use billing::{Backend, Db};
 
-/// Starts the task that releases expired holds every [`SWEEP_PERIOD`].
+/// Starts the task that releases expired holds, and forgets the login
+/// throttle's counters whose window has passed, every [`SWEEP_PERIOD`].
 pub fn spawn_hold_sweeper(db: Db) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(SWEEP_PERIOD);
@@ -16,6 +18,9 @@ pub fn spawn_hold_sweeper(db: Db) -> tokio::task::JoinHandle<()> {
                 Ok(0) => {}
                 Ok(released) => tracing::info!(released, "released expired holds"),
                 Err(e) => tracing::warn!(error = %e, "releasing expired holds failed"),
+            }
+            if let Err(e) = db.prune_login_throttle().await {
+                tracing::warn!(error = %e, "pruning the login throttle failed");
             }
         }
     })

@@ -63,7 +63,7 @@ pub fn router(state: AppState, secure_cookies: bool) -> Router {
             HeaderValue::from_static("DENY"),
         ))
         .with_state(state);
-    catch_panics(app)
+    crate::headers::layers(catch_panics(app), secure_cookies)
 }
 
 tokio::task_local! {
@@ -138,6 +138,7 @@ struct ExportQuery {
 async fn export_call_rates(
     State(db): State<Db>,
     session: Session,
+    crate::client::ClientAddr(client): crate::client::ClientAddr,
     Query(query): Query<ExportQuery>,
 ) -> Result<Response, ApiError> {
     let user_id: Option<i64> = session
@@ -147,7 +148,8 @@ async fn export_call_rates(
     let user_id = user_id.ok_or_else(|| {
         billing::Error::Unauthorized("log in to the portal to export the rates".into())
     })?;
-    let caller = db.caller_for_user(user_id).await?;
+    let origin = billing::Origin::new(billing::Surface::Portal, client);
+    let caller = db.caller_for_user(user_id, origin).await?;
     let tenant = match query.tenant.as_deref().filter(|t| !t.is_empty()) {
         Some(text) => Some(model::ApiId::decode(text).ok_or(billing::Error::NotFound("tenant"))?),
         None => None,

@@ -5,7 +5,7 @@ mod common;
 use axum::http::StatusCode;
 use billing::Backend;
 use common::{rate, TestApp, ADMIN_PASSWORD};
-use serde_json::json;
+use serde_json::{json, Value};
 
 async fn login_answers_tokens_and_status(backend: Backend) {
     let app = TestApp::new(backend).await;
@@ -726,6 +726,72 @@ async fn call_rates_export_and_import_round_trip(backend: Backend) {
     assert_eq!(by_user.status, StatusCode::FORBIDDEN);
 }
 
+async fn exported_rates_cannot_carry_a_formula(backend: Backend) {
+    let app = TestApp::new(backend).await;
+    let root = app.admin().await;
+    let (_, acme, _) = app.tenant(&root, "acme.example.com").await;
+    let (_, globex, _) = app.tenant(&root, "globex.example.com").await;
+    let mut body = rate("+4420");
+    body["description"] = json!("=HYPERLINK(\"http://evil\",\"x\")");
+    let created = app.post("/api/call_rates", &acme, body).await;
+    assert_eq!(created.status, StatusCode::OK, "{}", created.text);
+    let mut body = rate("33");
+    body["description"] = json!("'quoted' @home");
+    app.post("/api/call_rates", &acme, body).await;
+
+    let export = app.get("/api/call_rates/export", &acme).await;
+    assert_eq!(export.status, StatusCode::OK);
+    let cells: Vec<String> = export
+        .text
+        .lines()
+        .skip(1)
+        .flat_map(|line| line.split(',').map(str::to_string).collect::<Vec<_>>())
+        .collect();
+    for cell in &cells {
+        let cell = cell.trim_start_matches('"');
+        assert!(
+            !cell.starts_with(['=', '+', '@', '\t', '\r']),
+            "a cell starts a formula: {cell:?} in {}",
+            export.text
+        );
+    }
+    assert!(export.text.contains(",'+4420,"), "{}", export.text);
+    assert!(
+        export
+            .text
+            .contains("\"'=HYPERLINK(\"\"http://evil\"\",\"\"x\"\")\""),
+        "{}",
+        export.text
+    );
+    assert!(export.text.contains(",''quoted' @home"), "{}", export.text);
+
+    // The export imports back to exactly the same deck.
+    let imported = app
+        .raw(
+            "POST",
+            "/api/call_rates/import",
+            &globex,
+            "text/csv",
+            export.text.clone(),
+        )
+        .await;
+    assert_eq!(imported.status, StatusCode::OK, "{}", imported.text);
+    let list = app.get("/api/call_rates?orderby=prefix", &globex).await;
+    let described: Vec<(Value, Value)> = list.body["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .map(|r| (r["prefix"].clone(), r["description"].clone()))
+        .collect();
+    assert_eq!(
+        described,
+        [
+            (json!("+4420"), json!("=HYPERLINK(\"http://evil\",\"x\")")),
+            (json!("33"), json!("'quoted' @home")),
+        ]
+    );
+}
+
 async fn quotes_follow_the_rating_definition(backend: Backend) {
     let app = TestApp::new(backend).await;
     let root = app.admin().await;
@@ -1104,4 +1170,5 @@ on_both_databases!(
     a_tenant_never_reaches_another_tenants_rates,
     call_rates_list_filters_sorts_and_pages,
     call_rates_export_and_import_round_trip,
+    exported_rates_cannot_carry_a_formula,
 );

@@ -1393,6 +1393,39 @@ async fn answers_match_the_documented_schemas() {
         .await;
     api.status(&a, StatusCode::NO_CONTENT);
 
+    // The audit log of everything above: every tenant's, then one tenant's.
+    let a = api
+        .json("GET", "/api/audit_log", "", "", none, Value::Null)
+        .await;
+    api.status(&a, StatusCode::OK);
+    if a.json["count"].as_u64().unwrap_or(0) < 5 {
+        api.problems
+            .push(format!("the audit log lists too little: {}", a.json));
+    }
+    let a = api
+        .json(
+            "GET",
+            "/api/audit_log",
+            "",
+            "?filter=entity%20eq%20%27CALL_RATE%27&orderby=id%20desc",
+            &by_header,
+            Value::Null,
+        )
+        .await;
+    api.status(&a, StatusCode::OK);
+    api.same(&a.json["items"][0]["action"], &json!("DELETE"));
+    let a = api
+        .json(
+            "GET",
+            "/api/audit_log",
+            "",
+            "?filter=nothing%20eq%201",
+            none,
+            Value::Null,
+        )
+        .await;
+    api.status(&a, StatusCode::BAD_REQUEST);
+
     // A tenant's administrator: its own tenant without naming it; refresh; logout.
     api.token = None;
     let a = api

@@ -16,8 +16,7 @@ pub struct SignedIn {
 /// The logged-in user, or `None`.
 #[server(prefix = "/portal/fn", endpoint = "current_user")]
 pub async fn current_user() -> Result<Option<SignedIn>, ServerFnError> {
-    use crate::server::caller;
-    let Ok(caller) = caller().await else {
+    let Ok(Some(caller)) = crate::server::caller_if_any().await else {
         return Ok(None);
     };
     let tenant = match caller.tenant_id {
@@ -42,17 +41,21 @@ pub async fn login(
     password: String,
     domain: String,
 ) -> Result<(), ServerFnError> {
-    use crate::server::{db, session, USER_KEY};
+    use crate::server::{db, portal_origin, session, set_status, to_server_error, USER_KEY};
     let domain = Some(domain.trim()).filter(|d| !d.is_empty());
-    let caller = db()?
-        .check_password(username.trim(), &password, domain)
+    let caller = match db()?
+        .check_password(username.trim(), &password, domain, portal_origin().await)
         .await
-        .map_err(|_| {
-            if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
-                response.set_status(axum::http::StatusCode::UNAUTHORIZED);
-            }
-            ServerFnError::new("Wrong user name, password or domain.")
-        })?;
+    {
+        Ok(caller) => caller,
+        Err(e @ (::billing::Error::TooManyRequests { .. } | ::billing::Error::Internal(_))) => {
+            return Err(to_server_error(e))
+        }
+        Err(_) => {
+            set_status(axum::http::StatusCode::UNAUTHORIZED);
+            return Err(ServerFnError::new("Wrong user name, password or domain."));
+        }
+    };
     let session = session().await?;
     // A new session id at login: a session fixed before cannot be taken over.
     session

@@ -5,8 +5,6 @@ use leptos::server_fn::codec::Json;
 use model::billing::BillingSettings;
 use serde_json::{Map, Value};
 
-use super::Answer;
-
 /// The billing settings of the tenant acted on; `None` until a system
 /// administrator has chosen one.
 #[server(prefix = "/portal/fn", endpoint = "billing_settings", input = Json)]
@@ -30,7 +28,7 @@ pub async fn get_billing_settings(
 pub async fn save_billing_settings(
     tenant: Option<String>,
     body: Map<String, Value>,
-) -> Result<Answer<BillingSettings>, ServerFnError> {
+) -> Result<BillingSettings, ServerFnError> {
     use crate::server::{db, scope, to_server_error};
     use model::billing::BillingSettingsPatch;
 
@@ -38,7 +36,7 @@ pub async fn save_billing_settings(
     scope.require_manager().map_err(to_server_error)?;
     let patch = match BillingSettingsPatch::from_json(&body) {
         Ok(patch) => patch,
-        Err(errors) => return Ok(Answer::Invalid(errors)),
+        Err(errors) => return Err(super::invalid(errors)),
     };
     super::answer(db()?.update_billing_settings(&scope, patch).await)
 }

@@ -4,8 +4,10 @@
 //! request) and runs the same `billing` use case as the REST API, which checks
 //! the caller's rights and tenant itself. Inputs that can be wrong field by
 //! field are checked with the `model` validators that the browser has already
-//! run, and a refusal comes back as [`Answer::Invalid`] so that the form can
-//! show each message next to its field.
+//! run. A refusal answers the HTTP status of its kind (400 for field
+//! problems, 403, 404, 409, 422, 429), and field problems travel as
+//! [`invalid_fields`] reads them, so that the form can show each message next
+//! to its field.
 
 pub mod auth;
 pub mod billing;
@@ -13,27 +15,43 @@ pub mod rates;
 pub mod tariffs;
 pub mod tenants;
 
+use leptos::prelude::ServerFnError;
 use model::FieldError;
-use serde::{Deserialize, Serialize};
 
-/// The outcome of a change that the server may refuse field by field.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub enum Answer<T> {
-    /// Done; what the server answers about the result.
-    Done(T),
-    /// Refused; each problem names its field.
-    Invalid(Vec<FieldError>),
+/// The start of a server-function error's text when a change was refused
+/// field by field; the problems follow as JSON.
+const INVALID_FIELDS: &str = "invalid fields: ";
+
+/// The problems of a change refused field by field (HTTP 400), when that is
+/// what `e` is.
+pub fn invalid_fields(e: &ServerFnError) -> Option<Vec<FieldError>> {
+    match e {
+        ServerFnError::ServerError(text) => {
+            serde_json::from_str(text.strip_prefix(INVALID_FIELDS)?).ok()
+        }
+        _ => None,
+    }
 }
 
-/// A use case's result as an [`Answer`]: validation errors become
-/// `Invalid`, anything else a server-function error.
-#[cfg(feature = "ssr")]
-pub(crate) fn answer<T>(
-    result: ::billing::Result<T>,
-) -> Result<Answer<T>, leptos::prelude::ServerFnError> {
-    match result {
-        Ok(value) => Ok(Answer::Done(value)),
-        Err(::billing::Error::Validation(errors)) => Ok(Answer::Invalid(errors)),
-        Err(e) => Err(crate::server::to_server_error(e)),
+/// The field problems a change's outcome holds (none unless it was refused
+/// field by field).
+pub fn refused_fields<T>(outcome: &Option<Result<T, ServerFnError>>) -> Vec<FieldError> {
+    match outcome {
+        Some(Err(e)) => invalid_fields(e).unwrap_or_default(),
+        _ => Vec::new(),
     }
+}
+
+/// A refusal field by field, answered with HTTP 400.
+#[cfg(feature = "ssr")]
+pub(crate) fn invalid(errors: Vec<FieldError>) -> ServerFnError {
+    crate::server::set_status(axum::http::StatusCode::BAD_REQUEST);
+    let json = serde_json::to_string(&errors).unwrap_or_else(|_| "[]".into());
+    ServerFnError::ServerError(format!("{INVALID_FIELDS}{json}"))
+}
+
+/// A use case's result as a server function answers it.
+#[cfg(feature = "ssr")]
+pub(crate) fn answer<T>(result: ::billing::Result<T>) -> Result<T, ServerFnError> {
+    result.map_err(crate::server::to_server_error)
 }

@@ -6,8 +6,6 @@ use model::call_rate::CallRate;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use super::Answer;
-
 /// Rows per page unless the page asks for another size.
 pub const PAGE_SIZE: u32 = 25;
 
@@ -74,7 +72,7 @@ pub async fn save_rate(
     tenant: Option<String>,
     id: Option<String>,
     body: Map<String, Value>,
-) -> Result<Answer<String>, ServerFnError> {
+) -> Result<String, ServerFnError> {
     use crate::server::{db, scope, to_server_error};
     use model::call_rate::{CallRateFields, CallRatePatch};
     use model::ApiId;
@@ -84,7 +82,7 @@ pub async fn save_rate(
     // The browser ran the same check; a request from elsewhere may not have.
     let fields = match CallRateFields::from_json(&body) {
         Ok(fields) => fields,
-        Err(errors) => return Ok(Answer::Invalid(errors)),
+        Err(errors) => return Err(super::invalid(errors)),
     };
     let db = db()?;
     match id {

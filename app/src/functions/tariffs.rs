@@ -6,8 +6,6 @@ use model::tariff::{BillingPlan, Tariff};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use super::Answer;
-
 /// A tariff as the tariffs page lists it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TariffRow {
@@ -108,7 +106,7 @@ pub async fn save_tariff(
     tenant: Option<String>,
     id: Option<String>,
     body: Map<String, Value>,
-) -> Result<Answer<String>, ServerFnError> {
+) -> Result<String, ServerFnError> {
     use crate::server::{db, scope, to_server_error};
     use model::tariff::TariffPatch;
     use model::ApiId;
@@ -118,14 +116,14 @@ pub async fn save_tariff(
     // The browser ran the same check; a request from elsewhere may not have.
     let patch = match TariffPatch::from_json(&body) {
         Ok(patch) => patch,
-        Err(errors) => return Ok(Answer::Invalid(errors)),
+        Err(errors) => return Err(super::invalid(errors)),
     };
     let db = db()?;
     match id {
         None => {
             let new = match patch.into_new() {
                 Ok(new) => new,
-                Err(errors) => return Ok(Answer::Invalid(errors)),
+                Err(errors) => return Err(super::invalid(errors)),
             };
             super::answer(
                 db.create_tariff(&scope, new)
@@ -195,7 +193,7 @@ pub async fn save_billing_plan(
     tenant: Option<String>,
     id: Option<String>,
     body: Map<String, Value>,
-) -> Result<Answer<String>, ServerFnError> {
+) -> Result<String, ServerFnError> {
     use crate::server::{db, scope, to_server_error};
     use model::tariff::BillingPlanPatch;
     use model::ApiId;
@@ -204,7 +202,7 @@ pub async fn save_billing_plan(
     scope.require_manager().map_err(to_server_error)?;
     let patch = match BillingPlanPatch::from_json(&body) {
         Ok(patch) => patch,
-        Err(errors) => return Ok(Answer::Invalid(errors)),
+        Err(errors) => return Err(super::invalid(errors)),
     };
     let db = db()?;
     match id {

@@ -11,7 +11,6 @@ use crate::components::error_text;
 use crate::components::layout::use_current_user;
 use crate::components::tenant::{tenant_choices_resource, use_tenant, ChooseTenant, TenantPicker};
 use crate::functions::billing::{get_billing_settings, SaveBillingSettings};
-use crate::functions::Answer;
 
 /// The billing settings page. Its resources are created here, at the top,
 /// and read in one region.
@@ -81,18 +80,10 @@ fn BillingForm(current: BillingSettings, can_edit: bool) -> impl IntoView {
         });
     };
     let outcome = move || match save.value().get() {
-        Some(Ok(Answer::Done(_))) => Some(
+        Some(Ok(_)) => Some(
             view! { <p class="notice" role="status" data-testid="billing-saved">"Saved."</p> }
                 .into_any(),
         ),
-        Some(Ok(Answer::Invalid(errors))) => {
-            let text = errors
-                .iter()
-                .map(ToString::to_string)
-                .collect::<Vec<_>>()
-                .join("; ");
-            Some(view! { <p class="error" role="alert">{text}</p> }.into_any())
-        }
         Some(Err(e)) => {
             Some(view! { <p class="error" role="alert">{error_text(&e)}</p> }.into_any())
         }

@@ -139,6 +139,27 @@ impl IntoResponse for ApiError {
                 )
                     .into_response();
             }
+            Error::TooManyRequests {
+                retry_after_seconds,
+            } => {
+                let body = ErrorBody {
+                    errors: vec![entry(
+                        "TOO_MANY_REQUESTS",
+                        format!(
+                            "too many failed logins: try again in {retry_after_seconds} seconds"
+                        ),
+                        "Logins for this account or from this address are locked for a while \
+                         after repeated failures; every attempt is refused until then."
+                            .into(),
+                    )],
+                };
+                return (
+                    StatusCode::TOO_MANY_REQUESTS,
+                    [(header::RETRY_AFTER, retry_after_seconds.to_string())],
+                    Json(body),
+                )
+                    .into_response();
+            }
             Error::Refused { code, message } => (
                 StatusCode::UNPROCESSABLE_ENTITY,
                 vec![entry(code, message, String::new())],

@@ -3,7 +3,7 @@
 use axum::body::Bytes;
 use axum::extract::{FromRef, FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
-use billing::{Caller, Db, Error, Scope};
+use billing::{Caller, Db, Error, Origin, Scope, Surface};
 use model::query::{ListParams, ListQuery, ResourceSpec};
 use model::ApiId;
 use serde_json::{Map, Value};
@@ -35,8 +35,22 @@ impl<S: Send + Sync> FromRequest<S> for JsonObject {
 }
 
 /// The caller, from `Authorization: Bearer <token>` or, as older clients send
-/// it, an `access_token` header or query parameter.
+/// it, an `access_token` header or query parameter. Its origin is the
+/// request's: the surface a router layer names (REST unless one does, see
+/// [`origin_of`]) and the client's address.
 pub struct Auth(pub Caller);
+
+/// Where a request came from: the [`Surface`] its router put in the
+/// extensions (REST when none did) and the client's address.
+pub fn origin_of(extensions: &axum::http::Extensions) -> Origin {
+    Origin::new(
+        extensions
+            .get::<Surface>()
+            .copied()
+            .unwrap_or(Surface::Rest),
+        crate::client::ClientAddr::of(extensions).0,
+    )
+}
 
 pub(crate) fn bearer_token(parts: &Parts) -> Option<String> {
     token_of(&parts.headers, &parts.uri)
@@ -78,7 +92,9 @@ where
         let token = bearer_token(parts)
             .ok_or_else(|| ApiError(Error::Unauthorized("an access token is required".into())))?;
         let db = Db::from_ref(state);
-        let caller = db.authenticate(&token).await?;
+        let caller = db
+            .authenticate(&token, origin_of(&parts.extensions))
+            .await?;
         parts.extensions.insert(caller.clone());
         Ok(Auth(caller))
     }
@@ -97,6 +113,19 @@ where
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
         let Auth(caller) = Auth::from_request_parts(parts, state).await?;
+        let NamedTenant(requested) = NamedTenant::from_request_parts(parts, state).await?;
+        Ok(TenantScope(caller.scope(requested)?))
+    }
+}
+
+/// The tenant a request names, if any: `tenant_id` (query) or `X-Tenant-Id`.
+/// A name that is not an id is a tenant not found.
+pub struct NamedTenant(pub Option<i64>);
+
+impl<S: Send + Sync> FromRequestParts<S> for NamedTenant {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, ApiError> {
         let named = parts
             .headers
             .get("x-tenant-id")
@@ -113,7 +142,7 @@ where
             Some(text) => Some(ApiId::decode(&text).ok_or(ApiError(Error::NotFound("tenant")))?),
             None => None,
         };
-        Ok(TenantScope(caller.scope(requested)?))
+        Ok(NamedTenant(requested))
     }
 }
 

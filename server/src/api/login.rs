@@ -11,7 +11,7 @@ use serde::Serialize;
 use serde_json::{json, Value};
 
 use super::error::{ApiError, ApiResult};
-use super::extract::{path_id, token_of, Auth, JsonObject};
+use super::extract::{origin_of, path_id, token_of, Auth, JsonObject};
 
 fn answer(login: Login) -> LoginAnswer {
     let now = billing::db::now_ms();
@@ -28,6 +28,7 @@ fn answer(login: Login) -> LoginAnswer {
 /// `POST /api/login {username, password, domain?}`
 pub async fn login(
     State(db): State<Db>,
+    extensions: axum::http::Extensions,
     JsonObject(body): JsonObject,
 ) -> ApiResult<Json<LoginAnswer>> {
     let mut f = Fields::new(&body);
@@ -40,7 +41,14 @@ pub async fn login(
     let (Some(username), Some(password)) = (username, password) else {
         return Err(ApiError::validation("username", "is required"));
     };
-    let login = db.login(&username, &password, domain.as_deref()).await?;
+    let login = db
+        .login(
+            &username,
+            &password,
+            domain.as_deref(),
+            origin_of(&extensions),
+        )
+        .await?;
     Ok(Json(answer(login)))
 }
 

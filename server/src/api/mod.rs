@@ -1,5 +1,6 @@
 //! The REST API under `/api`: the v22 billing operations and their neighbours.
 
+pub mod audit;
 pub mod balances;
 pub mod call_rates;
 pub mod cdrs;
@@ -59,6 +60,7 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("POST", "/api/users/{id}/credit_limit"),
     ("GET", "/api/user/balance"),
     ("GET", "/api/balance_transactions"),
+    ("GET", "/api/audit_log"),
     ("GET", "/api/cdrs"),
     ("POST", "/api/cdrs"),
     ("POST", "/api/cdrs/rerate"),
@@ -146,6 +148,7 @@ pub fn routes() -> Router<AppState> {
         )
         .route("/api/user/balance", get(balances::get_own))
         .route("/api/balance_transactions", get(balances::transactions))
+        .route("/api/audit_log", get(audit::list))
         .route(
             "/api/cdrs",
             get(cdrs::list)

@@ -12,14 +12,14 @@ use axum::http::request::Parts;
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use billing::call_rates::{TariffRef, TARIFF_RATE_SPEC};
-use billing::{Db, Error};
+use billing::{Db, Error, Surface};
 use model::query::{ListParams, ListQuery};
 use model::tariff::{RatePatch, StoredRate};
 use model::{FieldError, Fields};
 use serde_json::{json, Map, Value};
 
 use crate::api::error::{wrong_method, ApiError, ApiResult};
-use crate::api::extract::{JsonObject, TenantScope};
+use crate::api::extract::{origin_of, JsonObject, TenantScope};
 use crate::state::AppState;
 
 /// The version this API says it speaks in a login answer.
@@ -49,6 +49,7 @@ pub fn routes() -> Router<AppState> {
         .route("/api/tariff/update", post(update).fallback(wrong_method))
         .route("/api/tariff/destroy", post(destroy).fallback(wrong_method))
         .route("/api/tariff/list", get(list).fallback(wrong_method))
+        .layer(axum::Extension(Surface::TariffApi))
 }
 
 /// This API's field names and the REST API's, for the fields they share.
@@ -135,7 +136,11 @@ impl<S: Send + Sync> FromRequestParts<S> for QueryMap {
 }
 
 /// `POST /api/account/credentials/verify {name, password, domain?}`
-async fn verify(State(db): State<Db>, JsonObject(body): JsonObject) -> ApiResult<Json<Value>> {
+async fn verify(
+    State(db): State<Db>,
+    extensions: axum::http::Extensions,
+    JsonObject(body): JsonObject,
+) -> ApiResult<Json<Value>> {
     let mut f = Fields::new(&body);
     let name = f.string("name");
     let name = f.require("name", name);
@@ -146,7 +151,9 @@ async fn verify(State(db): State<Db>, JsonObject(body): JsonObject) -> ApiResult
     let (Some(name), Some(password)) = (name, password) else {
         return Err(ApiError::validation("name", "is required"));
     };
-    let login = db.login(&name, &password, domain.as_deref()).await?;
+    let login = db
+        .login(&name, &password, domain.as_deref(), origin_of(&extensions))
+        .await?;
     let now = billing::db::now_ms();
     Ok(Json(json!({
         "access_token": login.access_token,

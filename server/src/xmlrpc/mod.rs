@@ -16,6 +16,7 @@
 //! | 403 | the caller's role may not do this |
 //! | 404 | no such tariff, rate or billing plan for the caller |
 //! | 409 | refused in the current state (default tariff, tariff in use) |
+//! | 429 | too many failed logins: the account or address is locked for a while (the answer carries `Retry-After`) |
 //! | 500 | an internal error (logged; no detail in the fault) |
 
 pub mod codec;
@@ -30,12 +31,13 @@ use axum::Router;
 use base64::Engine;
 use billing::call_rates::{TariffRef, TARIFF_RATE_SPEC};
 use billing::tariffs::{BillingPlan, Tariff, BILLING_PLAN_SPEC, TARIFF_SPEC};
-use billing::{Caller, Db, Error, Scope};
+use billing::{Caller, Db, Error, Origin, Scope, Surface};
 use model::query::{ListParams, ListQuery};
 use model::tariff::{BillingPlanPatch, RatePatch, StoredRate, TariffPatch};
 use model::{ApiId, FieldError, Money};
 use serde_json::{Map, Value};
 
+use crate::client::ClientAddr;
 use crate::state::AppState;
 use codec::{DecodeError, XValue};
 
@@ -48,6 +50,7 @@ pub const FORBIDDEN: i64 = 403;
 pub const NOT_FOUND: i64 = 404;
 pub const CONFLICT: i64 = 409;
 pub const REFUSED: i64 = 422;
+pub const TOO_MANY_REQUESTS: i64 = 429;
 pub const INTERNAL: i64 = 500;
 
 /// Largest page `listTariffRates` answers.
@@ -87,6 +90,7 @@ impl From<Error> for Fault {
             Error::Unauthorized(m) => Fault(UNAUTHORIZED, m),
             Error::Refused { code, message } => Fault(REFUSED, format!("{code}: {message}")),
             Error::Conflict { code, message } => Fault(CONFLICT, format!("{code}: {message}")),
+            e @ Error::TooManyRequests { .. } => Fault(TOO_MANY_REQUESTS, e.to_string()),
             Error::Internal(detail) => {
                 tracing::error!(%detail, "internal error");
                 Fault(INTERNAL, "internal error".into())
@@ -107,24 +111,60 @@ fn xml(body: String) -> Response {
     ([(header::CONTENT_TYPE, "text/xml; charset=utf-8")], body).into_response()
 }
 
-async fn endpoint(State(db): State<Db>, headers: HeaderMap, body: Bytes) -> Response {
+async fn endpoint(
+    State(db): State<Db>,
+    ClientAddr(client): ClientAddr,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let origin = Origin::new(Surface::Xmlrpc, client);
+    let mut retry_after = None;
     let answer = match codec::parse_call(&body) {
         Err(DecodeError::Malformed(m)) => Err(Fault(PARSE_ERROR, m)),
         Err(DecodeError::Invalid(m)) => Err(Fault(INVALID_REQUEST, m)),
-        Ok(call) => match authenticate(&db, &headers).await {
+        Ok(call) => match authenticate(&db, &headers, origin).await {
             Ok(scope) => dispatch(&db, &scope, &call.name, &call.params).await,
-            Err(f) => Err(f),
+            Err(Denied::Fault(f)) => Err(f),
+            Err(Denied::Throttled(retry_after_seconds)) => {
+                retry_after = Some(retry_after_seconds);
+                Err(Fault::from(Error::TooManyRequests {
+                    retry_after_seconds,
+                }))
+            }
         },
     };
-    xml(match answer {
+    let mut response = xml(match answer {
         Ok(v) => codec::response(&v),
         Err(Fault(code, message)) => codec::fault(code, &message),
-    })
+    });
+    if let Some(seconds) = retry_after {
+        // A fault travels in an HTTP 200 like every other; the header tells
+        // HTTP-aware clients the wait as well.
+        if let Ok(value) = header::HeaderValue::from_str(&seconds.to_string()) {
+            response.headers_mut().insert(header::RETRY_AFTER, value);
+        }
+    }
+    response
+}
+
+/// Why credentials were not taken.
+enum Denied {
+    Fault(Fault),
+    /// Too many failed logins for the account or from the address: the
+    /// seconds until the lock ends.
+    Throttled(u64),
+}
+
+impl From<Fault> for Denied {
+    fn from(f: Fault) -> Denied {
+        Denied::Fault(f)
+    }
 }
 
 /// The caller of HTTP Basic credentials: an API token as the password, or
-/// `username@domain` and the user's password.
-async fn authenticate(db: &Db, headers: &HeaderMap) -> Result<Scope, Fault> {
+/// `username@domain` and the user's password. A valid API token is taken
+/// as is; a password check is throttled like every login.
+async fn authenticate(db: &Db, headers: &HeaderMap, origin: Origin) -> Result<Scope, Denied> {
     let unauthorized = |m: &str| Fault(UNAUTHORIZED, m.to_string());
     let value = headers
         .get(header::AUTHORIZATION)
@@ -143,23 +183,28 @@ async fn authenticate(db: &Db, headers: &HeaderMap) -> Result<Scope, Fault> {
     let (user, password) = decoded
         .split_once(':')
         .ok_or_else(|| unauthorized("the Basic credentials do not decode"))?;
-    let caller: Caller = match db.authenticate(password).await {
+    let caller: Caller = match db.authenticate(password, origin).await {
         Ok(caller) => caller,
         Err(_) => {
             let (name, domain) = match user.rsplit_once('@') {
                 Some((name, domain)) => (name, Some(domain)),
                 None => (user, None),
             };
-            db.check_password(name, password, domain)
-                .await
-                .map_err(|_| unauthorized("invalid username@domain or password"))?
+            match db.check_password(name, password, domain, origin).await {
+                Ok(caller) => caller,
+                Err(Error::TooManyRequests {
+                    retry_after_seconds,
+                }) => return Err(Denied::Throttled(retry_after_seconds)),
+                Err(e @ Error::Internal(_)) => return Err(Denied::Fault(e.into())),
+                Err(_) => return Err(unauthorized("invalid username@domain or password").into()),
+            }
         }
     };
     caller.scope(None).map_err(|_| {
-        Fault(
+        Denied::Fault(Fault(
             FORBIDDEN,
             "XML-RPC acts on the caller's own tenant: log in as a user of a tenant".into(),
-        )
+        ))
     })
 }
 

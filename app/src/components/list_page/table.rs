@@ -1,0 +1,264 @@
+//! The table of a list page: sortable headings, the rows with their Edit and
+//! Delete actions, and the pager.
+
+use std::sync::Arc;
+
+use leptos::prelude::*;
+use leptos::tachys::html::attribute::custom::custom_attribute;
+use leptos_router::hooks::use_query_map;
+use leptos_router::params::ParamsMap;
+
+use super::search::list_href;
+use super::{Changes, Column, ListResource, Rows, Window};
+
+/// The current sort: field and whether it is descending.
+fn current_order(query: &ParamsMap) -> Option<(String, bool)> {
+    let text = query.get("orderby")?;
+    let mut words = text.split_whitespace();
+    let field = words.next()?.to_string();
+    let desc = words.next().is_some_and(|d| d.eq_ignore_ascii_case("desc"));
+    Some((field, desc))
+}
+
+/// The pager of a page of `shown` rows after `skip` of `count`, `top` rows
+/// a page: the range it shows, and where the previous and next pages start.
+fn pages(skip: u64, top: u64, shown: u64, count: u64) -> (String, Option<u64>, Option<u64>) {
+    let range = if shown == 0 {
+        format!("0 of {count}")
+    } else {
+        let last = skip.saturating_add(shown).min(count);
+        format!("{}–{last} of {count}", skip.saturating_add(1))
+    };
+    let prev = (skip > 0).then(|| skip.saturating_sub(top));
+    let next = Some(skip.saturating_add(top)).filter(|&next| next < count);
+    (range, prev, next)
+}
+
+/// The table of the loaded rows, with the pager or the "first n" hint.
+pub(super) fn list_table<P: ListResource>(
+    rows: Rows<P::Row>,
+    columns: Arc<[Column<P::Row>]>,
+    changes: Option<Changes<P::Row>>,
+    on_edit: Callback<P::Row>,
+    empty: Option<&'static str>,
+) -> impl IntoView {
+    let can_edit = changes.is_some();
+    let query = use_query_map().get_untracked();
+    let order = current_order(&query);
+    // The row asking whether to delete it, if any.
+    let confirming = RwSignal::new(None::<String>);
+    let href = |changes: &[(&'static str, Option<String>)]| list_href(P::PATH, &query, changes);
+
+    let headings = columns
+        .iter()
+        .map(|c| {
+            if !c.sortable {
+                return view! { <th class:num=c.numeric>{c.heading}</th> }.into_any();
+            }
+            let (sort, arrow) = match &order {
+                Some((field, desc)) if field == c.name => (
+                    if *desc { "descending" } else { "ascending" },
+                    if *desc { " ▼" } else { " ▲" },
+                ),
+                _ => ("none", ""),
+            };
+            let next = if sort == "ascending" {
+                format!("{} desc", c.name)
+            } else {
+                format!("{} asc", c.name)
+            };
+            let link = href(&[("orderby", Some(next)), ("skip", None)]);
+            view! {
+                <th aria-sort=sort class:num=c.numeric>
+                    <a href=link data-testid=format!("sort-{}", c.name)>{c.heading}{arrow}</a>
+                </th>
+            }
+            .into_any()
+        })
+        .collect_view();
+
+    let count = rows.count.max(0) as u64;
+    let shown = rows.items.len() as u64;
+    let is_empty = shown == 0;
+    let footer = match rows.window {
+        Window::Paged { skip, top } => {
+            let (range, prev, next) = pages(skip, u64::from(top), shown, count);
+            let prev = prev.map(|back| href(&[("skip", (back > 0).then(|| back.to_string()))]));
+            let next = next.map(|skip| href(&[("skip", Some(skip.to_string()))]));
+            view! { <Pager prev=prev next=next range=range /> }.into_any()
+        }
+        Window::First { order } => (count > shown)
+            .then(|| view! { <p class="hint">{format!("The first {shown} of {count} {}, {order}.", P::NOUNS)}</p> })
+            .into_any(),
+    };
+    let searched = query.get("search").filter(|s| !s.trim().is_empty());
+    let empty_text = match (searched, empty) {
+        (Some(s), _) => format!("No {} match “{s}”.", P::NOUNS),
+        (None, Some(text)) => text.to_string(),
+        (None, None) => format!("No {} yet.", P::NOUNS),
+    };
+
+    let body = rows
+        .items
+        .into_iter()
+        .map(|row| {
+            let cells = columns
+                .iter()
+                .map(|c| view! { <td class:num=c.numeric data-field=c.name>{(c.cell)(&row)}</td> })
+                .collect_view();
+            let actions =
+                changes.map(|changes| row_actions(row.clone(), confirming, changes, on_edit));
+            let (mark, value) = P::mark(&row);
+            view! {
+                <tr data-testid=format!("{}-row", P::KEY)>
+                    {cells}
+                    {actions}
+                </tr>
+            }
+            .add_any_attr(custom_attribute(mark, value))
+        })
+        .collect_view();
+
+    view! {
+        <div class="table-wrap">
+            <table class="list" data-testid=format!("{}s", P::KEY)>
+                <thead>
+                    <tr>
+                        {headings}
+                        {can_edit.then(|| view! { <th class="row-actions"><span class="visually-hidden">"Actions"</span></th> })}
+                    </tr>
+                </thead>
+                <tbody>{body}</tbody>
+            </table>
+        </div>
+        {is_empty.then(|| view! { <p class="empty" data-testid="empty">{empty_text}</p> })}
+        {footer}
+    }
+}
+
+/// A row's Edit and Delete buttons; Delete asks before it deletes.
+fn row_actions<R: Clone + Send + Sync + 'static>(
+    row: R,
+    confirming: RwSignal<Option<String>>,
+    changes: Changes<R>,
+    on_edit: Callback<R>,
+) -> impl IntoView {
+    let id = (changes.id)(&row);
+    let deletable = (changes.deletable)(&row);
+    let deleting = changes.deleting;
+    view! {
+        <td class="row-actions">
+            {move || {
+                if confirming.get().as_deref() == Some(id.as_str()) {
+                    let id = id.clone();
+                    view! {
+                        <span class="confirm">"Delete?"</span>
+                        <button
+                            type="button"
+                            class="danger"
+                            data-testid="confirm-delete"
+                            disabled=move || deleting.get()
+                            on:click=move |_| {
+                                changes.delete.run(id.clone());
+                                confirming.set(None);
+                            }
+                        >
+                            "Delete"
+                        </button>
+                        <button type="button" class="secondary" on:click=move |_| confirming.set(None)>
+                            "Keep"
+                        </button>
+                    }
+                        .into_any()
+                } else {
+                    let row = row.clone();
+                    let id = id.clone();
+                    view! {
+                        <button type="button" class="secondary" data-testid="edit" on:click=move |_| on_edit.run(row.clone())>
+                            "Edit"
+                        </button>
+                        {deletable
+                            .then(|| {
+                                view! {
+                                    <button type="button" class="secondary danger" data-testid="delete" on:click=move |_| confirming.set(Some(id.clone()))>
+                                        "Delete"
+                                    </button>
+                                }
+                            })}
+                    }
+                        .into_any()
+                }
+            }}
+        </td>
+    }
+}
+
+/// Previous and next page, and which rows are shown.
+#[component]
+fn Pager(prev: Option<String>, next: Option<String>, range: String) -> impl IntoView {
+    view! {
+        <nav class="pager" aria-label="Pages">
+            {match prev {
+                Some(href) => view! { <a class="button secondary" href=href data-testid="prev-page">"← Previous"</a> }.into_any(),
+                None => view! { <span class="button secondary disabled">"← Previous"</span> }.into_any(),
+            }}
+            <span class="range" data-testid="range">{range}</span>
+            {match next {
+                Some(href) => view! { <a class="button secondary" href=href data-testid="next-page">"Next →"</a> }.into_any(),
+                None => view! { <span class="button secondary disabled">"Next →"</span> }.into_any(),
+            }}
+        </nav>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn query(pairs: &[(&'static str, &str)]) -> ParamsMap {
+        pairs.iter().map(|(k, v)| (*k, v.to_string())).collect()
+    }
+
+    #[test]
+    fn links_change_only_what_they_name() {
+        let q = query(&[("tenant", "Mg=="), ("search", "50%"), ("skip", "25")]);
+        assert_eq!(
+            list_href(
+                "/rates",
+                &q,
+                &[("orderby", Some("prefix desc".into())), ("skip", None)]
+            ),
+            "/rates?tenant=Mg%3D%3D&search=50%25&orderby=prefix%20desc"
+        );
+        assert_eq!(
+            list_href("/rates", &ParamsMap::new(), &[("skip", None)]),
+            "/rates"
+        );
+    }
+
+    #[test]
+    fn the_pager_names_the_rows_shown_and_the_pages_around() {
+        assert_eq!(pages(0, 25, 25, 31), ("1–25 of 31".into(), None, Some(25)));
+        assert_eq!(pages(25, 25, 6, 31), ("26–31 of 31".into(), Some(0), None));
+        assert_eq!(pages(30, 10, 1, 31), ("31–31 of 31".into(), Some(20), None));
+        // A page past the end (the URL says so) still leads back.
+        assert_eq!(pages(50, 25, 0, 31), ("0 of 31".into(), Some(25), None));
+        assert_eq!(pages(0, 25, 0, 0), ("0 of 0".into(), None, None));
+        // However far the URL skips, the sums do not overflow.
+        let (_, prev, next) = pages(u64::MAX, 100, 1, 5);
+        assert_eq!((prev, next), (Some(u64::MAX - 100), None));
+    }
+
+    #[test]
+    fn the_current_sort_is_read_from_orderby() {
+        assert_eq!(current_order(&query(&[])), None);
+        assert_eq!(
+            current_order(&query(&[("orderby", "price_1 desc")])),
+            Some(("price_1".into(), true))
+        );
+        assert_eq!(
+            current_order(&query(&[("orderby", "prefix")])),
+            Some(("prefix".into(), false))
+        );
+    }
+}
