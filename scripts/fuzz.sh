@@ -5,6 +5,9 @@
 #
 #   scripts/fuzz.sh [seconds]     # default 120; e.g. 600 for a deeper run
 #
+# Each run draws a new seed and prints it; RATEDECK_FUZZ_SEED=<seed> replays
+# one (the test command pins its own, so that its pass is repeatable).
+#
 # Fails (non-zero) on any server error, any answer off the documented schema,
 # status codes, content types or headers, any dropped connection, and any
 # schema-violating request that is accepted. The one check left out is
@@ -96,14 +99,19 @@ run() {
         "$@")
 }
 
+seed=()
+if [ -n "${RATEDECK_FUZZ_SEED:-}" ]; then
+    seed=(--seed "$RATEDECK_FUZZ_SEED")
+fi
+
 status=0
 # Everything but logging out, which would end the token the run uses.
 echo "== schemathesis: every operation but /api/logout, $budget s"
-run main --max-time "$budget" -H "Authorization: Bearer $token" \
+run main "${seed[@]}" --max-time "$budget" -H "Authorization: Bearer $token" \
     --exclude-path /api/logout || status=1
 # Logging out, on a token of its own.
 echo "== schemathesis: /api/logout"
-run logout --max-time 30 --max-examples 20 -H "Authorization: Bearer $(login)" \
+run logout "${seed[@]}" --max-time 30 --max-examples 20 -H "Authorization: Bearer $(login)" \
     --include-path /api/logout || status=1
 
 if ! kill -0 "$server" 2>/dev/null; then

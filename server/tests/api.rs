@@ -579,6 +579,8 @@ async fn call_rates_list_filters_sorts_and_pages(backend: Backend) {
         ("?top=0", "top"),
         ("?top=101", "top"),
         ("?skip=-1", "skip"),
+        ("?skip=", "skip"),
+        ("?top=", "top"),
         ("?filter=nope%20eq%201", "filter"),
         ("?filter=prefix%20eq", "filter"),
         ("?filter=type%20eq%20'CITY'", "filter"),

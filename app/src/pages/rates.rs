@@ -159,8 +159,8 @@ impl ListResource for Rates {
         RateListArgs {
             search: query.get("search"),
             orderby: query.get("orderby"),
-            skip: query.get("skip"),
-            top: query.get("top"),
+            skip: query.get("skip").filter(|s| !s.trim().is_empty()),
+            top: query.get("top").filter(|s| !s.trim().is_empty()),
         }
     }
 

@@ -71,7 +71,9 @@ pub const MAX_FILTER_DEPTH: usize = 32;
 ///
 /// Everything is a string so that a malformed number becomes our own
 /// [`QueryError`] (naming the parameter) instead of a generic deserializer
-/// failure. An empty value (`?top=`) is treated like an absent one.
+/// failure. An empty `filter`, `search` or `orderby` is treated like an
+/// absent one; an empty `skip` or `top` (`?top=`) is not a number and is
+/// refused, as the documents type them as integers.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct ListParams {
@@ -294,8 +296,8 @@ impl ListQuery {
     /// Checks, in order: `top`, `skip`, `orderby`, `search`, `filter`; the
     /// first problem found is returned.
     pub fn parse(params: &ListParams, spec: &ResourceSpec) -> Result<ListQuery, QueryError> {
-        let top = parse_top(non_empty(&params.top))?;
-        let skip = parse_skip(non_empty(&params.skip))?;
+        let top = parse_top(params.top.as_deref().map(str::trim))?;
+        let skip = parse_skip(params.skip.as_deref().map(str::trim))?;
         let order = match non_empty(&params.orderby) {
             Some(text) => order::parse_orderby(text, spec)?,
             None => Vec::new(),

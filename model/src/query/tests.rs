@@ -72,18 +72,35 @@ fn empty_params_give_defaults() {
 }
 
 #[test]
-fn blank_params_count_as_absent() {
+fn blank_text_params_count_as_absent() {
     let params = ListParams {
         filter: Some("  ".into()),
         search: Some(" ".into()),
         orderby: Some(String::new()),
-        skip: Some(String::new()),
-        top: Some(" ".into()),
+        skip: None,
+        top: None,
     };
     assert_eq!(
         ListQuery::parse(&params, &RATES).unwrap(),
         ListQuery::default()
     );
+}
+
+#[test]
+fn blank_numbers_are_refused() {
+    for (skip, top, parameter) in [
+        (Some(String::new()), None, "skip"),
+        (None, Some(" ".to_string()), "top"),
+    ] {
+        let params = ListParams {
+            skip,
+            top,
+            ..ListParams::default()
+        };
+        let err = ListQuery::parse(&params, &RATES).unwrap_err();
+        assert_eq!(err.parameter, parameter);
+        assert!(err.message.contains("whole number"), "{}", err.message);
+    }
 }
 
 #[test]
