@@ -16,8 +16,8 @@ use leptos_router::components::{ParentRoute, Route, Router, Routes};
 use leptos_router::path;
 
 use crate::components::layout::Layout;
-use crate::pages::billing::BillingPage;
 use crate::pages::billing_plans::BillingPlansPage;
+use crate::pages::billing_settings::BillingSettingsPage;
 use crate::pages::rates::RatesPage;
 use crate::pages::tariffs::TariffsPage;
 use crate::pages::{home::HomePage, login::LoginPage, not_found::NotFound};
@@ -75,7 +75,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("rates") view=RatesPage />
                     <Route path=path!("tariffs") view=TariffsPage />
                     <Route path=path!("billing-plans") view=BillingPlansPage />
-                    <Route path=path!("billing") view=BillingPage />
+                    <Route path=path!("billing") view=BillingSettingsPage />
                 </ParentRoute>
             </Routes>
         </Router>

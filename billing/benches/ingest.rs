@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use billing::testing::{new_tenant, TestDb};
 use billing::Backend;
-use model::billing::BillingSettingsPatch;
+use model::billing_settings::BillingSettingsPatch;
 use model::cdr::{Direction, NewCdr};
 use model::Money;
 

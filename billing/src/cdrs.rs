@@ -8,7 +8,7 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
-use model::billing::BillingAccount;
+use model::billing_settings::BillingAccount;
 use model::cdr::{Direction, NewCdr};
 use model::query::{FieldKind, FieldSpec, ListQuery, ResourceSpec, SqlValue};
 use model::user::Role;

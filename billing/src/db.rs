@@ -59,7 +59,7 @@ impl FromStr for Backend {
 pub struct Db {
     pool: AnyPool,
     backend: Backend,
-    rates: std::sync::Arc<crate::quote::RateCache>,
+    rates: std::sync::Arc<crate::resolver::RateCache>,
     /// SQLite's writers of this process, one at a time (see [`Db::write_turn`]).
     write_gate: std::sync::Arc<tokio::sync::Mutex<()>>,
     /// Online-charging authorisations waiting to be granted together.
@@ -132,7 +132,7 @@ impl Db {
     }
 
     /// Rate tables kept in memory, shared by clones of this handle.
-    pub(crate) fn rate_cache(&self) -> &crate::quote::RateCache {
+    pub(crate) fn rate_cache(&self) -> &crate::resolver::RateCache {
         &self.rates
     }
 

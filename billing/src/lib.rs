@@ -3,27 +3,58 @@
 //! One [`Db`] handle serves every front door (the REST API, the tariff API,
 //! XML-RPC and the portal): each use case is a method on it that checks the
 //! caller's rights and tenant itself, so a surface is only a translation.
+//!
+//! Each feature has its module: [`call_rates`], [`tariffs`],
+//! [`billing_plans`], [`billing_settings`], [`cdrs`], [`rerate`],
+//! [`balances`], [`charging`], [`quote`], [`tenants`], [`users`], [`auth`]
+//! (logins and API tokens). Every rating (ingestion, re-rating, charging,
+//! quotes) goes through the [`resolver`] and its rate-table cache.
 
+/// The audit log of every change.
 pub mod audit;
+/// Who is calling: passwords, login tokens, API tokens, the caller's scope.
 pub mod auth;
+/// Balances, credit limits and the ledger.
 pub mod balances;
+/// Billing plans: which tariff rates the calls to a prefix.
+pub mod billing_plans;
+/// A tenant's billing settings: enabled, whose balance pays, offline or online.
+pub mod billing_settings;
+/// Call rates of any tariff: create, read, update, delete; CSV import and export.
 pub mod call_rates;
+/// CDRs: finished calls posted by the PBX, rated, charged and listed.
 pub mod cdrs;
+/// Online charging: authorise, hold, settle.
 pub mod charging;
+/// The CSV reader and the writer's quoting.
 pub mod csv;
+/// The database handle over SQLite or PostgreSQL.
 pub mod db;
+/// The one error type of the use cases.
 pub mod error;
+/// One page of a list.
 pub mod listing;
+/// Quotes: what a call would cost, with the breakdown.
 pub mod quote;
+/// Re-rating stored CDRs after a rate change.
 pub mod rerate;
+/// The tariff that rates a call, and the rate tables cached per tariff.
+pub mod resolver;
+/// Portal sessions in the application's database.
 pub mod sessions;
 mod sql;
+/// Tariffs: a tenant's named rate tables.
 pub mod tariffs;
+/// Tenants.
 pub mod tenants;
+/// Fresh databases for tests.
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;
+/// The login throttle.
 pub mod throttle;
+/// Times on the wire.
 pub mod time;
+/// Users.
 pub mod users;
 
 pub use audit::{Origin, Surface};

@@ -9,7 +9,7 @@
 
 use std::collections::HashMap;
 
-use model::billing::BillingAccount;
+use model::billing_settings::BillingAccount;
 use model::cdr::{Direction, MAX_BATCH};
 use model::query::SqlValue;
 use model::{FieldError, Money};

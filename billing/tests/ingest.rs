@@ -3,7 +3,7 @@
 
 use billing::testing::{new_tenant, TestDb};
 use billing::Backend;
-use model::billing::BillingSettingsPatch;
+use model::billing_settings::BillingSettingsPatch;
 use model::cdr::{Direction, NewCdr};
 use model::Money;
 use sqlx::Row;

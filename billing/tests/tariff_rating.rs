@@ -8,7 +8,8 @@ use billing::call_rates::TariffRef;
 use billing::tenants::NewTenant;
 use billing::testing::TestDb;
 use billing::{Backend, Caller, Db};
-use model::tariff::{BillingPlanPatch, RatePatch, TariffPatch};
+use model::billing_plan::BillingPlanPatch;
+use model::tariff::{RatePatch, TariffPatch};
 use model::user::Role;
 use serde_json::json;
 
@@ -136,7 +137,7 @@ async fn another_process_sees_every_change(backend: Backend) {
             &scope,
             &model::query::ListQuery::parse(
                 &model::query::ListParams::default(),
-                &billing::tariffs::BILLING_PLAN_SPEC,
+                &billing::billing_plans::BILLING_PLAN_SPEC,
             )
             .expect("query"),
         )

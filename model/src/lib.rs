@@ -1,7 +1,8 @@
 //! Ratedeck's shared domain types. Everything here compiles for the browser too,
 //! so the portal validates with the same code the server runs.
 
-pub mod billing;
+pub mod billing_plan;
+pub mod billing_settings;
 pub mod bounds;
 pub mod call_rate;
 pub mod cdr;

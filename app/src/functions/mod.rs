@@ -10,7 +10,8 @@
 //! to its field.
 
 pub mod auth;
-pub mod billing;
+pub mod billing_plans;
+pub mod billing_settings;
 pub mod rates;
 pub mod tariffs;
 pub mod tenants;

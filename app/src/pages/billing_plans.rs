@@ -6,7 +6,7 @@ use std::future::Future;
 
 use leptos::prelude::*;
 use leptos_router::params::ParamsMap;
-use model::tariff::{BillingCycle, BillingPlanPatch};
+use model::billing_plan::{BillingCycle, BillingPlanPatch};
 use model::FieldError;
 use serde_json::{Map, Value};
 
@@ -15,10 +15,10 @@ use crate::components::list_page::{
     Changes, Column, EditResource, ListPage, ListResource, Rows, Window,
 };
 use crate::components::tenant::use_tenant;
-use crate::functions::tariffs::{
-    list_billing_plans, list_tariffs, DeleteBillingPlan, PlanList, PlanRow, SaveBillingPlan,
-    TariffRow,
+use crate::functions::billing_plans::{
+    list_billing_plans, DeleteBillingPlan, PlanList, PlanRow, SaveBillingPlan,
 };
+use crate::functions::tariffs::{list_tariffs, TariffRow};
 
 /// The fields of the form.
 const FIELDS: [&str; 9] = [
@@ -207,7 +207,7 @@ pub fn BillingPlansPage() -> impl IntoView {
 #[component]
 fn PlanEditor(row: Option<PlanRow>, tariffs: Vec<TariffRow>, form: RowForm) -> impl IntoView {
     let plan = row.as_ref().map(|r| &r.plan);
-    let text = |f: &dyn Fn(&model::tariff::BillingPlan) -> String, default: &str| {
+    let text = |f: &dyn Fn(&model::billing_plan::BillingPlan) -> String, default: &str| {
         RwSignal::new(plan.map_or_else(|| default.to_string(), f))
     };
     let prefix = text(&|p| p.prefix.clone(), "");

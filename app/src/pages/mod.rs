@@ -1,5 +1,5 @@
-pub mod billing;
 pub mod billing_plans;
+pub mod billing_settings;
 pub mod home;
 pub mod login;
 pub mod not_found;

@@ -19,7 +19,7 @@ use std::collections::hash_map::Entry;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::{Arc, Mutex};
 
-use model::billing::{BillingAccount, BillingType};
+use model::billing_settings::{BillingAccount, BillingType};
 use model::{ApiId, Money};
 use sqlx::Row;
 use tokio::sync::oneshot;

@@ -26,7 +26,8 @@ use crate::auth::Scope;
 use crate::balances::{self, Entry, TransactionKind};
 use crate::db::{now_ms, Backend, Db, Tx};
 use crate::error::{Error, Result};
-use crate::quote::{validate_callee, QuotedRate, TenantRating};
+use crate::quote::{validate_callee, QuotedRate};
+use crate::resolver::TenantRating;
 use crate::sql;
 
 mod group;

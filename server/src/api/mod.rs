@@ -2,6 +2,8 @@
 
 pub mod audit;
 pub mod balances;
+pub mod billing_plans;
+pub mod billing_settings;
 pub mod call_rates;
 pub mod cdrs;
 pub mod charging;
@@ -114,7 +116,7 @@ pub fn routes() -> Router<AppState> {
         .route("/api/users/{id}", get(tenants::get_user))
         .route(
             "/api/tenant/billing",
-            get(tenants::get_billing).post(tenants::set_billing),
+            get(billing_settings::get).post(billing_settings::set),
         )
         .route(
             "/api/call_rates",
@@ -177,15 +179,15 @@ pub fn routes() -> Router<AppState> {
         )
         .route(
             "/api/billing_plans",
-            get(tariffs::list_plans).post(tariffs::create_plan),
+            get(billing_plans::list).post(billing_plans::create),
         )
         .route(
             "/api/billing_plans/{id}",
-            get(tariffs::get_plan).post(tariffs::update_plan),
+            get(billing_plans::get).post(billing_plans::update),
         )
         .route(
             "/api/billing_plans/{id}/destroy",
-            post(tariffs::destroy_plan),
+            post(billing_plans::destroy),
         )
         .route("/api/charging/authorize", post(charging::authorize))
         .route("/api/charging/{id}/update", post(charging::update))

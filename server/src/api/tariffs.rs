@@ -1,14 +1,14 @@
-//! `/api/tariffs` (with each tariff's rates) and `/api/billing_plans`.
+//! `/api/tariffs`, with each tariff's rates.
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
 use billing::call_rates::{TariffRef, TARIFF_RATE_SPEC};
-use billing::tariffs::{BillingPlan, Tariff, BILLING_PLAN_SPEC, TARIFF_SPEC};
+use billing::tariffs::{Tariff, TARIFF_SPEC};
 use billing::time::rfc3339;
 use billing::{Db, Page};
 use model::call_rate::CallRateFields;
-use model::tariff::{BillingPlanPatch, RateDirection, RatePatch, StoredRate, TariffPatch};
+use model::tariff::{RateDirection, RatePatch, StoredRate, TariffPatch};
 use model::{ApiId, Money};
 use serde::Serialize;
 
@@ -70,40 +70,6 @@ impl From<StoredRate> for RateView {
             expiration_at: r.expiration_at.map(rfc3339),
             forbidden: r.forbidden,
             grace_period_enable: r.grace_period_enable,
-        }
-    }
-}
-
-/// A billing plan on the wire.
-#[derive(Debug, Serialize)]
-pub struct PlanView {
-    id: String,
-    prefix: String,
-    tariff_id: String,
-    description: String,
-    suspend_mode: i64,
-    currency: String,
-    billing_cycle: i64,
-    billing_day: i64,
-    round_up: bool,
-    prepaid: bool,
-    created_at: String,
-}
-
-impl From<BillingPlan> for PlanView {
-    fn from(p: BillingPlan) -> PlanView {
-        PlanView {
-            id: ApiId::encode(p.id),
-            prefix: p.prefix,
-            tariff_id: ApiId::encode(p.tariff_id),
-            description: p.description,
-            suspend_mode: p.suspend_mode,
-            currency: p.currency,
-            billing_cycle: p.billing_cycle.number(),
-            billing_day: p.billing_day,
-            round_up: p.round_up,
-            prepaid: p.prepaid,
-            created_at: rfc3339(p.created_at),
         }
     }
 }
@@ -225,59 +191,5 @@ pub async fn destroy_rate(
     let tariff = TariffRef::Id(path_id(&id, "tariff")?);
     let rate_id = path_id(&rate_id, "call rate")?;
     db.delete_rate(&scope, tariff, rate_id).await?;
-    Ok(StatusCode::NO_CONTENT)
-}
-
-pub async fn list_plans(
-    State(db): State<Db>,
-    TenantScope(scope): TenantScope,
-    params: ListParamsQuery,
-) -> ApiResult<Json<Page<PlanView>>> {
-    let query = params.parse(&BILLING_PLAN_SPEC)?;
-    Ok(Json(
-        db.list_billing_plans(&scope, &query).await?.map(Into::into),
-    ))
-}
-
-pub async fn create_plan(
-    State(db): State<Db>,
-    TenantScope(scope): TenantScope,
-    JsonObject(body): JsonObject,
-) -> ApiResult<Json<PlanView>> {
-    scope.require_manager()?;
-    let plan = BillingPlanPatch::from_json(&body)?;
-    Ok(Json(db.create_billing_plan(&scope, plan).await?.into()))
-}
-
-pub async fn get_plan(
-    State(db): State<Db>,
-    TenantScope(scope): TenantScope,
-    Path(id): Path<String>,
-) -> ApiResult<Json<PlanView>> {
-    let id = path_id(&id, "billing plan")?;
-    Ok(Json(db.get_billing_plan(&scope, id).await?.into()))
-}
-
-pub async fn update_plan(
-    State(db): State<Db>,
-    TenantScope(scope): TenantScope,
-    Path(id): Path<String>,
-    JsonObject(body): JsonObject,
-) -> ApiResult<Json<PlanView>> {
-    scope.require_manager()?;
-    let id = path_id(&id, "billing plan")?;
-    let patch = BillingPlanPatch::from_json(&body)?;
-    Ok(Json(
-        db.update_billing_plan(&scope, id, patch).await?.into(),
-    ))
-}
-
-pub async fn destroy_plan(
-    State(db): State<Db>,
-    TenantScope(scope): TenantScope,
-    Path(id): Path<String>,
-) -> ApiResult<StatusCode> {
-    let id = path_id(&id, "billing plan")?;
-    db.delete_billing_plan(&scope, id).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -1,18 +1,16 @@
-//! `/api/tenants`, `/api/users` and `/api/tenant/billing`.
+//! `/api/tenants` and `/api/users`.
 
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
 use axum::Json;
 use billing::tenants::{NewTenant, Tenant, TENANT_SPEC};
 use billing::users::{NewUser, User, USER_SPEC};
 use billing::{Db, Page};
-use model::billing::{BillingSettings, BillingSettingsPatch};
 use model::user::Role;
 use model::{ApiId, Fields};
 use serde_json::{json, Value};
 
-use super::error::{ApiError, ApiResult};
-use super::extract::{path_id, Auth, JsonObject, ListParamsQuery, TenantScope};
+use super::error::ApiResult;
+use super::extract::{path_id, Auth, JsonObject, ListParamsQuery};
 
 pub async fn create_tenant(
     State(db): State<Db>,
@@ -123,24 +121,4 @@ pub async fn get_user(
     Path(id): Path<String>,
 ) -> ApiResult<Json<User>> {
     Ok(Json(db.get_user(&caller, path_id(&id, "user")?).await?))
-}
-
-/// `GET /api/tenant/billing`
-pub async fn get_billing(
-    State(db): State<Db>,
-    TenantScope(scope): TenantScope,
-) -> ApiResult<Json<BillingSettings>> {
-    Ok(Json(db.billing_settings(&scope).await?))
-}
-
-/// `POST /api/tenant/billing`: any subset of `enabled`, `account`, `type`.
-pub async fn set_billing(
-    State(db): State<Db>,
-    TenantScope(scope): TenantScope,
-    JsonObject(body): JsonObject,
-) -> ApiResult<StatusCode> {
-    scope.require_manager()?;
-    let patch = BillingSettingsPatch::from_json(&body).map_err(ApiError::from)?;
-    db.update_billing_settings(&scope, patch).await?;
-    Ok(StatusCode::OK)
 }

@@ -29,11 +29,13 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::Router;
 use base64::Engine;
+use billing::billing_plans::{BillingPlan, BILLING_PLAN_SPEC};
 use billing::call_rates::{TariffRef, TARIFF_RATE_SPEC};
-use billing::tariffs::{BillingPlan, Tariff, BILLING_PLAN_SPEC, TARIFF_SPEC};
+use billing::tariffs::{Tariff, TARIFF_SPEC};
 use billing::{Caller, Db, Error, Origin, Scope, Surface};
+use model::billing_plan::BillingPlanPatch;
 use model::query::{ListParams, ListQuery};
-use model::tariff::{BillingPlanPatch, RatePatch, StoredRate, TariffPatch};
+use model::tariff::{RatePatch, StoredRate, TariffPatch};
 use model::{ApiId, FieldError, Money};
 use serde_json::{Map, Value};
 

@@ -1,4 +1,5 @@
-//! A tenant's billing configuration (`/api/tenant/billing`).
+//! A tenant's billing settings (`/api/tenant/billing`): whether calls are
+//! billed, whose balance pays, and when a call is charged.
 
 use serde::{Deserialize, Serialize};
 

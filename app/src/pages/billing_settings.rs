@@ -2,7 +2,7 @@
 
 use leptos::ev::SubmitEvent;
 use leptos::prelude::*;
-use model::billing::{BillingAccount, BillingSettings, BillingType};
+use model::billing_settings::{BillingAccount, BillingSettings, BillingType};
 use model::fields::WireEnum;
 use model::user::Role;
 use serde_json::{Map, Value};
@@ -10,12 +10,12 @@ use serde_json::{Map, Value};
 use crate::components::error_text;
 use crate::components::layout::use_current_user;
 use crate::components::tenant::{tenant_choices_resource, use_tenant, ChooseTenant, TenantPicker};
-use crate::functions::billing::{get_billing_settings, SaveBillingSettings};
+use crate::functions::billing_settings::{get_billing_settings, SaveBillingSettings};
 
 /// The billing settings page. Its resources are created here, at the top,
 /// and read in one region.
 #[component]
-pub fn BillingPage() -> impl IntoView {
+pub fn BillingSettingsPage() -> impl IntoView {
     let user = use_current_user();
     let tenant = use_tenant();
     let tenants = tenant_choices_resource();
@@ -29,7 +29,7 @@ pub fn BillingPage() -> impl IntoView {
                 let tenants = tenants.await.unwrap_or_default();
                 let body = match settings.await {
                     Ok(Some(current)) => {
-                        view! { <BillingForm current=current can_edit=me.manages_tenant /> }.into_any()
+                        view! { <BillingSettingsForm current=current can_edit=me.manages_tenant /> }.into_any()
                     }
                     Ok(None) => view! { <ChooseTenant /> }.into_any(),
                     Err(e) => view! { <p class="error" role="alert">{error_text(&e)}</p> }.into_any(),
@@ -59,7 +59,7 @@ fn type_label(billing_type: BillingType) -> &'static str {
 }
 
 #[component]
-fn BillingForm(current: BillingSettings, can_edit: bool) -> impl IntoView {
+fn BillingSettingsForm(current: BillingSettings, can_edit: bool) -> impl IntoView {
     let tenant = use_tenant();
     let enabled = RwSignal::new(current.enabled);
     let account = RwSignal::new(current.account.wire().to_string());

@@ -2,7 +2,7 @@
 
 use leptos::prelude::*;
 use leptos::server_fn::codec::Json;
-use model::billing::BillingSettings;
+use model::billing_settings::BillingSettings;
 use serde_json::{Map, Value};
 
 /// The billing settings of the tenant acted on; `None` until a system
@@ -30,7 +30,7 @@ pub async fn save_billing_settings(
     body: Map<String, Value>,
 ) -> Result<BillingSettings, ServerFnError> {
     use crate::server::{db, scope, to_server_error};
-    use model::billing::BillingSettingsPatch;
+    use model::billing_settings::BillingSettingsPatch;
 
     let scope = scope(tenant).await?;
     scope.require_manager().map_err(to_server_error)?;

@@ -1,0 +1,136 @@
+//! The rate spec: the columns a rate is read from (with the tariff-wide
+//! values a rate falls back to), the fields a list filters and orders by, and
+//! the decoding of a row.
+
+use model::call_rate::{CallRateFields, RateType};
+use model::query::{FieldKind, FieldSpec, ResourceSpec};
+use model::tariff::{RateDirection, StoredRate};
+use model::{ApiId, Money};
+use sqlx::any::AnyRow;
+use sqlx::Row;
+
+use crate::error::{Error, Result};
+
+pub(super) const FROM: &str = "call_rates r JOIN tariffs t ON t.id = r.tariff_id";
+
+/// Rate-level values fall back to the tariff's when a rate leaves them unset.
+/// Flags are read as 0/1: sqlx's `Any` driver cannot decode SQLite's BOOLEAN.
+pub(super) const COLUMNS: &str = "r.id, r.prefix, r.rate_type, \
+    COALESCE(r.free_seconds, t.free_seconds), \
+    COALESCE(r.grace_period, CASE WHEN r.grace_period_enable THEN t.grace_period ELSE 0 END), \
+    r.interval_1, r.interval_n, \
+    COALESCE(r.connect_fee, t.connect_fee), \
+    COALESCE(r.postcall_surcharge, t.post_call_surcharge), \
+    r.price_1, r.price_n, r.description, r.tariff_id, r.direction, r.activation_at, r.expiration_at, \
+    CASE WHEN r.forbidden THEN 1 ELSE 0 END, CASE WHEN r.grace_period_enable THEN 1 ELSE 0 END";
+
+const V22_FIELDS: &[FieldSpec] = &[
+    FieldSpec::new("id", "r.id", FieldKind::Id),
+    FieldSpec::new("prefix", "r.prefix", FieldKind::Text),
+    FieldSpec::new(
+        "type",
+        "r.rate_type",
+        FieldKind::Enum(<model::call_rate::RateType as model::WireEnum>::ALL_WIRE),
+    ),
+    FieldSpec::new(
+        "free_seconds",
+        "COALESCE(r.free_seconds, t.free_seconds)",
+        FieldKind::Integer,
+    ),
+    FieldSpec::new(
+        "grace_period",
+        "COALESCE(r.grace_period, CASE WHEN r.grace_period_enable THEN t.grace_period ELSE 0 END)",
+        FieldKind::Integer,
+    ),
+    FieldSpec::new("interval_1", "r.interval_1", FieldKind::Integer),
+    FieldSpec::new("interval_n", "r.interval_n", FieldKind::Integer),
+    FieldSpec::new(
+        "connect_fee",
+        "COALESCE(r.connect_fee, t.connect_fee)",
+        FieldKind::Money,
+    ),
+    FieldSpec::new(
+        "postcall_surcharge",
+        "COALESCE(r.postcall_surcharge, t.post_call_surcharge)",
+        FieldKind::Money,
+    ),
+    FieldSpec::new("price_1", "r.price_1", FieldKind::Money),
+    FieldSpec::new("price_n", "r.price_n", FieldKind::Money),
+    FieldSpec::new("description", "r.description", FieldKind::Text),
+];
+
+pub static CALL_RATE_SPEC: ResourceSpec = ResourceSpec {
+    fields: V22_FIELDS,
+    search: &["r.prefix", "r.description"],
+    default_order: "r.id",
+    decode_id: ApiId::decode,
+};
+
+/// The rates of any tariff: the v22 fields and the schedule.
+pub static TARIFF_RATE_SPEC: ResourceSpec = ResourceSpec {
+    fields: &[
+        V22_FIELDS[0],
+        V22_FIELDS[1],
+        V22_FIELDS[2],
+        V22_FIELDS[3],
+        V22_FIELDS[4],
+        V22_FIELDS[5],
+        V22_FIELDS[6],
+        V22_FIELDS[7],
+        V22_FIELDS[8],
+        V22_FIELDS[9],
+        V22_FIELDS[10],
+        V22_FIELDS[11],
+        FieldSpec::new(
+            "direction",
+            "r.direction",
+            FieldKind::Enum(<RateDirection as model::WireEnum>::ALL_WIRE),
+        ),
+        FieldSpec::new("activation_at", "r.activation_at", FieldKind::Timestamp),
+        FieldSpec::new("expiration_at", "r.expiration_at", FieldKind::Timestamp),
+        FieldSpec::new("forbidden", "r.forbidden", FieldKind::Bool),
+        FieldSpec::new(
+            "grace_period_enable",
+            "r.grace_period_enable",
+            FieldKind::Bool,
+        ),
+    ],
+    search: &["r.prefix", "r.description"],
+    default_order: "r.id",
+    decode_id: ApiId::decode,
+};
+
+pub(super) fn fields_from_row(row: &AnyRow) -> Result<CallRateFields> {
+    Ok(CallRateFields {
+        prefix: row.try_get(1)?,
+        rate_type: row
+            .try_get::<String, _>(2)?
+            .parse::<RateType>()
+            .map_err(Error::internal)?,
+        free_seconds: row.try_get(3)?,
+        grace_period: row.try_get(4)?,
+        interval_1: row.try_get(5)?,
+        interval_n: row.try_get(6)?,
+        connect_fee: Money::from_units(row.try_get(7)?),
+        postcall_surcharge: Money::from_units(row.try_get(8)?),
+        price_1: Money::from_units(row.try_get(9)?),
+        price_n: Money::from_units(row.try_get(10)?),
+        description: row.try_get(11)?,
+    })
+}
+
+pub(super) fn stored_from_row(row: &AnyRow) -> Result<StoredRate> {
+    Ok(StoredRate {
+        id: row.try_get(0)?,
+        fields: fields_from_row(row)?,
+        tariff_id: row.try_get(12)?,
+        direction: row
+            .try_get::<String, _>(13)?
+            .parse::<RateDirection>()
+            .map_err(Error::internal)?,
+        activation_at: row.try_get(14)?,
+        expiration_at: row.try_get(15)?,
+        forbidden: row.try_get::<i64, _>(16)? != 0,
+        grace_period_enable: row.try_get::<i64, _>(17)? != 0,
+    })
+}
