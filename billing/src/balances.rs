@@ -95,9 +95,7 @@ pub static TRANSACTION_SPEC: ResourceSpec = ResourceSpec {
 fn transaction_from_row(row: &AnyRow) -> Result<Transaction> {
     Ok(Transaction {
         id: ApiId::encode(row.try_get("id")?),
-        user_id: row
-            .try_get::<Option<i64>, _>("user_id")?
-            .map(ApiId::encode),
+        user_id: row.try_get::<Option<i64>, _>("user_id")?.map(ApiId::encode),
         kind: row
             .try_get::<String, _>("kind")?
             .parse()

@@ -571,4 +571,3 @@ impl Db {
         cdr_from_row(&row)
     }
 }
-

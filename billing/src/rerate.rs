@@ -219,8 +219,7 @@ impl Db {
                             // says why it still is.
                             result.unrated += 1;
                             let old_reason: Option<String> = row.try_get("unrated_reason")?;
-                            if status == UNRATED && old_reason.as_deref() != Some(reason.as_str())
-                            {
+                            if status == UNRATED && old_reason.as_deref() != Some(reason.as_str()) {
                                 sqlx::query(
                                     "UPDATE cdrs SET unrated_reason = $1 WHERE id = $2 AND rating_status = $3",
                                 )

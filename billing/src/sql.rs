@@ -209,12 +209,6 @@ pub(crate) fn for_update(backend: Backend) -> &'static str {
     }
 }
 
-/// The `n`th parameter: `$n` on PostgreSQL, `?` on SQLite (for statements
-/// whose other parameters are anonymous).
-pub(crate) fn param(backend: Backend, n: usize) -> String {
-    list(backend, n, 1)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -245,7 +239,6 @@ mod tests {
         assert_eq!(placeholders(Backend::Sqlite, 2, 2), "(?, ?), (?, ?)");
         assert_eq!(list(Backend::Postgres, 2, 3), "$2, $3, $4");
         assert_eq!(list(Backend::Sqlite, 2, 3), "?, ?, ?");
-        assert_eq!(param(Backend::Postgres, 1), "$1");
     }
 
     #[test]
@@ -271,7 +264,10 @@ mod tests {
             insert.sql(Backend::Postgres, 2, " RETURNING a"),
             "INSERT INTO t (a, b) VALUES ($1, $2), ($3, $4) RETURNING a"
         );
-        assert_eq!(insert.sql(Backend::Sqlite, 1, ""), "INSERT INTO t (a, b) VALUES (?, ?)");
+        assert_eq!(
+            insert.sql(Backend::Sqlite, 1, ""),
+            "INSERT INTO t (a, b) VALUES (?, ?)"
+        );
     }
 
     #[test]

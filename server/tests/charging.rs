@@ -860,10 +860,16 @@ async fn a_rate_change_is_seen_by_the_next_authorisation(backend: Backend) {
 /// A stored CDR's `rating_status` and `unrated_reason`.
 async fn rating_of(app: &TestApp, admin: &str, call_id: &str) -> (Value, Value) {
     let stored = app
-        .get(&format!("/api/cdrs?filter=call_id%20eq%20'{call_id}'"), admin)
+        .get(
+            &format!("/api/cdrs?filter=call_id%20eq%20'{call_id}'"),
+            admin,
+        )
         .await;
     let item = &stored.body["items"][0];
-    (item["rating_status"].clone(), item["unrated_reason"].clone())
+    (
+        item["rating_status"].clone(),
+        item["unrated_reason"].clone(),
+    )
 }
 
 async fn a_rerated_call_that_stays_unrated_says_why_now(backend: Backend) {
@@ -881,7 +887,10 @@ async fn a_rerated_call_that_stays_unrated_says_why_now(backend: Backend) {
     assert_eq!(posted.body["unrated"], 2, "{}", posted.text);
     assert_eq!(
         rating_of(&app, &admin, "u2").await,
-        (json!("UNRATED"), json!("billing is disabled for the tenant"))
+        (
+            json!("UNRATED"),
+            json!("billing is disabled for the tenant")
+        )
     );
 
     // Billing on: one call is rated now, the other is still unrated, and
@@ -895,7 +904,10 @@ async fn a_rerated_call_that_stays_unrated_says_why_now(backend: Backend) {
         "{}",
         rerated.text
     );
-    assert_eq!(rating_of(&app, &admin, "u1").await, (json!("RATED"), Value::Null));
+    assert_eq!(
+        rating_of(&app, &admin, "u1").await,
+        (json!("RATED"), Value::Null)
+    );
     assert_eq!(
         rating_of(&app, &admin, "u2").await,
         (json!("UNRATED"), json!("no rate matches 999"))

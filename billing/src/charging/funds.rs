@@ -2,6 +2,8 @@
 //! locked inside a transaction, debited only while it covers the amount, and
 //! a call's hold taken from it (a HOLD row of the ledger).
 
+use sqlx::Row;
+
 use crate::balances::{self, Entry, TransactionKind};
 use crate::db::{Backend, Tx};
 use crate::error::{Error, Result};
@@ -24,7 +26,8 @@ pub(super) async fn funds(tx: &mut Tx, backend: Backend, account: Account) -> Re
     let lock = sql::for_update(backend);
     let row = match account.user_id {
         None => {
-            let sql = format!("SELECT balance + credit_limit AS funds FROM tenants WHERE id = $1{lock}");
+            let sql =
+                format!("SELECT balance + credit_limit AS funds FROM tenants WHERE id = $1{lock}");
             sqlx::query(&sql)
                 .bind(account.tenant_id)
                 .fetch_optional(&mut **tx)
@@ -46,7 +49,11 @@ pub(super) async fn funds(tx: &mut Tx, backend: Backend, account: Account) -> Re
 
 /// Debits `amount` when the funds cover it, in one statement that re-checks
 /// them; answers the balance after, or `None` when they do not.
-pub(super) async fn debit_within_funds(tx: &mut Tx, account: Account, amount: i64) -> Result<Option<i64>> {
+pub(super) async fn debit_within_funds(
+    tx: &mut Tx,
+    account: Account,
+    amount: i64,
+) -> Result<Option<i64>> {
     let row = match account.user_id {
         None => {
             sqlx::query(
@@ -72,7 +79,9 @@ pub(super) async fn debit_within_funds(tx: &mut Tx, account: Account, amount: i6
             .await?
         }
     };
-    row.map(|r| r.try_get("balance")).transpose().map_err(Into::into)
+    row.map(|r| r.try_get("balance"))
+        .transpose()
+        .map_err(Into::into)
 }
 
 /// A hold taken: the seconds granted and the amount held.
@@ -130,4 +139,3 @@ pub(super) async fn take_hold(
         message: "the account is too busy to take a hold now; try again".into(),
     })
 }
-

@@ -26,7 +26,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::auth::Scope;
 use crate::db::Db;
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::quote::QuotedRate;
 
 mod expiry;
@@ -40,8 +40,8 @@ mod settle;
 pub(crate) use group::Queue;
 pub(crate) use price::ChargingRates;
 pub use request::{seconds_from_json, Authorization};
+pub(crate) use session::sessions_of;
 pub use session::SessionState;
-pub(crate) use session::{sessions_of, Session};
 pub(crate) use settle::settle;
 
 use funds::{take_hold, Account};
@@ -231,5 +231,4 @@ impl Db {
             expires_at: crate::time::rfc3339(session.expires_at),
         })
     }
-
 }

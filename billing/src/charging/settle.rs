@@ -1,8 +1,8 @@
 //! Settlement: a call's end (its termination, or its CDR) releases what it
 //! holds (RELEASE) and debits the exact amount (CALL_CHARGE), once.
 
-use crate::balances::{self, Entry, TransactionKind};
 use crate::auth::Scope;
+use crate::balances::{self, Entry, TransactionKind};
 use crate::db::{now_ms, Db, Tx};
 use crate::error::{Error, Result};
 
@@ -105,5 +105,4 @@ impl Db {
             message: "the call is being settled; try again".into(),
         })
     }
-
 }
