@@ -14,6 +14,9 @@
 //! holds the database's write lock), so its funds cannot change under it; the debit still re-checks them. If anything in a
 //! group fails, each of its calls is tried again as a group of one, so one
 //! bad call never costs the others their grant.
+//!
+//! (Over 500 lines: one algorithm, from the queue to the written holds, read
+//! best in one place.)
 
 use std::collections::hash_map::Entry;
 use std::collections::{BTreeMap, BTreeSet, HashMap};

@@ -4,7 +4,8 @@
 //! A batch is rated in memory against the tenant's rate table, then stored in
 //! one transaction: a call id already stored is skipped (and so never charged
 //! twice), each new rated call is debited from the billed account through the
-//! ledger.
+//! ledger. Rating is [`crate::cdr_rating::rate_cdr`]; writing the rows is
+//! `store`.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
@@ -15,7 +16,6 @@ use model::user::Role;
 use model::{ApiId, Money};
 use serde::{Deserialize, Serialize};
 use sqlx::any::AnyRow;
-use sqlx::AnyConnection;
 use sqlx::Row;
 
 use crate::auth::Scope;
@@ -25,7 +25,10 @@ use crate::charging::{self, SessionState};
 use crate::db::{now_ms, Backend, Db};
 use crate::error::{Error, Result};
 use crate::listing::{Listing, Page};
-use crate::sql;
+
+mod store;
+
+use store::{insert_cdrs, Outcome};
 
 pub use crate::cdr_rating::{FREE, RATED, UNRATED};
 
@@ -145,148 +148,6 @@ fn cdr_from_row(row: &AnyRow) -> Result<Cdr> {
         rating_status: row.try_get("rating_status")?,
         unrated_reason: row.try_get("unrated_reason")?,
     })
-}
-
-/// How one call is to be stored and charged.
-struct Outcome {
-    user_id: Option<i64>,
-    status: &'static str,
-    reason: Option<String>,
-    cost: Option<i64>,
-    rate: Option<(i64, String)>,
-    billed_account: Option<String>,
-    billed_user_id: Option<i64>,
-}
-
-impl Outcome {
-    fn unrated(user_id: Option<i64>, reason: String) -> Outcome {
-        Outcome {
-            user_id,
-            status: UNRATED,
-            reason: Some(reason),
-            cost: None,
-            rate: None,
-            billed_account: None,
-            billed_user_id: None,
-        }
-    }
-}
-
-/// A new CDR's row, in bind order.
-const NEW_CDR: sql::Insert = sql::Insert {
-    table: "cdrs",
-    columns: &[
-        "tenant_id",
-        "call_id",
-        "caller",
-        "caller_domain",
-        "caller_display_name",
-        "callee",
-        "callee_domain",
-        "callee_display_name",
-        "started_at",
-        "rang_at",
-        "answered_at",
-        "ended_at",
-        "direction",
-        "end_reason",
-        "reroute_reason",
-        "status_code",
-        "destination",
-        "outbound_caller_id",
-        "did_cid",
-        "trunk",
-        "duration",
-        "user_data",
-        "user_id",
-        "rating_status",
-        "unrated_reason",
-        "cost",
-        "currency",
-        "rate_id",
-        "rate_prefix",
-        "billed_account",
-        "billed_user_id",
-        "created_at",
-    ],
-};
-
-/// An INSERT of `rows` CDRs that skips call ids already stored, answering
-/// the call ids it stored when `returning`.
-fn insert_sql(backend: Backend, rows: usize, returning: bool) -> String {
-    NEW_CDR.sql(
-        backend,
-        rows,
-        if returning {
-            " ON CONFLICT (tenant_id, call_id) DO NOTHING RETURNING call_id"
-        } else {
-            " ON CONFLICT (tenant_id, call_id) DO NOTHING"
-        },
-    )
-}
-
-/// Stores the new CDRs `rows` (each call id once), skipping the call ids
-/// already stored. Answers how many it stored and, when `returning`, which.
-async fn insert_cdrs(
-    conn: &mut AnyConnection,
-    backend: Backend,
-    tenant_id: i64,
-    rows: &[(&NewCdr, &Outcome)],
-    currency: &str,
-    now: i64,
-    returning: bool,
-) -> Result<(u64, HashSet<String>)> {
-    let mut count = 0;
-    let mut stored = HashSet::new();
-    for chunk in NEW_CDR.chunks(rows) {
-        let sql = insert_sql(backend, chunk.len(), returning);
-        let mut query = NEW_CDR.binds(&sql, chunk.len());
-        for (cdr, outcome) in chunk {
-            query = query
-                .bind(tenant_id)
-                .bind(&cdr.call_id)
-                .bind(&cdr.caller)
-                .bind(&cdr.caller_domain)
-                .bind(&cdr.caller_display_name)
-                .bind(&cdr.callee)
-                .bind(&cdr.callee_domain)
-                .bind(&cdr.callee_display_name)
-                .bind(cdr.started_at)
-                .bind(cdr.rang_at)
-                .bind(cdr.answered_at)
-                .bind(cdr.ended_at)
-                .bind(cdr.direction.to_string())
-                .bind(cdr.end_reason.map(|r| r.to_string()))
-                .bind(cdr.reroute_reason.map(|r| r.to_string()))
-                .bind(cdr.status_code)
-                .bind(&cdr.destination)
-                .bind(&cdr.outbound_caller_id)
-                .bind(&cdr.did_cid)
-                .bind(&cdr.trunk)
-                .bind(cdr.duration)
-                .bind(&cdr.user_data)
-                .bind(outcome.user_id)
-                .bind(outcome.status)
-                .bind(outcome.reason.as_deref())
-                .bind(outcome.cost)
-                .bind(outcome.cost.map(|_| currency))
-                .bind(outcome.rate.as_ref().map(|r| r.0))
-                .bind(outcome.rate.as_ref().map(|r| r.1.as_str()))
-                .bind(outcome.billed_account.as_deref())
-                .bind(outcome.billed_user_id)
-                .bind(now);
-        }
-        let query = query.query()?;
-        if returning {
-            for row in query.fetch_all(&mut *conn).await? {
-                stored.insert(row.try_get("call_id")?);
-                count += 1;
-            }
-        } else {
-            count += query.execute(&mut *conn).await?.rows_affected();
-        }
-    }
-    Ok((count, stored))
 }
 
 impl Db {
