@@ -166,6 +166,7 @@ impl Db {
         used_seconds: u64,
     ) -> Result<Remaining> {
         scope.require_manager()?;
+        request::check_seconds("used_seconds", used_seconds)?;
         let mut session = self.known_session(scope, call_id).await?;
         if session.state != SessionState::Live {
             return Err(session.ended());

@@ -75,3 +75,13 @@ pub fn seconds_from_json(body: &Map<String, Value>, field: &str) -> Result<u64> 
     f.finish().map_err(Error::Validation)?;
     seconds.ok_or_else(|| Error::field(field, "is required"))
 }
+
+/// The rule [`seconds_from_json`] reads with, for a caller that has the
+/// seconds already: at most [`model::bounds::DURATION_MAX`].
+pub(super) fn check_seconds(field: &str, seconds: u64) -> Result<()> {
+    let max = model::bounds::DURATION_MAX;
+    if seconds > max.unsigned_abs() {
+        return Err(Error::field(field, format!("must be at most {max}")));
+    }
+    Ok(())
+}

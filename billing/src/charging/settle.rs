@@ -82,6 +82,7 @@ impl Db {
         duration: u64,
     ) -> Result<Settlement> {
         scope.require_manager()?;
+        super::request::check_seconds("duration", duration)?;
         let rates = self.charging_rates(scope.tenant_id).await?;
         for _ in 0..HOLD_ATTEMPTS {
             let session = self.known_session(scope, call_id).await?;
