@@ -17,7 +17,7 @@ use crate::auth::Scope;
 use crate::db::{now_ms, Backend, Db, Tx};
 use crate::error::{Error, Result};
 use crate::listing::{Listing, Page};
-use crate::sql::{chunked, placeholders};
+use crate::sql::Insert;
 
 /// The largest single recharge (and credit limit) taken: far above any real
 /// one, far below what the stored integers hold (docs/rating.md "Bounds").
@@ -94,17 +94,17 @@ pub static TRANSACTION_SPEC: ResourceSpec = ResourceSpec {
 
 fn transaction_from_row(row: &AnyRow) -> Result<Transaction> {
     Ok(Transaction {
-        id: ApiId::encode(row.try_get(0)?),
-        user_id: row.try_get::<Option<i64>, _>(1)?.map(ApiId::encode),
+        id: ApiId::encode(row.try_get("id")?),
+        user_id: row.try_get::<Option<i64>, _>("user_id")?.map(ApiId::encode),
         kind: row
-            .try_get::<String, _>(2)?
+            .try_get::<String, _>("kind")?
             .parse()
             .map_err(Error::internal)?,
-        amount: Money::from_units(row.try_get(3)?),
-        balance_after: Money::from_units(row.try_get(4)?),
-        call_id: row.try_get(5)?,
-        description: row.try_get(6)?,
-        created_at: crate::time::rfc3339(row.try_get(7)?),
+        amount: Money::from_units(row.try_get("amount")?),
+        balance_after: Money::from_units(row.try_get("balance_after")?),
+        call_id: row.try_get("call_id")?,
+        description: row.try_get("description")?,
+        created_at: crate::time::rfc3339(row.try_get("created_at")?),
     })
 }
 
@@ -185,7 +185,7 @@ pub(crate) async fn post(tx: &mut Tx, entry: Entry<'_>) -> Result<i64> {
         } else {
             "tenant"
         }))?
-        .try_get(0)?;
+        .try_get("balance")?;
     record(tx, &entry, balance_after).await?;
     Ok(balance_after)
 }
@@ -249,7 +249,7 @@ pub(crate) async fn post_many(
         } else {
             "tenant"
         }))?
-        .try_get(0)?;
+        .try_get("balance")?;
     record_calls(
         tx,
         backend,
@@ -281,9 +281,9 @@ pub(crate) async fn record_calls(
     let now = now_ms();
     let kind = kind.to_string();
     let mut running = balance_after + calls.iter().map(|(_, amount)| amount).sum::<i64>();
-    for chunk in chunked(calls, LEDGER_WIDTH) {
-        let sql = ledger_insert_sql(backend, chunk.len());
-        let mut query = sqlx::query(&sql);
+    for chunk in LEDGER.chunks(calls) {
+        let sql = LEDGER.sql(backend, chunk.len(), "");
+        let mut query = LEDGER.binds(&sql, chunk.len());
         for (call_id, amount) in chunk {
             running -= amount;
             query = query
@@ -297,21 +297,26 @@ pub(crate) async fn record_calls(
                 .bind(None::<i64>)
                 .bind(now);
         }
-        query.execute(&mut **tx).await?;
+        query.query()?.execute(&mut **tx).await?;
     }
     Ok(())
 }
 
-/// The columns of a ledger row.
-const LEDGER_WIDTH: usize = 9;
-
-fn ledger_insert_sql(backend: Backend, rows: usize) -> String {
-    format!(
-        "INSERT INTO balance_transactions (tenant_id, user_id, kind, amount, balance_after, call_id, \
-         description, created_by, created_at) VALUES {}",
-        placeholders(backend, rows, LEDGER_WIDTH)
-    )
-}
+/// A ledger row.
+const LEDGER: Insert = Insert {
+    table: "balance_transactions",
+    columns: &[
+        "tenant_id",
+        "user_id",
+        "kind",
+        "amount",
+        "balance_after",
+        "call_id",
+        "description",
+        "created_by",
+        "created_at",
+    ],
+};
 
 /// The audit entry of a balance or credit limit going from `before` to
 /// `after` (units) on an account: the tenant's own (`user_id` None) or a user's.

@@ -22,6 +22,8 @@ pub mod billing_plans;
 pub mod billing_settings;
 /// Call rates of any tariff: create, read, update, delete; CSV import and export.
 pub mod call_rates;
+/// How a CDR is rated: one `rate_cdr` for ingestion and re-rating.
+pub mod cdr_rating;
 /// CDRs: finished calls posted by the PBX, rated, charged and listed.
 pub mod cdrs;
 /// Online charging: authorise, hold, settle.
@@ -36,6 +38,8 @@ pub mod error;
 pub mod listing;
 /// Quotes: what a call would cost, with the breakdown.
 pub mod quote;
+/// A quote request as every surface reads it.
+pub mod quote_request;
 /// Re-rating stored CDRs after a rate change.
 pub mod rerate;
 /// The tariff that rates a call, and the rate tables cached per tariff.

@@ -10,7 +10,7 @@
 use std::collections::HashMap;
 
 use model::billing_settings::BillingAccount;
-use model::cdr::{Direction, MAX_BATCH};
+use model::cdr::{rated_number, Direction, MAX_BATCH};
 use model::query::SqlValue;
 use model::{FieldError, Money};
 use serde::{Deserialize, Serialize};
@@ -18,10 +18,11 @@ use sqlx::Row;
 
 use crate::auth::Scope;
 use crate::balances::{self, Entry, TransactionKind};
-use crate::cdrs::{FREE, RATED, UNRATED};
+use crate::cdr_rating::{rate_cdr, CdrToRate, RatedCdr, FREE, RATED, UNRATED};
 use crate::db::Db;
 use crate::error::{Error, Result};
 use crate::listing::bind_all;
+use crate::sql::Params;
 
 /// CDRs re-rated per transaction.
 const CHUNK: usize = 500;
@@ -50,7 +51,8 @@ pub struct Rerated {
     pub rerated: u64,
     /// CDRs whose cost stays (free calls included).
     pub unchanged: u64,
-    /// CDRs no rate applies to now; a charged one keeps its cost.
+    /// CDRs no rate applies to now; a charged one keeps its cost, an
+    /// unrated one its `unrated_reason` updated to why it still is.
     pub unrated: u64,
     /// The sum of the cost changes (positive: more was charged).
     pub delta: Money,
@@ -107,14 +109,19 @@ impl Db {
                 message: "the tenant's billing is disabled: there is nothing to charge".into(),
             });
         }
-        let rates = self.charging_rates(scope.tenant_id).await?;
+        let rating = self.tenant_rating(scope.tenant_id).await?;
         let names: HashMap<i64, String> =
             sqlx::query("SELECT id, username FROM users WHERE tenant_id = $1")
                 .bind(scope.tenant_id)
                 .fetch_all(self.pool())
                 .await?
                 .iter()
-                .map(|r| Ok((r.try_get::<i64, _>(0)?, r.try_get::<String, _>(1)?)))
+                .map(|r| {
+                    Ok((
+                        r.try_get::<i64, _>("id")?,
+                        r.try_get::<String, _>("username")?,
+                    ))
+                })
                 .collect::<Result<_>>()?;
         let prefix = filter
             .prefix
@@ -136,86 +143,101 @@ impl Db {
         for ids in id_chunks {
             let mut after = 0i64;
             loop {
-                let mut conditions = vec!["tenant_id = $1".to_string(), "id > $2".to_string()];
+                let mut p = Params::new(self.backend());
+                let mut conditions = vec![
+                    format!("tenant_id = {}", p.next()),
+                    format!("id > {}", p.next()),
+                ];
                 let mut binds = vec![SqlValue::Int(scope.tenant_id), SqlValue::Int(after)];
-                let mut add = |condition: &str, value: SqlValue, binds: &mut Vec<SqlValue>| {
-                    binds.push(value);
-                    conditions.push(condition.replace('?', &format!("${}", binds.len())));
-                };
                 if let Some(from) = filter.from {
-                    add("started_at >= ?", SqlValue::Int(from), &mut binds);
+                    conditions.push(format!("started_at >= {}", p.next()));
+                    binds.push(SqlValue::Int(from));
                 }
                 if let Some(to) = filter.to {
-                    add("started_at < ?", SqlValue::Int(to), &mut binds);
+                    conditions.push(format!("started_at < {}", p.next()));
+                    binds.push(SqlValue::Int(to));
                 }
                 if let Some(status) = &filter.status {
-                    add(
-                        "rating_status = ?",
-                        SqlValue::Text(status.clone()),
-                        &mut binds,
-                    );
+                    conditions.push(format!("rating_status = {}", p.next()));
+                    binds.push(SqlValue::Text(status.clone()));
                 }
                 if let Some(ids) = ids {
-                    let first = binds.len() + 1;
+                    conditions.push(format!("call_id IN ({})", p.list(ids.len())));
                     binds.extend(ids.iter().map(|id| SqlValue::Text(id.clone())));
-                    let list = (first..first + ids.len())
-                        .map(|i| format!("${i}"))
-                        .collect::<Vec<_>>()
-                        .join(", ");
-                    conditions.push(format!("call_id IN ({list})"));
                 }
                 let sql = format!(
                     "SELECT id, call_id, callee, destination, direction, started_at, duration, user_id, \
-                     rating_status, cost, rate_id, billed_user_id FROM cdrs WHERE {} ORDER BY id LIMIT {CHUNK}",
+                     rating_status, unrated_reason, cost, rate_id, billed_user_id FROM cdrs WHERE {} \
+                     ORDER BY id LIMIT {CHUNK}",
                     conditions.join(" AND ")
                 );
+                if binds.len() != p.count() {
+                    return Err(Error::Internal(
+                        "a re-rating's conditions and their values differ in number".into(),
+                    ));
+                }
                 let _turn = self.write_turn().await;
                 let mut tx = self.write().await?;
                 let rows = bind_all(sqlx::query(&sql), &binds)
                     .fetch_all(&mut *tx)
                     .await?;
                 for row in &rows {
-                    let id: i64 = row.try_get(0)?;
+                    let id: i64 = row.try_get("id")?;
                     after = id;
-                    let call_id: String = row.try_get(1)?;
-                    let callee: String = row.try_get(2)?;
-                    let destination: String = row.try_get(3)?;
-                    let number = if callee.trim().is_empty() {
-                        destination.trim().to_string()
-                    } else {
-                        callee.trim().to_string()
-                    };
+                    let call_id: String = row.try_get("call_id")?;
+                    let callee: String = row.try_get("callee")?;
+                    let destination: String = row.try_get("destination")?;
+                    let number = rated_number(&callee, &destination);
                     if let Some(prefix) = &prefix {
-                        if !strip_plus(&number).starts_with(prefix.as_str()) {
+                        if !strip_plus(number).starts_with(prefix.as_str()) {
                             continue;
                         }
                     }
                     result.matched += 1;
                     let direction: Direction = row
-                        .try_get::<String, _>(4)?
+                        .try_get::<String, _>("direction")?
                         .parse()
                         .map_err(Error::internal)?;
-                    if !direction.is_charged() {
-                        result.unchanged += 1;
-                        continue;
-                    }
-                    let started_at: i64 = row.try_get(5)?;
-                    let duration = u64::try_from(row.try_get::<i64, _>(6)?).unwrap_or(0);
-                    let maker: Option<i64> = row.try_get(7)?;
-                    let status: String = row.try_get(8)?;
-                    let old_cost: Option<i64> = row.try_get(9)?;
-                    let old_rate: Option<i64> = row.try_get(10)?;
-                    let billed: Option<i64> = row.try_get(11)?;
-                    let Ok(price) = rates.price(&number, started_at / 1000) else {
-                        result.unrated += 1;
-                        continue;
+                    let status: String = row.try_get("rating_status")?;
+                    let rated = rate_cdr(
+                        &rating,
+                        &CdrToRate {
+                            number,
+                            direction,
+                            started_at: row.try_get("started_at")?,
+                            duration: row.try_get("duration")?,
+                        },
+                    );
+                    let (rate, cost) = match rated {
+                        RatedCdr::Rated { rate, cost } => (rate, cost),
+                        RatedCdr::Free { .. } => {
+                            result.unchanged += 1;
+                            continue;
+                        }
+                        RatedCdr::Unrated { reason } => {
+                            // A charged call keeps its cost; an unrated one
+                            // says why it still is.
+                            result.unrated += 1;
+                            let old_reason: Option<String> = row.try_get("unrated_reason")?;
+                            if status == UNRATED && old_reason.as_deref() != Some(reason.as_str()) {
+                                sqlx::query(
+                                    "UPDATE cdrs SET unrated_reason = $1 WHERE id = $2 AND rating_status = $3",
+                                )
+                                .bind(&reason)
+                                .bind(id)
+                                .bind(UNRATED)
+                                .execute(&mut *tx)
+                                .await?;
+                            }
+                            continue;
+                        }
                     };
-                    let Ok(cost) = price.amount(duration) else {
-                        result.unrated += 1;
-                        continue;
-                    };
+                    let maker: Option<i64> = row.try_get("user_id")?;
+                    let old_cost: Option<i64> = row.try_get("cost")?;
+                    let old_rate: Option<i64> = row.try_get("rate_id")?;
+                    let billed: Option<i64> = row.try_get("billed_user_id")?;
                     let was_rated = status == RATED;
-                    if was_rated && old_cost == Some(cost) && old_rate == Some(price.rate_id) {
+                    if was_rated && old_cost == Some(cost) && old_rate == Some(rate.id) {
                         result.unchanged += 1;
                         continue;
                     }
@@ -248,9 +270,9 @@ impl Db {
                     )
                     .bind(RATED)
                     .bind(cost)
-                    .bind(&price.currency)
-                    .bind(price.rate_id)
-                    .bind(&price.prefix)
+                    .bind(&rating.currency)
+                    .bind(rate.id)
+                    .bind(&rate.prefix)
                     .bind(&billed_account)
                     .bind(user_id)
                     .bind(id)

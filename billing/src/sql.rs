@@ -1,13 +1,136 @@
 //! SQL text that differs by backend: the placeholders of many-parameter
 //! statements, and how rows are split into statements.
 //!
+//! A statement with a variable number of parameters is built here: a
+//! multi-row INSERT from its column list ([`Insert`]), a condition list
+//! from [`Params`] (each placeholder taken in the order it is written), and
+//! its binds counted against the placeholders ([`Binds`]), so that no
+//! width or parameter number is kept by hand next to the SQL.
+//!
 //! sqlx-sqlite binds a numbered parameter (`$n`) by asking SQLite its name,
 //! which scans every parameter of the statement, so binding a statement
 //! costs the square of its size; anonymous `?` it binds in order, at no such
 //! cost. Statements with many parameters therefore use `?` on SQLite and
 //! `$n` on PostgreSQL, bound in the order they appear.
 
+use sqlx::any::{Any, AnyArguments};
+use sqlx::query::Query;
+
 use crate::db::Backend;
+use crate::error::{Error, Result};
+
+/// A multi-row INSERT into `table`: one row is a value for each of
+/// `columns`, so its width is theirs.
+pub(crate) struct Insert {
+    pub table: &'static str,
+    pub columns: &'static [&'static str],
+}
+
+impl Insert {
+    /// The parameters of one row.
+    pub const fn width(&self) -> usize {
+        self.columns.len()
+    }
+
+    /// `INSERT INTO table (columns) VALUES (…), …` for `rows` rows, then `tail`
+    /// (an `ON CONFLICT` or `RETURNING` clause, or nothing).
+    pub fn sql(&self, backend: Backend, rows: usize, tail: &str) -> String {
+        let values = placeholders(backend, rows, self.width());
+        let mut sql = String::with_capacity(values.len() + tail.len() + 64 + self.width() * 16);
+        sql.push_str("INSERT INTO ");
+        sql.push_str(self.table);
+        sql.push_str(" (");
+        for (i, column) in self.columns.iter().enumerate() {
+            if i > 0 {
+                sql.push_str(", ");
+            }
+            sql.push_str(column);
+        }
+        sql.push_str(") VALUES ");
+        sql.push_str(&values);
+        sql.push_str(tail);
+        sql
+    }
+
+    /// `items` split into this INSERT's statements ([`chunked`]).
+    pub fn chunks<'a, T>(&self, items: &'a [T]) -> impl Iterator<Item = &'a [T]> {
+        chunked(items, self.width())
+    }
+
+    /// A statement of `rows` rows, its binds counted against its width.
+    pub fn binds<'q>(&self, sql: &'q str, rows: usize) -> Binds<'q> {
+        Binds::new(sql, rows * self.width())
+    }
+}
+
+/// The placeholders of one statement, numbered in the order they are
+/// written: `$1, $2, …` on PostgreSQL, `?` on SQLite (bound in that order).
+pub(crate) struct Params {
+    backend: Backend,
+    count: usize,
+}
+
+impl Params {
+    pub fn new(backend: Backend) -> Params {
+        Params { backend, count: 0 }
+    }
+
+    /// The next placeholder.
+    pub fn next(&mut self) -> String {
+        self.list(1)
+    }
+
+    /// The next `count` placeholders, comma-separated (for `IN (…)`).
+    pub fn list(&mut self, count: usize) -> String {
+        let sql = list(self.backend, self.count + 1, count);
+        self.count += count;
+        sql
+    }
+
+    /// How many placeholders were written: the binds the statement takes.
+    pub fn count(&self) -> usize {
+        self.count
+    }
+}
+
+/// A query whose binds are counted: [`Binds::query`] refuses it unless it
+/// was given exactly the values its placeholders take.
+pub(crate) struct Binds<'q> {
+    query: Query<'q, Any, AnyArguments<'q>>,
+    bound: usize,
+    expected: usize,
+}
+
+impl<'q> Binds<'q> {
+    /// `sql`, with `expected` placeholders.
+    pub fn new(sql: &'q str, expected: usize) -> Binds<'q> {
+        Binds {
+            query: sqlx::query(sql),
+            bound: 0,
+            expected,
+        }
+    }
+
+    pub fn bind<T>(mut self, value: T) -> Binds<'q>
+    where
+        T: 'q + sqlx::Encode<'q, Any> + sqlx::Type<Any>,
+    {
+        self.query = self.query.bind(value);
+        self.bound += 1;
+        self
+    }
+
+    /// The query, once every placeholder has its value.
+    pub fn query(self) -> Result<Query<'q, Any, AnyArguments<'q>>> {
+        if self.bound != self.expected {
+            return Err(Error::Internal(format!(
+                "a statement with {} parameters was given {} values",
+                self.expected, self.bound
+            )));
+        }
+        Ok(self.query)
+    }
+}
 
 /// The VALUES of a multi-row INSERT: `rows` tuples of `width` parameters,
 /// `($1, …, $width), ($width+1, …)` on PostgreSQL, `(?, …), (?, …)` on SQLite.
@@ -86,12 +209,6 @@ pub(crate) fn for_update(backend: Backend) -> &'static str {
     }
 }
 
-/// The `n`th parameter: `$n` on PostgreSQL, `?` on SQLite (for statements
-/// whose other parameters are anonymous).
-pub(crate) fn param(backend: Backend, n: usize) -> String {
-    list(backend, n, 1)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -122,6 +239,42 @@ mod tests {
         assert_eq!(placeholders(Backend::Sqlite, 2, 2), "(?, ?), (?, ?)");
         assert_eq!(list(Backend::Postgres, 2, 3), "$2, $3, $4");
         assert_eq!(list(Backend::Sqlite, 2, 3), "?, ?, ?");
-        assert_eq!(param(Backend::Postgres, 1), "$1");
+    }
+
+    #[test]
+    fn params_are_numbered_in_the_order_they_are_written() {
+        let mut p = Params::new(Backend::Postgres);
+        assert_eq!(p.next(), "$1");
+        assert_eq!(p.list(3), "$2, $3, $4");
+        assert_eq!(p.next(), "$5");
+        assert_eq!(p.count(), 5);
+        let mut p = Params::new(Backend::Sqlite);
+        assert_eq!(format!("{} {}", p.next(), p.list(2)), "? ?, ?");
+        assert_eq!(p.count(), 3);
+    }
+
+    #[test]
+    fn an_insert_takes_its_width_from_its_columns() {
+        let insert = Insert {
+            table: "t",
+            columns: &["a", "b"],
+        };
+        assert_eq!(insert.width(), 2);
+        assert_eq!(
+            insert.sql(Backend::Postgres, 2, " RETURNING a"),
+            "INSERT INTO t (a, b) VALUES ($1, $2), ($3, $4) RETURNING a"
+        );
+        assert_eq!(
+            insert.sql(Backend::Sqlite, 1, ""),
+            "INSERT INTO t (a, b) VALUES (?, ?)"
+        );
+    }
+
+    #[test]
+    fn a_statement_refuses_a_wrong_number_of_binds() {
+        let sql = "SELECT ?, ?";
+        assert!(Binds::new(sql, 2).bind(1i64).query().is_err());
+        assert!(Binds::new(sql, 2).bind(1i64).bind(2i64).query().is_ok());
+        assert!(Binds::new(sql, 1).bind(1i64).bind(2i64).query().is_err());
     }
 }

@@ -140,11 +140,17 @@ impl NewCdr {
 
     /// The number an outbound call is rated against.
     pub fn rated_number(&self) -> &str {
-        if self.callee.trim().is_empty() {
-            self.destination.trim()
-        } else {
-            self.callee.trim()
-        }
+        rated_number(&self.callee, &self.destination)
+    }
+}
+
+/// The number a call to `callee` (else, when that is blank, to
+/// `destination`) is rated against, trimmed.
+pub fn rated_number<'a>(callee: &'a str, destination: &'a str) -> &'a str {
+    if callee.trim().is_empty() {
+        destination.trim()
+    } else {
+        callee.trim()
     }
 }
 

@@ -187,6 +187,52 @@ impl<'a> Fields<'a> {
         }
     }
 
+    /// A required number of seconds, from 0 to [`crate::bounds::DURATION_MAX`]
+    /// (a fraction is rounded up to the next second, as docs/rating.md rates
+    /// it): a call's duration or the seconds it has used.
+    pub fn seconds(&mut self, field: &str) -> Option<u64> {
+        let max = crate::bounds::DURATION_MAX;
+        let not_seconds = "must be a number of seconds, at least 0";
+        match self.map.get(field) {
+            Some(Value::Number(n)) => {
+                let text = n.to_string();
+                match rust_decimal::Decimal::from_str_exact(&text)
+                    .or_else(|_| rust_decimal::Decimal::from_scientific(&text))
+                {
+                    Ok(d) if !d.is_sign_negative() => {
+                        let seconds = if d.is_zero() {
+                            0
+                        } else {
+                            u64::try_from(d.ceil()).unwrap_or(u64::MAX)
+                        };
+                        if seconds > max.unsigned_abs() {
+                            self.error(field, format!("must be at most {max}"));
+                            return None;
+                        }
+                        Some(seconds)
+                    }
+                    // Beyond what a decimal holds (`8e26`, `1e400`).
+                    Err(_) if !text.starts_with('-') => {
+                        self.error(field, format!("must be at most {max}"));
+                        None
+                    }
+                    _ => {
+                        self.error(field, not_seconds);
+                        None
+                    }
+                }
+            }
+            Some(Value::Null) | None => {
+                self.error(field, "is required");
+                None
+            }
+            Some(_) => {
+                self.error(field, not_seconds);
+                None
+            }
+        }
+    }
+
     /// An RFC 3339 time (`2017-07-21T17:32:28Z`), as unix milliseconds.
     pub fn timestamp(&mut self, field: &str) -> Option<i64> {
         let value = self.present(field)?;
@@ -293,6 +339,40 @@ mod tests {
             Value::Object(m) => m,
             _ => unreachable!("test input is an object"),
         }
+    }
+
+    #[test]
+    fn seconds_round_up_and_are_bounded() {
+        let body = object(json!({
+            "whole": 60, "fraction": 60.2, "zero": 0, "huge": 8e26, "over": 2_592_001,
+            "negative": -1, "text": "60", "null": null
+        }));
+        let mut f = Fields::new(&body);
+        assert_eq!(f.seconds("whole"), Some(60));
+        assert_eq!(f.seconds("fraction"), Some(61));
+        assert_eq!(f.seconds("zero"), Some(0));
+        assert_eq!(f.seconds("huge"), None);
+        assert_eq!(f.seconds("over"), None);
+        assert_eq!(f.seconds("negative"), None);
+        assert_eq!(f.seconds("text"), None);
+        assert_eq!(f.seconds("null"), None);
+        assert_eq!(f.seconds("absent"), None);
+        let errors = f.finish().expect_err("errors were found");
+        let named: Vec<_> = errors
+            .iter()
+            .map(|e| (e.field.as_str(), e.message.as_str()))
+            .collect();
+        assert_eq!(
+            named,
+            [
+                ("huge", "must be at most 2592000"),
+                ("over", "must be at most 2592000"),
+                ("negative", "must be a number of seconds, at least 0"),
+                ("text", "must be a number of seconds, at least 0"),
+                ("null", "is required"),
+                ("absent", "is required"),
+            ]
+        );
     }
 
     #[test]

@@ -857,6 +857,63 @@ async fn a_rate_change_is_seen_by_the_next_authorisation(backend: Backend) {
     assert_ledger_sums_to_balance(&app, &admin).await;
 }
 
+/// A stored CDR's `rating_status` and `unrated_reason`.
+async fn rating_of(app: &TestApp, admin: &str, call_id: &str) -> (Value, Value) {
+    let stored = app
+        .get(
+            &format!("/api/cdrs?filter=call_id%20eq%20'{call_id}'"),
+            admin,
+        )
+        .await;
+    let item = &stored.body["items"][0];
+    (
+        item["rating_status"].clone(),
+        item["unrated_reason"].clone(),
+    )
+}
+
+async fn a_rerated_call_that_stays_unrated_says_why_now(backend: Backend) {
+    let app = TestApp::new(backend).await;
+    let root = app.admin().await;
+    let (_, admin, _) = app.tenant(&root, "acme.example.com").await;
+    app.post("/api/call_rates", &admin, rate("1")).await;
+    let posted = app
+        .post(
+            "/api/cdrs",
+            &admin,
+            json!([cdr("u1", "1555", 60), cdr("u2", "999", 60)]),
+        )
+        .await;
+    assert_eq!(posted.body["unrated"], 2, "{}", posted.text);
+    assert_eq!(
+        rating_of(&app, &admin, "u2").await,
+        (
+            json!("UNRATED"),
+            json!("billing is disabled for the tenant")
+        )
+    );
+
+    // Billing on: one call is rated now, the other is still unrated, and
+    // says why it still is.
+    app.post("/api/tenant/billing", &admin, json!({"enabled": true}))
+        .await;
+    let rerated = app.post("/api/cdrs/rerate", &admin, json!({})).await;
+    assert_eq!(
+        rerated.body,
+        json!({"matched": 2, "rerated": 1, "unchanged": 0, "unrated": 1, "delta": 0.176}),
+        "{}",
+        rerated.text
+    );
+    assert_eq!(
+        rating_of(&app, &admin, "u1").await,
+        (json!("RATED"), Value::Null)
+    );
+    assert_eq!(
+        rating_of(&app, &admin, "u2").await,
+        (json!("UNRATED"), json!("no rate matches 999"))
+    );
+}
+
 on_both_databases!(
     calls_are_granted_what_funds_cover_and_charged_exactly,
     user_accounts_pay_for_their_own_calls,
@@ -866,4 +923,5 @@ on_both_databases!(
     a_rate_change_is_seen_by_the_next_authorisation,
     an_authorised_call_is_charged_by_its_cdr_after_billing_is_turned_off,
     rerating_corrects_balances_by_the_difference_once,
+    a_rerated_call_that_stays_unrated_says_why_now,
 );

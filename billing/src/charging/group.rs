@@ -14,23 +14,24 @@
 //! holds the database's write lock), so its funds cannot change under it; the debit still re-checks them. If anything in a
 //! group fails, each of its calls is tried again as a group of one, so one
 //! bad call never costs the others their grant.
+//!
+//! (Over 500 lines: one algorithm, from the queue to the written holds, read
+//! best in one place.)
 
 use std::collections::hash_map::Entry;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::{Arc, Mutex};
 
 use model::billing_settings::{BillingAccount, BillingType};
-use model::{ApiId, Money};
 use sqlx::Row;
 use tokio::sync::oneshot;
 
-use super::{
-    debit_within_funds, sessions_among, signed, Account, ChargingRates, Grant, HOLD_MARGIN_MS, LIVE,
-};
+use super::funds::{debit_within_funds, Account};
+use super::session::{sessions_among, Session, SessionState};
+use super::{signed, ChargingRates, Grant, HOLD_MARGIN_MS};
 use crate::balances::{self, TransactionKind};
 use crate::db::{now_ms, Backend, Db, Tx};
 use crate::error::{Error, Result};
-use crate::quote::QuotedRate;
 use crate::sql;
 
 /// Call ids (or user names) per `IN (…)` list.
@@ -144,7 +145,7 @@ impl Db {
     /// server process gave the same call meanwhile, else the error.
     async fn after_failed_grant(&self, call: &Call, error: Error) -> Result<Grant> {
         match self.session(call.tenant_id, &call.call_id).await {
-            Ok(Some(session)) if session.state == LIVE => Ok(session.grant()),
+            Ok(Some(session)) if session.state == SessionState::Live => Ok(session.grant()),
             Ok(Some(session)) => Err(session.ended()),
             _ => Err(error),
         }
@@ -197,7 +198,7 @@ struct TenantState {
     /// Billing users by user name (USER accounts only).
     users: HashMap<String, i64>,
     /// Sessions already stored for the group's call ids.
-    sessions: HashMap<String, super::Session>,
+    sessions: HashMap<String, Session>,
 }
 
 impl TenantState {
@@ -265,7 +266,7 @@ async fn grant_in(db: &Db, tx: &mut Tx, calls: &[Call], rebuild: bool) -> Result
             continue;
         };
         if let Some(session) = tenant.sessions.get(&call.call_id) {
-            answers.push(Answer::Done(if session.state == LIVE {
+            answers.push(Answer::Done(if session.state == SessionState::Live {
                 Ok(session.grant())
             } else {
                 Err(session.ended())
@@ -313,8 +314,9 @@ async fn tenant_state(
     rebuild: bool,
 ) -> Result<Read> {
     let sql = format!(
-        "SELECT CASE WHEN billing_enabled THEN 1 ELSE 0 END, billing_account, billing_type, \
-         rates_version, currency, balance + credit_limit FROM tenants WHERE id = $1{}",
+        "SELECT CASE WHEN billing_enabled THEN 1 ELSE 0 END AS enabled, billing_account, \
+         billing_type, rates_version, currency, balance + credit_limit AS funds \
+         FROM tenants WHERE id = $1{}",
         sql::for_update(db.backend())
     );
     let Some(row) = sqlx::query(&sql)
@@ -324,20 +326,20 @@ async fn tenant_state(
     else {
         return Ok(Read::Missing);
     };
-    let enabled = row.try_get::<i64, _>(0)? != 0;
+    let enabled = row.try_get::<i64, _>("enabled")? != 0;
     let account: BillingAccount = row
-        .try_get::<String, _>(1)?
+        .try_get::<String, _>("billing_account")?
         .parse()
         .map_err(Error::internal)?;
     let billing_type: BillingType = row
-        .try_get::<String, _>(2)?
+        .try_get::<String, _>("billing_type")?
         .parse()
         .map_err(Error::internal)?;
-    let version: i64 = row.try_get(3)?;
+    let version: i64 = row.try_get("rates_version")?;
     let rating = match db.cached_rating(tenant_id, version)? {
         Some(rating) => rating,
         None if rebuild => {
-            db.tenant_rating_at(tenant_id, version, row.try_get(4)?)
+            db.tenant_rating_at(tenant_id, version, row.try_get("currency")?)
                 .await?
         }
         None => return Ok(Read::RatesChanged),
@@ -352,24 +354,28 @@ async fn tenant_state(
             .into_iter()
             .collect();
         for chunk in makers.chunks(IN_LIST) {
+            let mut p = sql::Params::new(backend);
             let sql = format!(
                 "SELECT id, username FROM users WHERE tenant_id = {} AND username IN ({})",
-                sql::param(backend, 1),
-                sql::list(backend, 2, chunk.len())
+                p.next(),
+                p.list(chunk.len())
             );
-            let mut query = sqlx::query(&sql).bind(tenant_id);
+            let mut query = sql::Binds::new(&sql, p.count()).bind(tenant_id);
             for name in chunk {
                 query = query.bind(*name);
             }
-            for row in query.fetch_all(&mut **tx).await? {
-                users.insert(row.try_get::<String, _>(1)?, row.try_get::<i64, _>(0)?);
+            for row in query.query()?.fetch_all(&mut **tx).await? {
+                users.insert(
+                    row.try_get::<String, _>("username")?,
+                    row.try_get::<i64, _>("id")?,
+                );
             }
         }
     }
     let call_ids: Vec<&str> = calls.iter().map(|c| c.call_id.as_str()).collect();
     let sessions = sessions_among(tx, backend, tenant_id, &call_ids).await?;
     Ok(Read::Found(TenantState {
-        available: row.try_get(5)?,
+        available: row.try_get("funds")?,
         billing_online: enabled && billing_type == BillingType::Online,
         account,
         rates: ChargingRates::new(rating),
@@ -421,7 +427,7 @@ async fn hold_for<'a>(
             let available = match account.user_id {
                 // Read (and locked) with the tenant.
                 None => tenant.available,
-                Some(_) => super::funds(tx, backend, account).await?,
+                Some(_) => super::funds::funds(tx, backend, account).await?,
             };
             new.insert(Funds {
                 available,
@@ -456,8 +462,8 @@ async fn hold_for<'a>(
         }
         // Funds short: release the account's expired holds, then look again.
         state.swept = true;
-        if super::expire_account(tx, account, now).await? > 0 {
-            state.available = super::funds(tx, backend, account).await?;
+        if super::expiry::expire_account(tx, account, now).await? > 0 {
+            state.available = super::funds::funds(tx, backend, account).await?;
         }
     }
 }
@@ -499,14 +505,9 @@ async fn write_holds(db: &Db, tx: &mut Tx, holds: &[NewHold<'_>], now: i64) -> R
         )
         .await?;
     }
-    for chunk in sql::chunked(holds, SESSION_WIDTH) {
-        let sql = format!(
-            "INSERT INTO charging_sessions (tenant_id, call_id, user_id, caller, callee, rate_id, \
-             rate_prefix, currency, started_at, max_duration, held, held_total, expires_at, state, \
-             created_at) VALUES {}",
-            sql::placeholders(backend, chunk.len(), SESSION_WIDTH)
-        );
-        let mut query = sqlx::query(&sql);
+    for chunk in NEW_SESSION.chunks(holds) {
+        let sql = NEW_SESSION.sql(backend, chunk.len(), "");
+        let mut query = NEW_SESSION.binds(&sql, chunk.len());
         for hold in chunk {
             query = query
                 .bind(hold.call.tenant_id)
@@ -522,29 +523,46 @@ async fn write_holds(db: &Db, tx: &mut Tx, holds: &[NewHold<'_>], now: i64) -> R
                 .bind(hold.amount)
                 .bind(hold.amount)
                 .bind(hold.expires_at)
-                .bind(LIVE)
+                .bind(SessionState::Live.as_str())
                 .bind(now);
         }
-        query.execute(&mut **tx).await?;
+        query.query()?.execute(&mut **tx).await?;
     }
     Ok(())
 }
 
-/// The columns a new session is inserted with.
-const SESSION_WIDTH: usize = 15;
+/// A new session's row.
+const NEW_SESSION: sql::Insert = sql::Insert {
+    table: "charging_sessions",
+    columns: &[
+        "tenant_id",
+        "call_id",
+        "user_id",
+        "caller",
+        "callee",
+        "rate_id",
+        "rate_prefix",
+        "currency",
+        "started_at",
+        "max_duration",
+        "held",
+        "held_total",
+        "expires_at",
+        "state",
+        "created_at",
+    ],
+};
 
 impl NewHold<'_> {
     fn grant(&self) -> Grant {
-        Grant {
-            call_id: self.call.call_id.clone(),
-            max_duration: self.duration,
-            held: Money::from_units(self.amount),
-            currency: self.currency.clone(),
-            rate: QuotedRate {
-                id: ApiId::encode(self.rate_id),
-                prefix: self.prefix.clone(),
-            },
-            expires_at: crate::time::rfc3339(self.expires_at),
-        }
+        Grant::new(
+            &self.call.call_id,
+            self.duration,
+            self.amount,
+            &self.currency,
+            self.rate_id,
+            &self.prefix,
+            self.expires_at,
+        )
     }
 }

@@ -4,13 +4,11 @@
 
 use axum::extract::{Path, State};
 use axum::Json;
-use billing::charging::{Authorization, Grant, Remaining, Settlement};
+use billing::charging::{seconds_from_json, Authorization, Grant, Remaining, Settlement};
 use billing::Db;
-use model::Fields;
 
-use super::error::{ApiError, ApiResult};
+use super::error::ApiResult;
 use super::extract::{JsonObject, TenantScope};
-use super::rating::seconds;
 
 /// `{call_id, caller, callee, extension?}` → the grant, or 422 with
 /// `INSUFFICIENT_FUNDS`, `NO_RATE` or `FORBIDDEN_DESTINATION`.
@@ -19,24 +17,7 @@ pub async fn authorize(
     TenantScope(scope): TenantScope,
     JsonObject(body): JsonObject,
 ) -> ApiResult<Json<Grant>> {
-    let mut f = Fields::new(&body);
-    let call_id = f.text("call_id", 256);
-    let call_id = f.require("call_id", call_id);
-    let caller = f.text("caller", 256);
-    let caller = f.require("caller", caller);
-    let callee = f.text("callee", 256);
-    let callee = f.require("callee", callee);
-    let extension = f.text("extension", 64);
-    f.finish()?;
-    let (Some(call_id), Some(caller), Some(callee)) = (call_id, caller, callee) else {
-        return Err(ApiError::validation("call_id", "is required"));
-    };
-    let request = Authorization {
-        call_id,
-        caller,
-        callee,
-        extension,
-    };
+    let request = Authorization::from_json(&body)?;
     Ok(Json(db.authorize_call(&scope, request).await?))
 }
 
@@ -48,10 +29,7 @@ pub async fn update(
     Path(call_id): Path<String>,
     JsonObject(body): JsonObject,
 ) -> ApiResult<Json<Remaining>> {
-    let mut f = Fields::new(&body);
-    let used = seconds(&mut f, &body, "used_seconds");
-    f.finish()?;
-    let used = used.ok_or_else(|| ApiError::validation("used_seconds", "is required"))?;
+    let used = seconds_from_json(&body, "used_seconds")?;
     Ok(Json(db.update_call(&scope, &call_id, used).await?))
 }
 
@@ -63,9 +41,6 @@ pub async fn terminate(
     Path(call_id): Path<String>,
     JsonObject(body): JsonObject,
 ) -> ApiResult<Json<Settlement>> {
-    let mut f = Fields::new(&body);
-    let duration = seconds(&mut f, &body, "duration");
-    f.finish()?;
-    let duration = duration.ok_or_else(|| ApiError::validation("duration", "is required"))?;
+    let duration = seconds_from_json(&body, "duration")?;
     Ok(Json(db.terminate_call(&scope, &call_id, duration).await?))
 }

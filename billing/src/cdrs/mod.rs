@@ -4,7 +4,8 @@
 //! A batch is rated in memory against the tenant's rate table, then stored in
 //! one transaction: a call id already stored is skipped (and so never charged
 //! twice), each new rated call is debited from the billed account through the
-//! ledger.
+//! ledger. Rating is [`crate::cdr_rating::rate_cdr`]; writing the rows is
+//! `store`.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
@@ -15,21 +16,21 @@ use model::user::Role;
 use model::{ApiId, Money};
 use serde::{Deserialize, Serialize};
 use sqlx::any::AnyRow;
-use sqlx::AnyConnection;
 use sqlx::Row;
 
 use crate::auth::Scope;
 use crate::balances::{self, TransactionKind};
-use crate::charging;
+use crate::cdr_rating::{rate_cdr, CdrToRate, RatedCdr};
+use crate::charging::{self, SessionState};
 use crate::db::{now_ms, Backend, Db};
 use crate::error::{Error, Result};
 use crate::listing::{Listing, Page};
-use crate::sql;
 
-/// What happened to a call's money.
-pub const RATED: &str = "RATED";
-pub const FREE: &str = "FREE";
-pub const UNRATED: &str = "UNRATED";
+mod store;
+
+use store::{insert_cdrs, Outcome};
+
+pub use crate::cdr_rating::{FREE, RATED, UNRATED};
 
 /// A stored CDR as the API shows it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -112,145 +113,41 @@ pub static CDR_SPEC: ResourceSpec = ResourceSpec {
 };
 
 fn cdr_from_row(row: &AnyRow) -> Result<Cdr> {
-    let time = |i: usize| -> Result<Option<String>> {
-        Ok(row.try_get::<Option<i64>, _>(i)?.map(crate::time::rfc3339))
+    let time = |column: &str| -> Result<Option<String>> {
+        Ok(row
+            .try_get::<Option<i64>, _>(column)?
+            .map(crate::time::rfc3339))
     };
     Ok(Cdr {
-        id: ApiId::encode(row.try_get(0)?),
-        call_id: row.try_get(1)?,
-        caller: row.try_get(2)?,
-        caller_domain: row.try_get(3)?,
-        caller_display_name: row.try_get(4)?,
-        callee: row.try_get(5)?,
-        callee_domain: row.try_get(6)?,
-        callee_display_name: row.try_get(7)?,
-        started_at: crate::time::rfc3339(row.try_get(8)?),
-        rang_at: time(9)?,
-        answered_at: time(10)?,
-        ended_at: time(11)?,
-        direction: row.try_get(12)?,
-        end_reason: row.try_get(13)?,
-        reroute_reason: row.try_get(14)?,
-        status_code: row.try_get(15)?,
-        destination: row.try_get(16)?,
-        outbound_caller_id: row.try_get(17)?,
-        did_cid: row.try_get(18)?,
-        trunk: row.try_get(19)?,
-        duration: row.try_get(20)?,
-        user_data: row.try_get(21)?,
-        cost: row.try_get::<Option<i64>, _>(22)?.map(Money::from_units),
-        billed_account: row.try_get(23)?,
-        rating_status: row.try_get(24)?,
-        unrated_reason: row.try_get(25)?,
+        id: ApiId::encode(row.try_get("id")?),
+        call_id: row.try_get("call_id")?,
+        caller: row.try_get("caller")?,
+        caller_domain: row.try_get("caller_domain")?,
+        caller_display_name: row.try_get("caller_display_name")?,
+        callee: row.try_get("callee")?,
+        callee_domain: row.try_get("callee_domain")?,
+        callee_display_name: row.try_get("callee_display_name")?,
+        started_at: crate::time::rfc3339(row.try_get("started_at")?),
+        rang_at: time("rang_at")?,
+        answered_at: time("answered_at")?,
+        ended_at: time("ended_at")?,
+        direction: row.try_get("direction")?,
+        end_reason: row.try_get("end_reason")?,
+        reroute_reason: row.try_get("reroute_reason")?,
+        status_code: row.try_get("status_code")?,
+        destination: row.try_get("destination")?,
+        outbound_caller_id: row.try_get("outbound_caller_id")?,
+        did_cid: row.try_get("did_cid")?,
+        trunk: row.try_get("trunk")?,
+        duration: row.try_get("duration")?,
+        user_data: row.try_get("user_data")?,
+        cost: row
+            .try_get::<Option<i64>, _>("cost")?
+            .map(Money::from_units),
+        billed_account: row.try_get("billed_account")?,
+        rating_status: row.try_get("rating_status")?,
+        unrated_reason: row.try_get("unrated_reason")?,
     })
-}
-
-/// How one call is to be stored and charged.
-struct Outcome {
-    user_id: Option<i64>,
-    status: &'static str,
-    reason: Option<String>,
-    cost: Option<i64>,
-    rate: Option<(i64, String)>,
-    billed_account: Option<String>,
-    billed_user_id: Option<i64>,
-}
-
-impl Outcome {
-    fn unrated(user_id: Option<i64>, reason: String) -> Outcome {
-        Outcome {
-            user_id,
-            status: UNRATED,
-            reason: Some(reason),
-            cost: None,
-            rate: None,
-            billed_account: None,
-            billed_user_id: None,
-        }
-    }
-}
-
-/// The columns a new CDR is stored with, in bind order.
-const INSERT_COLUMNS: &str =
-    "tenant_id, call_id, caller, caller_domain, caller_display_name, callee, \
-    callee_domain, callee_display_name, started_at, rang_at, answered_at, ended_at, direction, \
-    end_reason, reroute_reason, status_code, destination, outbound_caller_id, did_cid, trunk, \
-    duration, user_data, user_id, rating_status, unrated_reason, cost, currency, rate_id, \
-    rate_prefix, billed_account, billed_user_id, created_at";
-const INSERT_WIDTH: usize = 32;
-
-/// An INSERT of `rows` CDRs that skips call ids already stored, answering
-/// the call ids it stored when `returning`.
-fn insert_sql(backend: Backend, rows: usize, returning: bool) -> String {
-    format!(
-        "INSERT INTO cdrs ({INSERT_COLUMNS}) VALUES {} \
-         ON CONFLICT (tenant_id, call_id) DO NOTHING{}",
-        sql::placeholders(backend, rows, INSERT_WIDTH),
-        if returning { " RETURNING call_id" } else { "" }
-    )
-}
-
-/// Stores the new CDRs `rows` (each call id once), skipping the call ids
-/// already stored. Answers how many it stored and, when `returning`, which.
-async fn insert_cdrs(
-    conn: &mut AnyConnection,
-    backend: Backend,
-    tenant_id: i64,
-    rows: &[(&NewCdr, &Outcome)],
-    currency: &str,
-    now: i64,
-    returning: bool,
-) -> Result<(u64, HashSet<String>)> {
-    let mut count = 0;
-    let mut stored = HashSet::new();
-    for chunk in sql::chunked(rows, INSERT_WIDTH) {
-        let sql = insert_sql(backend, chunk.len(), returning);
-        let mut query = sqlx::query(&sql);
-        for (cdr, outcome) in chunk {
-            query = query
-                .bind(tenant_id)
-                .bind(&cdr.call_id)
-                .bind(&cdr.caller)
-                .bind(&cdr.caller_domain)
-                .bind(&cdr.caller_display_name)
-                .bind(&cdr.callee)
-                .bind(&cdr.callee_domain)
-                .bind(&cdr.callee_display_name)
-                .bind(cdr.started_at)
-                .bind(cdr.rang_at)
-                .bind(cdr.answered_at)
-                .bind(cdr.ended_at)
-                .bind(cdr.direction.to_string())
-                .bind(cdr.end_reason.map(|r| r.to_string()))
-                .bind(cdr.reroute_reason.map(|r| r.to_string()))
-                .bind(cdr.status_code)
-                .bind(&cdr.destination)
-                .bind(&cdr.outbound_caller_id)
-                .bind(&cdr.did_cid)
-                .bind(&cdr.trunk)
-                .bind(cdr.duration)
-                .bind(&cdr.user_data)
-                .bind(outcome.user_id)
-                .bind(outcome.status)
-                .bind(outcome.reason.as_deref())
-                .bind(outcome.cost)
-                .bind(outcome.cost.map(|_| currency))
-                .bind(outcome.rate.as_ref().map(|r| r.0))
-                .bind(outcome.rate.as_ref().map(|r| r.1.as_str()))
-                .bind(outcome.billed_account.as_deref())
-                .bind(outcome.billed_user_id)
-                .bind(now);
-        }
-        if returning {
-            for row in query.fetch_all(&mut *conn).await? {
-                stored.insert(row.try_get(0)?);
-                count += 1;
-            }
-        } else {
-            count += query.execute(&mut *conn).await?.rows_affected();
-        }
-    }
-    Ok((count, stored))
 }
 
 impl Db {
@@ -278,18 +175,27 @@ impl Db {
                 if !settings.enabled {
                     return Outcome::unrated(user_id, "billing is disabled for the tenant".into());
                 }
-                if !cdr.direction.is_charged() {
-                    let why = match cdr.direction {
-                        Direction::Extension => "extension-to-extension calls are free",
-                        _ => "inbound calls are not charged",
-                    };
-                    return Outcome {
-                        status: FREE,
-                        reason: Some(why.into()),
-                        cost: Some(0),
-                        ..Outcome::unrated(user_id, String::new())
-                    };
-                }
+                let rated = rate_cdr(
+                    &rating,
+                    &CdrToRate {
+                        number: cdr.rated_number(),
+                        direction: cdr.direction,
+                        started_at: cdr.started_at,
+                        duration: cdr.duration,
+                    },
+                );
+                let charge = match rated {
+                    RatedCdr::Free { reason } => {
+                        return Outcome {
+                            status: FREE,
+                            reason: Some(reason.into()),
+                            cost: Some(0),
+                            ..Outcome::unrated(user_id, String::new())
+                        };
+                    }
+                    RatedCdr::Rated { rate, cost } => Ok((rate, cost)),
+                    RatedCdr::Unrated { reason } => Err(reason),
+                };
                 let (billed_account, billed_user_id) = match settings.account {
                     BillingAccount::Tenant => ("TENANT".to_string(), None),
                     BillingAccount::User => match &user {
@@ -302,39 +208,17 @@ impl Db {
                         }
                     },
                 };
-                let duration = u64::try_from(cdr.duration).unwrap_or(0);
-                let resolved = match rating.resolve_charged(cdr.rated_number()) {
-                    Ok(resolved) => resolved,
-                    Err(why) => return Outcome::unrated(user_id, why),
-                };
-                match resolved.tariff.table.quote_amount(
-                    cdr.rated_number(),
-                    cdr.started_at / 1000,
-                    duration,
-                    resolved.rounding,
-                ) {
-                    rating::AmountQuote::Rated { rate, amount } => match Money(amount).to_units() {
-                        Ok(cost) => Outcome {
-                            user_id,
-                            status: RATED,
-                            reason: None,
-                            cost: Some(cost),
-                            rate: Some((rate.id, rate.prefix.clone())),
-                            billed_account: Some(billed_account),
-                            billed_user_id,
-                        },
-                        Err(_) => Outcome::unrated(user_id, too_large(&rate.prefix)),
-                    },
-                    rating::AmountQuote::TooLarge { rate } => {
-                        Outcome::unrated(user_id, too_large(&rate.prefix))
-                    }
-                    rating::AmountQuote::Forbidden { rate } => Outcome::unrated(
+                match charge {
+                    Ok((rate, cost)) => Outcome {
                         user_id,
-                        format!("forbidden destination (rate for prefix {})", rate.prefix),
-                    ),
-                    rating::AmountQuote::NoRate => {
-                        Outcome::unrated(user_id, format!("no rate matches {}", cdr.rated_number()))
-                    }
+                        status: RATED,
+                        reason: None,
+                        cost: Some(cost),
+                        rate: Some((rate.id, rate.prefix.clone())),
+                        billed_account: Some(billed_account),
+                        billed_user_id,
+                    },
+                    Err(reason) => Outcome::unrated(user_id, reason),
                 }
             })
             .collect();
@@ -369,7 +253,7 @@ impl Db {
                     None => "TENANT".to_string(),
                     Some(id) => names.get(&id).copied().unwrap_or_default().to_string(),
                 });
-                if session.state == charging::SETTLED {
+                if session.state == SessionState::Settled {
                     outcome.status = RATED;
                     outcome.reason = None;
                     outcome.cost = session.cost;
@@ -454,7 +338,7 @@ impl Db {
                 _ => {}
             }
             if let Some(session) = sessions.get(&cdr.call_id) {
-                if session.state != charging::SETTLED {
+                if session.state != SessionState::Settled {
                     let cost = if outcome.status == RATED {
                         outcome.cost.unwrap_or(0)
                     } else {
@@ -540,16 +424,11 @@ impl Db {
             .await?
             .ok_or(Error::NotFound("CDR"))?;
         if own_only || scope.caller.role == Role::StandardUser {
-            let owner: Option<i64> = row.try_get(26)?;
+            let owner: Option<i64> = row.try_get("user_id")?;
             if owner != Some(scope.caller.user_id) {
                 return Err(Error::NotFound("CDR"));
             }
         }
         cdr_from_row(&row)
     }
-}
-
-/// Why a call whose cost cannot be represented is kept unrated.
-fn too_large(prefix: &str) -> String {
-    format!("the cost at the rate for prefix {prefix} is too large to be represented")
 }
