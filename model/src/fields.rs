@@ -107,16 +107,15 @@ impl<'a> Fields<'a> {
             Some(n) => Some(n),
             None => {
                 // A whole number beyond 64 bits is still named by its bound.
-                let number = value
-                    .as_f64()
-                    .or_else(|| value.as_str().and_then(|s| s.trim().parse::<f64>().ok()));
-                match number.filter(|x| x.is_finite() && x.fract() == 0.0) {
-                    Some(x) if x > max as f64 => {
-                        self.error(field, format!("must be at most {max}"))
-                    }
-                    Some(x) if x < min as f64 => {
-                        self.error(field, format!("must be at least {min}"))
-                    }
+                let number = match value {
+                    Value::Number(n) => crate::number::Magnitude::of(&n.to_string()),
+                    Value::String(s) => crate::number::Magnitude::of(s),
+                    _ => None,
+                };
+                // 10^19 and beyond is past every 64-bit bound.
+                match number.filter(|m| m.whole && m.leading.is_some_and(|p| p >= 19)) {
+                    Some(m) if !m.negative => self.error(field, format!("must be at most {max}")),
+                    Some(_) => self.error(field, format!("must be at least {min}")),
                     _ => self.error(field, "must be a whole number"),
                 }
                 None

@@ -10,6 +10,7 @@ pub mod currency;
 pub mod fields;
 pub mod id;
 pub mod money;
+pub mod number;
 pub mod query;
 pub mod tariff;
 pub mod user;

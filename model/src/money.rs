@@ -105,11 +105,11 @@ impl FromStr for Money {
         }
         let value = Decimal::from_str_exact(s)
             .or_else(|_| Decimal::from_scientific(s))
-            .map_err(|_| match s.parse::<f64>() {
+            .map_err(|_| match crate::number::Magnitude::of(s) {
                 // A number, only beyond what a decimal holds (`1e300`, `1e-300`).
-                Ok(x) if x.is_finite() && x.abs() >= 1.0 => MoneyError::OutOfRange,
-                Ok(x) if x.is_finite() => MoneyError::TooPrecise,
-                _ => MoneyError::NotANumber,
+                Some(m) if m.at_least_one() => MoneyError::OutOfRange,
+                Some(_) => MoneyError::TooPrecise,
+                None => MoneyError::NotANumber,
             })?;
         Money::new(value)
     }
