@@ -322,28 +322,34 @@ const COLUMNS: &str = "id, created_at, tenant_id, actor_id, actor_name, token_na
      client_addr, action, entity, entity_id, changes";
 
 fn entry_from_row(row: &AnyRow) -> Result<AuditEntry> {
-    let changes: String = row.try_get(11)?;
+    let changes: String = row.try_get("changes")?;
     Ok(AuditEntry {
-        id: ApiId::encode(row.try_get(0)?),
-        created_at: crate::time::rfc3339(row.try_get(1)?),
-        tenant_id: row.try_get::<Option<i64>, _>(2)?.map(ApiId::encode),
-        actor_id: row.try_get::<Option<i64>, _>(3)?.map(ApiId::encode),
-        actor_name: row.try_get(4)?,
-        token_name: row.try_get(5)?,
+        id: ApiId::encode(row.try_get("id")?),
+        created_at: crate::time::rfc3339(row.try_get("created_at")?),
+        tenant_id: row
+            .try_get::<Option<i64>, _>("tenant_id")?
+            .map(ApiId::encode),
+        actor_id: row
+            .try_get::<Option<i64>, _>("actor_id")?
+            .map(ApiId::encode),
+        actor_name: row.try_get("actor_name")?,
+        token_name: row.try_get("token_name")?,
         surface: row
-            .try_get::<String, _>(6)?
+            .try_get::<String, _>("surface")?
             .parse()
             .map_err(Error::internal)?,
-        client_addr: row.try_get(7)?,
+        client_addr: row.try_get("client_addr")?,
         action: row
-            .try_get::<String, _>(8)?
+            .try_get::<String, _>("action")?
             .parse()
             .map_err(Error::internal)?,
         entity: row
-            .try_get::<String, _>(9)?
+            .try_get::<String, _>("entity")?
             .parse()
             .map_err(Error::internal)?,
-        entity_id: row.try_get::<Option<i64>, _>(10)?.map(ApiId::encode),
+        entity_id: row
+            .try_get::<Option<i64>, _>("entity_id")?
+            .map(ApiId::encode),
         changes: serde_json::from_str(&changes).map_err(Error::internal)?,
     })
 }

@@ -18,8 +18,8 @@ use crate::resolver::bump_rates_version;
 use crate::tariffs::update_row;
 
 const PLAN_COLUMNS: &str = "id, prefix, tariff_id, description, suspend_mode, currency, \
-    billing_cycle, billing_day, CASE WHEN round_up THEN 1 ELSE 0 END, \
-    CASE WHEN prepaid THEN 1 ELSE 0 END, created_at";
+    billing_cycle, billing_day, CASE WHEN round_up THEN 1 ELSE 0 END AS round_up, \
+    CASE WHEN prepaid THEN 1 ELSE 0 END AS prepaid, created_at";
 
 pub static BILLING_PLAN_SPEC: ResourceSpec = ResourceSpec {
     fields: &[
@@ -42,18 +42,18 @@ pub static BILLING_PLAN_SPEC: ResourceSpec = ResourceSpec {
 
 fn plan_from_row(row: &AnyRow) -> Result<BillingPlan> {
     Ok(BillingPlan {
-        id: row.try_get(0)?,
-        prefix: row.try_get(1)?,
-        tariff_id: row.try_get(2)?,
-        description: row.try_get(3)?,
-        suspend_mode: row.try_get(4)?,
-        currency: row.try_get(5)?,
-        billing_cycle: BillingCycle::from_number(row.try_get(6)?)
+        id: row.try_get("id")?,
+        prefix: row.try_get("prefix")?,
+        tariff_id: row.try_get("tariff_id")?,
+        description: row.try_get("description")?,
+        suspend_mode: row.try_get("suspend_mode")?,
+        currency: row.try_get("currency")?,
+        billing_cycle: BillingCycle::from_number(row.try_get("billing_cycle")?)
             .ok_or_else(|| Error::internal("a stored billing cycle is out of range"))?,
-        billing_day: row.try_get(7)?,
-        round_up: row.try_get::<i64, _>(8)? != 0,
-        prepaid: row.try_get::<i64, _>(9)? != 0,
-        created_at: row.try_get(10)?,
+        billing_day: row.try_get("billing_day")?,
+        round_up: row.try_get::<i64, _>("round_up")? != 0,
+        prepaid: row.try_get::<i64, _>("prepaid")? != 0,
+        created_at: row.try_get("created_at")?,
     })
 }
 
@@ -131,7 +131,7 @@ impl Db {
             .fetch_optional(&mut **tx)
             .await?
             .ok_or_else(|| Error::field("tariff_id", "is not a tariff of the tenant"))?;
-        Ok(row.try_get(0)?)
+        Ok(row.try_get("currency")?)
     }
 
     /// Creates a billing plan; `prefix` and `tariff_id` are required, the
@@ -185,7 +185,7 @@ impl Db {
         .fetch_one(&mut *tx)
         .await;
         let id: i64 = match inserted {
-            Ok(row) => row.try_get(0)?,
+            Ok(row) => row.try_get("id")?,
             Err(e) if is_unique_violation(&e) => return Err(duplicate_plan()),
             Err(e) => return Err(e.into()),
         };

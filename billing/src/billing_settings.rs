@@ -14,18 +14,19 @@ use crate::error::{Error, Result};
 
 /// A tenant's billing settings. The flag is read as 0/1: sqlx's `Any` driver
 /// cannot decode SQLite's BOOLEAN.
-const SETTINGS_SQL: &str = "SELECT CASE WHEN billing_enabled THEN 1 ELSE 0 END, billing_account, \
-     billing_type FROM tenants WHERE id = $1";
+const SETTINGS_SQL: &str =
+    "SELECT CASE WHEN billing_enabled THEN 1 ELSE 0 END AS billing_enabled, \
+     billing_account, billing_type FROM tenants WHERE id = $1";
 
 fn settings_from_row(row: &AnyRow) -> Result<BillingSettings> {
     Ok(BillingSettings {
-        enabled: row.try_get::<i64, _>(0)? != 0,
+        enabled: row.try_get::<i64, _>("billing_enabled")? != 0,
         account: row
-            .try_get::<String, _>(1)?
+            .try_get::<String, _>("billing_account")?
             .parse::<BillingAccount>()
             .map_err(Error::internal)?,
         billing_type: row
-            .try_get::<String, _>(2)?
+            .try_get::<String, _>("billing_type")?
             .parse::<BillingType>()
             .map_err(Error::internal)?,
     })

@@ -72,7 +72,7 @@ pub fn rate_cdr<'a>(rating: &'a TenantRating, cdr: &CdrToRate<'_>) -> RatedCdr<'
         duration,
         resolved.rounding,
     ) {
-        AmountQuote::Rated { rate, amount } => match Money(amount).to_units() {
+        AmountQuote::Rated { rate, amount } => match Money::units_of(amount) {
             Ok(cost) => RatedCdr::Rated { rate, cost },
             Err(_) => too_large(rate),
         },

@@ -187,7 +187,7 @@ impl Db {
         let row = sqlx::query("PRAGMA wal_checkpoint(PASSIVE)")
             .fetch_one(&self.pool)
             .await?;
-        Ok(sqlx::Row::try_get(&row, 1)?)
+        Ok(sqlx::Row::try_get(&row, "log")?)
     }
 
     pub async fn close(&self) {

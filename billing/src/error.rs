@@ -60,6 +60,14 @@ impl Error {
     }
 }
 
+/// `amount` of `field` in the database's integer units of 1/100000; an amount
+/// they cannot hold is a validation error at the field, never a saturated value.
+pub(crate) fn stored_units(field: &str, amount: model::Money) -> Result<i64> {
+    amount
+        .to_units()
+        .map_err(|e| Error::field(field, e.to_string()))
+}
+
 impl From<sqlx::Error> for Error {
     fn from(e: sqlx::Error) -> Error {
         Error::Internal(format!("database: {e}"))

@@ -68,11 +68,14 @@ impl Db {
         let mut binds = listing.scope_binds;
         binds.extend(parts.binds);
 
-        let count_sql = format!("SELECT COUNT(*) FROM {} WHERE {condition}", listing.from);
+        let count_sql = format!(
+            "SELECT COUNT(*) AS count FROM {} WHERE {condition}",
+            listing.from
+        );
         let count: i64 = bind_all(sqlx::query(&count_sql), &binds)
             .fetch_one(self.pool())
             .await?
-            .try_get(0)?;
+            .try_get("count")?;
 
         let n = binds.len();
         let page_sql = format!(

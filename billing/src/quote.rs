@@ -101,7 +101,7 @@ impl Db {
                 },
                 currency: resolved.tariff.currency.clone(),
                 duration,
-                amount: Money(b.amount),
+                amount: Money::rounded(b.amount),
                 breakdown: breakdown(&b),
             }),
             Quote::Forbidden { rate } => Err(Error::Refused {

@@ -127,8 +127,12 @@ impl Db {
             .fetch_optional(self.pool())
             .await?
             .ok_or(Error::NotFound("tenant"))?;
-        self.tenant_rating_at(tenant_id, row.try_get(0)?, row.try_get(1)?)
-            .await
+        self.tenant_rating_at(
+            tenant_id,
+            row.try_get("rates_version")?,
+            row.try_get("currency")?,
+        )
+        .await
     }
 
     /// The tenant's rating in memory, when it is at least `version`.
@@ -164,7 +168,8 @@ impl Db {
             return Ok(rating);
         }
         let heads = sqlx::query(
-            "SELECT id, name, rates_version, currency, CASE WHEN is_default THEN 1 ELSE 0 END \
+            "SELECT id, name, rates_version, currency, \
+             CASE WHEN is_default THEN 1 ELSE 0 END AS is_default \
              FROM tariffs WHERE tenant_id = $1",
         )
         .bind(tenant_id)
@@ -174,19 +179,19 @@ impl Db {
         let mut by_id = HashMap::new();
         for r in &heads {
             let head = TariffHead {
-                id: r.try_get(0)?,
-                name: r.try_get(1)?,
-                version: r.try_get(2)?,
-                currency: r.try_get(3)?,
+                id: r.try_get("id")?,
+                name: r.try_get("name")?,
+                version: r.try_get("rates_version")?,
+                currency: r.try_get("currency")?,
             };
-            if r.try_get::<i64, _>(4)? != 0 {
+            if r.try_get::<i64, _>("is_default")? != 0 {
                 default = Some(head.id);
             }
             by_id.insert(head.id, head);
         }
         let default = default.ok_or(Error::NotFound("tenant"))?;
         let plan_rows = sqlx::query(
-            "SELECT prefix_key, tariff_id, CASE WHEN round_up THEN 1 ELSE 0 END \
+            "SELECT prefix_key, tariff_id, CASE WHEN round_up THEN 1 ELSE 0 END AS round_up \
              FROM billing_plans WHERE tenant_id = $1",
         )
         .bind(tenant_id)
@@ -195,7 +200,7 @@ impl Db {
         let mut tables: HashMap<i64, Arc<TariffRates>> = HashMap::new();
         let mut plans = Vec::with_capacity(plan_rows.len());
         for r in &plan_rows {
-            let tariff_id: i64 = r.try_get(1)?;
+            let tariff_id: i64 = r.try_get("tariff_id")?;
             let tariff = match tables.get(&tariff_id) {
                 Some(t) => t.clone(),
                 None => {
@@ -206,8 +211,8 @@ impl Db {
                 }
             };
             plans.push(PlanRoute {
-                prefix_key: r.try_get(0)?,
-                rounding: if r.try_get::<i64, _>(2)? != 0 {
+                prefix_key: r.try_get("prefix_key")?,
+                rounding: if r.try_get::<i64, _>("round_up")? != 0 {
                     Rounding::Up
                 } else {
                     Rounding::HalfAwayFromZero
@@ -257,12 +262,14 @@ impl Db {
             }
         }
         let rows = sqlx::query(
-            "SELECT r.id, r.prefix, r.activation_at, r.expiration_at, \
-             CASE WHEN r.forbidden THEN 1 ELSE 0 END, \
-             COALESCE(r.connect_fee, t.connect_fee), r.price_1, r.price_n, r.interval_1, r.interval_n, \
-             COALESCE(r.free_seconds, t.free_seconds), \
-             COALESCE(r.grace_period, CASE WHEN r.grace_period_enable THEN t.grace_period ELSE 0 END), \
-             COALESCE(r.postcall_surcharge, t.post_call_surcharge) \
+            "SELECT r.id AS id, r.prefix AS prefix, r.activation_at AS activation_at, \
+             r.expiration_at AS expiration_at, CASE WHEN r.forbidden THEN 1 ELSE 0 END AS forbidden, \
+             COALESCE(r.connect_fee, t.connect_fee) AS connect_fee, r.price_1 AS price_1, \
+             r.price_n AS price_n, r.interval_1 AS interval_1, r.interval_n AS interval_n, \
+             COALESCE(r.free_seconds, t.free_seconds) AS free_seconds, \
+             COALESCE(r.grace_period, CASE WHEN r.grace_period_enable THEN t.grace_period ELSE 0 END) \
+             AS grace_period, \
+             COALESCE(r.postcall_surcharge, t.post_call_surcharge) AS postcall_surcharge \
              FROM call_rates r JOIN tariffs t ON t.id = r.tariff_id \
              WHERE r.tariff_id = $1 AND r.direction <> 'INCOMING'",
         )
@@ -273,20 +280,23 @@ impl Db {
             .iter()
             .map(|r| {
                 Ok(RateEntry {
-                    id: r.try_get(0)?,
-                    prefix: r.try_get(1)?,
-                    activation: r.try_get::<i64, _>(2)? / 1000,
-                    expiration: r.try_get::<Option<i64>, _>(3)?.map(|ms| ms / 1000),
-                    forbidden: r.try_get::<i64, _>(4)? != 0,
+                    id: r.try_get("id")?,
+                    prefix: r.try_get("prefix")?,
+                    activation: r.try_get::<i64, _>("activation_at")? / 1000,
+                    expiration: r
+                        .try_get::<Option<i64>, _>("expiration_at")?
+                        .map(|ms| ms / 1000),
+                    forbidden: r.try_get::<i64, _>("forbidden")? != 0,
                     terms: RateTerms {
-                        connect_fee: Money::from_units(r.try_get(5)?).decimal(),
-                        price_1: Money::from_units(r.try_get(6)?).decimal(),
-                        price_n: Money::from_units(r.try_get(7)?).decimal(),
-                        interval_1: u32_of(r.try_get(8)?),
-                        interval_n: u32_of(r.try_get(9)?),
-                        free_seconds: u32_of(r.try_get(10)?),
-                        grace_period: u32_of(r.try_get(11)?),
-                        postcall_surcharge: Money::from_units(r.try_get(12)?).decimal(),
+                        connect_fee: Money::from_units(r.try_get("connect_fee")?).decimal(),
+                        price_1: Money::from_units(r.try_get("price_1")?).decimal(),
+                        price_n: Money::from_units(r.try_get("price_n")?).decimal(),
+                        interval_1: u32_of(r.try_get("interval_1")?),
+                        interval_n: u32_of(r.try_get("interval_n")?),
+                        free_seconds: u32_of(r.try_get("free_seconds")?),
+                        grace_period: u32_of(r.try_get("grace_period")?),
+                        postcall_surcharge: Money::from_units(r.try_get("postcall_surcharge")?)
+                            .decimal(),
                     },
                 })
             })

@@ -77,8 +77,8 @@ impl SessionStore for DbSessionStore {
         .await
         .map_err(backend)?;
         let Some(row) = row else { return Ok(None) };
-        let data: String = row.try_get(0).map_err(backend)?;
-        let expires_at: i64 = row.try_get(1).map_err(backend)?;
+        let data: String = row.try_get("data").map_err(backend)?;
+        let expires_at: i64 = row.try_get("expires_at").map_err(backend)?;
         let data =
             serde_json::from_str(&data).map_err(|e| session_store::Error::Decode(e.to_string()))?;
         let expiry_date =

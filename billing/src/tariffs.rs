@@ -13,12 +13,12 @@ use sqlx::Row;
 use crate::audit::{self, Action, Change, Entity};
 use crate::auth::Scope;
 use crate::db::{now_ms, Db, Tx};
-use crate::error::{is_unique_violation, Error, Result};
+use crate::error::{is_unique_violation, stored_units, Error, Result};
 use crate::listing::{bind_all, Listing, Page};
 use crate::resolver::bump_rates_version;
 
 const TARIFF_COLUMNS: &str = "id, name, currency, free_seconds, connect_fee, post_call_surcharge, \
-    grace_period, CASE WHEN is_default THEN 1 ELSE 0 END, created_at";
+    grace_period, CASE WHEN is_default THEN 1 ELSE 0 END AS is_default, created_at";
 
 pub static TARIFF_SPEC: ResourceSpec = ResourceSpec {
     fields: &[
@@ -43,15 +43,15 @@ pub static TARIFF_SPEC: ResourceSpec = ResourceSpec {
 
 fn tariff_from_row(row: &AnyRow) -> Result<Tariff> {
     Ok(Tariff {
-        id: row.try_get(0)?,
-        name: row.try_get(1)?,
-        currency: row.try_get(2)?,
-        free_seconds: row.try_get(3)?,
-        connect_fee: Money::from_units(row.try_get(4)?),
-        post_call_surcharge: Money::from_units(row.try_get(5)?),
-        grace_period: row.try_get(6)?,
-        is_default: row.try_get::<i64, _>(7)? != 0,
-        created_at: row.try_get(8)?,
+        id: row.try_get("id")?,
+        name: row.try_get("name")?,
+        currency: row.try_get("currency")?,
+        free_seconds: row.try_get("free_seconds")?,
+        connect_fee: Money::from_units(row.try_get("connect_fee")?),
+        post_call_surcharge: Money::from_units(row.try_get("post_call_surcharge")?),
+        grace_period: row.try_get("grace_period")?,
+        is_default: row.try_get::<i64, _>("is_default")? != 0,
+        created_at: row.try_get("created_at")?,
     })
 }
 
@@ -73,10 +73,6 @@ async fn tariff_in_tx(tx: &mut Tx, scope: &Scope, lock: &str, id: i64) -> Result
         .fetch_optional(&mut **tx)
         .await?;
     row.as_ref().map(tariff_from_row).transpose()
-}
-
-fn units(m: Money) -> Result<i64> {
-    m.to_units().map_err(Error::internal)
 }
 
 fn duplicate_name() -> Error {
@@ -150,13 +146,19 @@ impl Db {
         scope: &Scope,
     ) -> Result<std::collections::HashMap<i64, i64>> {
         let rows = sqlx::query(
-            "SELECT tariff_id, COUNT(*) FROM call_rates WHERE tenant_id = $1 GROUP BY tariff_id",
+            "SELECT tariff_id, COUNT(*) AS rates FROM call_rates WHERE tenant_id = $1 \
+             GROUP BY tariff_id",
         )
         .bind(scope.tenant_id)
         .fetch_all(self.pool())
         .await?;
         rows.iter()
-            .map(|row| Ok((row.try_get::<i64, _>(0)?, row.try_get::<i64, _>(1)?)))
+            .map(|row| {
+                Ok((
+                    row.try_get::<i64, _>("tariff_id")?,
+                    row.try_get::<i64, _>("rates")?,
+                ))
+            })
             .collect()
     }
 
@@ -178,7 +180,7 @@ impl Db {
                 .fetch_optional(&mut *tx)
                 .await?
                 .ok_or(Error::NotFound("tenant"))?
-                .try_get(0)?,
+                .try_get("currency")?,
         };
         let inserted = sqlx::query(
             "INSERT INTO tariffs (tenant_id, name, currency, free_seconds, connect_fee, \
@@ -189,14 +191,17 @@ impl Db {
         .bind(&new.name)
         .bind(&currency)
         .bind(new.free_seconds)
-        .bind(units(new.connect_fee)?)
-        .bind(units(new.post_call_surcharge)?)
+        .bind(stored_units("connect_fee", new.connect_fee)?)
+        .bind(stored_units(
+            "post_call_surcharge",
+            new.post_call_surcharge,
+        )?)
         .bind(new.grace_period)
         .bind(now)
         .fetch_one(&mut *tx)
         .await;
         let id: i64 = match inserted {
-            Ok(row) => row.try_get(0)?,
+            Ok(row) => row.try_get("id")?,
             Err(e) if is_unique_violation(&e) => return Err(duplicate_name()),
             Err(e) => return Err(e.into()),
         };
@@ -256,7 +261,7 @@ impl Db {
             ("post_call_surcharge", patch.post_call_surcharge),
         ] {
             if let Some(v) = value {
-                sets.push((column, SqlValue::Int(units(v)?)));
+                sets.push((column, SqlValue::Int(stored_units(column, v)?)));
             }
         }
         if sets.is_empty() {
@@ -321,7 +326,7 @@ impl Db {
         if !plans.is_empty() {
             let prefixes = plans
                 .iter()
-                .map(|r| r.try_get::<String, _>(0))
+                .map(|r| r.try_get::<String, _>("prefix"))
                 .collect::<std::result::Result<Vec<_>, _>>()?;
             return Err(Error::Conflict {
                 code: "TARIFF_IN_USE",

@@ -50,11 +50,11 @@ const TENANT_COLUMNS: &str = "id, name, sip_domain, currency, created_at";
 
 fn tenant_from_row(row: &AnyRow) -> Result<Tenant> {
     Ok(Tenant {
-        id: ApiId::encode(row.try_get(0)?),
-        name: row.try_get(1)?,
-        sip_domain: row.try_get(2)?,
-        currency: row.try_get(3)?,
-        created_at: crate::time::rfc3339(row.try_get(4)?),
+        id: ApiId::encode(row.try_get("id")?),
+        name: row.try_get("name")?,
+        sip_domain: row.try_get("sip_domain")?,
+        currency: row.try_get("currency")?,
+        created_at: crate::time::rfc3339(row.try_get("created_at")?),
     })
 }
 
@@ -103,7 +103,7 @@ impl Db {
         .fetch_one(&mut *tx)
         .await;
         let id: i64 = match inserted {
-            Ok(row) => row.try_get(0)?,
+            Ok(row) => row.try_get("id")?,
             Err(e) if is_unique_violation(&e) => {
                 return Err(Error::field(
                     "sip_domain",

@@ -129,9 +129,9 @@ impl Db {
         };
         let mut wait_ms = 0i64;
         for row in rows {
-            let subject: String = row.try_get(0)?;
-            let window_start: i64 = row.try_get(1)?;
-            let failures: i64 = row.try_get(2)?;
+            let subject: String = row.try_get("subject")?;
+            let window_start: i64 = row.try_get("window_start")?;
+            let failures: i64 = row.try_get("failures")?;
             let ends = window_start.saturating_add(window_ms());
             if ends <= now {
                 continue;

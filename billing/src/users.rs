@@ -64,14 +64,16 @@ const USER_COLUMNS: &str = "id, username, role, tenant_id, created_at";
 
 fn user_from_row(row: &AnyRow) -> Result<User> {
     Ok(User {
-        id: ApiId::encode(row.try_get(0)?),
-        username: row.try_get(1)?,
+        id: ApiId::encode(row.try_get("id")?),
+        username: row.try_get("username")?,
         role: row
-            .try_get::<String, _>(2)?
+            .try_get::<String, _>("role")?
             .parse()
             .map_err(Error::internal)?,
-        tenant_id: row.try_get::<Option<i64>, _>(3)?.map(ApiId::encode),
-        created_at: crate::time::rfc3339(row.try_get(4)?),
+        tenant_id: row
+            .try_get::<Option<i64>, _>("tenant_id")?
+            .map(ApiId::encode),
+        created_at: crate::time::rfc3339(row.try_get("created_at")?),
     })
 }
 
@@ -163,7 +165,7 @@ impl Db {
         .fetch_one(&mut *tx)
         .await;
         let id: i64 = match inserted {
-            Ok(row) => row.try_get(0)?,
+            Ok(row) => row.try_get("id")?,
             Err(e) if is_unique_violation(&e) => {
                 return Err(Error::field("username", "already exists"))
             }
@@ -226,7 +228,7 @@ impl Db {
             .fetch_optional(self.pool())
             .await?
             .ok_or(Error::NotFound("user"))?;
-        let user_tenant: Option<i64> = row.try_get(3)?;
+        let user_tenant: Option<i64> = row.try_get("tenant_id")?;
         let visible = match caller.role {
             Role::SystemAdmin => true,
             Role::Admin => user_tenant.is_some() && user_tenant == caller.tenant_id,

@@ -34,7 +34,7 @@ pub const BALANCE_MAX: i64 = 1_000_000_000_000;
 
 /// A whole amount of money as [`Money`].
 pub fn money(whole: i64) -> Money {
-    Money(Decimal::from(whole))
+    Money::rounded(Decimal::from(whole))
 }
 
 /// `whole` money in the database's integer units of 1/100000.

@@ -18,7 +18,7 @@ const UNITS_PER_ONE: i64 = 100_000;
 
 /// An exact amount of money (or a money-like fraction such as a surcharge).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
-pub struct Money(pub Decimal);
+pub struct Money(Decimal);
 
 /// Why a value is not acceptable money.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -58,7 +58,9 @@ impl Money {
         Money(value.round_dp_with_strategy(SCALE, RoundingStrategy::MidpointAwayFromZero))
     }
 
-    /// From integer units of 1/100000, as stored.
+    /// From integer units of 1/100000, as stored. Every `i64` is exactly a
+    /// decimal of scale 5 (a `Decimal` holds 96 bits), so this cannot fail;
+    /// the way back, [`Money::to_units`], can.
     pub fn from_units(units: i64) -> Money {
         Money(Decimal::new(units, SCALE).normalize())
     }
@@ -66,8 +68,14 @@ impl Money {
     /// Integer units of 1/100000, as stored. An amount too large for them is
     /// `OutOfRange` (never an overflow).
     pub fn to_units(self) -> Result<i64, MoneyError> {
-        let scaled = self
-            .0
+        Money::units_of(self.0)
+    }
+
+    /// Integer units of 1/100000 of an exact decimal (for example a rated
+    /// amount): more than five decimal places is `TooPrecise`, beyond the
+    /// stored integers `OutOfRange`.
+    pub fn units_of(value: Decimal) -> Result<i64, MoneyError> {
+        let scaled = value
             .checked_mul(Decimal::from(UNITS_PER_ONE))
             .ok_or(MoneyError::OutOfRange)?;
         if scaled.fract() != Decimal::ZERO {

@@ -40,7 +40,7 @@ impl Db {
                 let mut chunk = String::with_capacity(rows.len() * 80);
                 let mut last = after;
                 for row in &rows {
-                    last = row.try_get(0)?;
+                    last = row.try_get("id")?;
                     write_csv_line(&mut chunk, last, &fields_from_row(row)?);
                 }
                 let next = (rows.len() == 5000).then_some(last);

@@ -22,7 +22,7 @@ use sqlx::{Any, Executor, Row};
 use crate::audit::{self, Action, Change, Entity};
 use crate::auth::Scope;
 use crate::db::{now_ms, Db, Tx};
-use crate::error::{is_unique_violation, Error, Result};
+use crate::error::{is_unique_violation, stored_units, Error, Result};
 use crate::listing::{bind_all, Listing, Page};
 use crate::resolver::bump_rates_version;
 
@@ -88,6 +88,7 @@ pub enum TariffRef {
     Any,
 }
 
+/// Units of an amount the [import](import) has already checked line by line.
 fn money_units(m: Money) -> Result<i64> {
     m.to_units().map_err(Error::internal)
 }
@@ -101,7 +102,7 @@ pub(crate) async fn default_tariff<'e, E: Executor<'e, Database = Any>>(
         .fetch_optional(executor)
         .await?
         .ok_or(Error::NotFound("tenant"))?;
-    Ok(row.try_get(0)?)
+    Ok(row.try_get("id")?)
 }
 
 /// The id of a tariff of the tenant; another tenant's is not found.
@@ -241,10 +242,10 @@ impl Db {
         .bind(rate.grace_period)
         .bind(rate.interval_1)
         .bind(rate.interval_n)
-        .bind(rate.connect_fee.map(money_units).transpose()?)
-        .bind(rate.postcall_surcharge.map(money_units).transpose()?)
-        .bind(money_units(rate.price_1)?)
-        .bind(money_units(rate.price_n)?)
+        .bind(rate.connect_fee.map(|m| stored_units("connect_fee", m)).transpose()?)
+        .bind(rate.postcall_surcharge.map(|m| stored_units("postcall_surcharge", m)).transpose()?)
+        .bind(stored_units("price_1", rate.price_1)?)
+        .bind(stored_units("price_n", rate.price_n)?)
         .bind(&rate.description)
         .bind(now)
         .bind(rate.direction.to_string())
@@ -255,7 +256,7 @@ impl Db {
         .fetch_one(&mut *tx)
         .await;
         let id: i64 = match inserted {
-            Ok(row) => row.try_get(0)?,
+            Ok(row) => row.try_get("id")?,
             Err(e) if is_unique_violation(&e) => return Err(duplicate_prefix()),
             Err(e) => return Err(e.into()),
         };
@@ -334,7 +335,7 @@ impl Db {
             ("price_n", b.price_n),
         ] {
             if let Some(v) = value {
-                set(column, SqlValue::Int(money_units(v)?));
+                set(column, SqlValue::Int(stored_units(column, v)?));
             }
         }
         if let Some(d) = &b.description {
@@ -383,8 +384,8 @@ impl Db {
             Err(e) if is_unique_violation(&e) => return Err(duplicate_prefix()),
             Err(e) => return Err(e.into()),
         };
-        let tariff_id: i64 = row.try_get(0)?;
-        validate_schedule(row.try_get(1)?, row.try_get(2)?)
+        let tariff_id: i64 = row.try_get("tariff_id")?;
+        validate_schedule(row.try_get("activation_at")?, row.try_get("expiration_at")?)
             .map_err(|m| Error::field("expiration_at", m))?;
         let after = rate_in_tx(&mut tx, self.backend(), scope, Some(tariff_id), id)
             .await?
@@ -429,7 +430,7 @@ impl Db {
             .fetch_optional(&mut *tx)
             .await?
             .ok_or(Error::NotFound("call rate"))?;
-        let tariff_id: i64 = row.try_get(0)?;
+        let tariff_id: i64 = row.try_get("tariff_id")?;
         audit::append(
             &mut tx,
             Change::new(

@@ -15,14 +15,19 @@ pub(super) const FROM: &str = "call_rates r JOIN tariffs t ON t.id = r.tariff_id
 
 /// Rate-level values fall back to the tariff's when a rate leaves them unset.
 /// Flags are read as 0/1: sqlx's `Any` driver cannot decode SQLite's BOOLEAN.
-pub(super) const COLUMNS: &str = "r.id, r.prefix, r.rate_type, \
-    COALESCE(r.free_seconds, t.free_seconds), \
-    COALESCE(r.grace_period, CASE WHEN r.grace_period_enable THEN t.grace_period ELSE 0 END), \
-    r.interval_1, r.interval_n, \
-    COALESCE(r.connect_fee, t.connect_fee), \
-    COALESCE(r.postcall_surcharge, t.post_call_surcharge), \
-    r.price_1, r.price_n, r.description, r.tariff_id, r.direction, r.activation_at, r.expiration_at, \
-    CASE WHEN r.forbidden THEN 1 ELSE 0 END, CASE WHEN r.grace_period_enable THEN 1 ELSE 0 END";
+/// Rows are decoded by these names (each computed column has its own).
+pub(super) const COLUMNS: &str = "r.id AS id, r.prefix AS prefix, r.rate_type AS rate_type, \
+    COALESCE(r.free_seconds, t.free_seconds) AS free_seconds, \
+    COALESCE(r.grace_period, CASE WHEN r.grace_period_enable THEN t.grace_period ELSE 0 END) \
+    AS grace_period, \
+    r.interval_1 AS interval_1, r.interval_n AS interval_n, \
+    COALESCE(r.connect_fee, t.connect_fee) AS connect_fee, \
+    COALESCE(r.postcall_surcharge, t.post_call_surcharge) AS postcall_surcharge, \
+    r.price_1 AS price_1, r.price_n AS price_n, r.description AS description, \
+    r.tariff_id AS tariff_id, r.direction AS direction, r.activation_at AS activation_at, \
+    r.expiration_at AS expiration_at, \
+    CASE WHEN r.forbidden THEN 1 ELSE 0 END AS forbidden, \
+    CASE WHEN r.grace_period_enable THEN 1 ELSE 0 END AS grace_period_enable";
 
 const V22_FIELDS: &[FieldSpec] = &[
     FieldSpec::new("id", "r.id", FieldKind::Id),
@@ -102,35 +107,35 @@ pub static TARIFF_RATE_SPEC: ResourceSpec = ResourceSpec {
 
 pub(super) fn fields_from_row(row: &AnyRow) -> Result<CallRateFields> {
     Ok(CallRateFields {
-        prefix: row.try_get(1)?,
+        prefix: row.try_get("prefix")?,
         rate_type: row
-            .try_get::<String, _>(2)?
+            .try_get::<String, _>("rate_type")?
             .parse::<RateType>()
             .map_err(Error::internal)?,
-        free_seconds: row.try_get(3)?,
-        grace_period: row.try_get(4)?,
-        interval_1: row.try_get(5)?,
-        interval_n: row.try_get(6)?,
-        connect_fee: Money::from_units(row.try_get(7)?),
-        postcall_surcharge: Money::from_units(row.try_get(8)?),
-        price_1: Money::from_units(row.try_get(9)?),
-        price_n: Money::from_units(row.try_get(10)?),
-        description: row.try_get(11)?,
+        free_seconds: row.try_get("free_seconds")?,
+        grace_period: row.try_get("grace_period")?,
+        interval_1: row.try_get("interval_1")?,
+        interval_n: row.try_get("interval_n")?,
+        connect_fee: Money::from_units(row.try_get("connect_fee")?),
+        postcall_surcharge: Money::from_units(row.try_get("postcall_surcharge")?),
+        price_1: Money::from_units(row.try_get("price_1")?),
+        price_n: Money::from_units(row.try_get("price_n")?),
+        description: row.try_get("description")?,
     })
 }
 
 pub(super) fn stored_from_row(row: &AnyRow) -> Result<StoredRate> {
     Ok(StoredRate {
-        id: row.try_get(0)?,
+        id: row.try_get("id")?,
         fields: fields_from_row(row)?,
-        tariff_id: row.try_get(12)?,
+        tariff_id: row.try_get("tariff_id")?,
         direction: row
-            .try_get::<String, _>(13)?
+            .try_get::<String, _>("direction")?
             .parse::<RateDirection>()
             .map_err(Error::internal)?,
-        activation_at: row.try_get(14)?,
-        expiration_at: row.try_get(15)?,
-        forbidden: row.try_get::<i64, _>(16)? != 0,
-        grace_period_enable: row.try_get::<i64, _>(17)? != 0,
+        activation_at: row.try_get("activation_at")?,
+        expiration_at: row.try_get("expiration_at")?,
+        forbidden: row.try_get::<i64, _>("forbidden")? != 0,
+        grace_period_enable: row.try_get::<i64, _>("grace_period_enable")? != 0,
     })
 }

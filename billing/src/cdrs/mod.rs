@@ -163,7 +163,12 @@ impl Db {
                 .fetch_all(self.pool())
                 .await?
                 .iter()
-                .map(|r| Ok((r.try_get::<String, _>(0)?, r.try_get::<i64, _>(1)?)))
+                .map(|r| {
+                    Ok((
+                        r.try_get::<String, _>("username")?,
+                        r.try_get::<i64, _>("id")?,
+                    ))
+                })
                 .collect::<Result<_>>()?;
 
         let mut outcomes: Vec<Outcome> = cdrs

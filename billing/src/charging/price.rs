@@ -36,7 +36,7 @@ impl CallPrice {
         self.pricing
             .amount(duration, self.rounding)
             .ok()
-            .and_then(|amount| Money(amount).to_units().ok())
+            .and_then(|amount| Money::units_of(amount).ok())
             .ok_or_else(|| Error::Refused {
                 code: "AMOUNT_TOO_LARGE",
                 message: format!(
