@@ -92,18 +92,7 @@ mod tests {
     use super::*;
     use rust_decimal::Decimal;
 
-    fn terms(price: Decimal) -> RateTerms {
-        RateTerms {
-            connect_fee: Decimal::ZERO,
-            price_1: price,
-            price_n: price,
-            interval_1: 60,
-            interval_n: 60,
-            free_seconds: 0,
-            grace_period: 0,
-            postcall_surcharge: Decimal::ZERO,
-        }
-    }
+    use crate::test_terms::flat as terms;
 
     #[test]
     fn equal_terms_share_a_pricing() {

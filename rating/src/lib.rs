@@ -30,6 +30,42 @@ mod table;
 mod terms;
 mod trie;
 
+/// Terms the unit tests of several modules rate with.
+#[cfg(test)]
+pub(crate) mod test_terms {
+    use rust_decimal_macros::dec;
+
+    use crate::{Decimal, RateTerms};
+
+    /// docs/rating.md's first worked example.
+    pub fn example() -> RateTerms {
+        RateTerms {
+            connect_fee: dec!(0.10),
+            price_1: dec!(0.06),
+            price_n: dec!(0.03),
+            interval_1: 60,
+            interval_n: 6,
+            free_seconds: 10,
+            grace_period: 5,
+            postcall_surcharge: dec!(0.1),
+        }
+    }
+
+    /// `price` a minute, billed by the minute, nothing else.
+    pub fn flat(price: Decimal) -> RateTerms {
+        RateTerms {
+            connect_fee: Decimal::ZERO,
+            price_1: price,
+            price_n: price,
+            interval_1: 60,
+            interval_n: 60,
+            free_seconds: 0,
+            grace_period: 0,
+            postcall_surcharge: Decimal::ZERO,
+        }
+    }
+}
+
 pub use pricing::{Pricing, MAX_AMOUNT};
 pub use rust_decimal::Decimal;
 pub use table::{AmountQuote, Call, Priced, Quote, RateEntry, RateTable, BATCH_LANES};

@@ -515,37 +515,34 @@ fn div_round_32(num: u32, div: u32, rounding: Rounding) -> u32 {
     q + u32::from(up)
 }
 
-/// `num / div` rounded to an integer; `div > 0`.
-#[inline]
-fn div_round_64(num: i64, div: i64, rounding: Rounding) -> i64 {
-    let (q, r) = (num / div, num % div);
-    match rounding {
-        Rounding::HalfAwayFromZero => {
-            if r.unsigned_abs() * 2 >= div.unsigned_abs() {
-                q + num.signum()
-            } else {
-                q
+/// `num / div` rounded to an integer, for a signed integer type; `div > 0`.
+/// One rule written once for the 64-bit fast path and the 128-bit wide one.
+macro_rules! div_round_signed {
+    ($(#[$attr:meta])* $name:ident, $int:ty) => {
+        $(#[$attr])*
+        fn $name(num: $int, div: $int, rounding: Rounding) -> $int {
+            let (q, r) = (num / div, num % div);
+            match rounding {
+                Rounding::HalfAwayFromZero => {
+                    // |r| < div <= MAX, so doubling fits in the unsigned type.
+                    if r.unsigned_abs() * 2 >= div.unsigned_abs() {
+                        q + num.signum()
+                    } else {
+                        q
+                    }
+                }
+                Rounding::Up => q + <$int>::from(r > 0),
             }
         }
-        Rounding::Up => q + i64::from(r > 0),
-    }
+    };
 }
 
-/// `num / div` rounded to an integer; `div > 0`.
-fn div_round_128(num: i128, div: i128, rounding: Rounding) -> i128 {
-    let (q, r) = (num / div, num % div);
-    match rounding {
-        Rounding::HalfAwayFromZero => {
-            // r < div <= i128::MAX, so doubling fits in u128.
-            if r.unsigned_abs() * 2 >= div.unsigned_abs() {
-                q + num.signum()
-            } else {
-                q
-            }
-        }
-        Rounding::Up => q + i128::from(r > 0),
-    }
-}
+div_round_signed!(
+    #[inline]
+    div_round_64,
+    i64
+);
+div_round_signed!(div_round_128, i128);
 
 /// `floor(funds * 10^5)`: a whole number of units is at most `funds` iff it is at
 /// most this. Cannot overflow: a mantissa has 96 bits.
@@ -619,18 +616,7 @@ mod tests {
     use super::*;
     use rust_decimal_macros::dec;
 
-    fn terms() -> RateTerms {
-        RateTerms {
-            connect_fee: dec!(0.10),
-            price_1: dec!(0.06),
-            price_n: dec!(0.03),
-            interval_1: 60,
-            interval_n: 6,
-            free_seconds: 10,
-            grace_period: 5,
-            postcall_surcharge: dec!(0.1),
-        }
-    }
+    use crate::test_terms::example as terms;
 
     #[test]
     fn value_equal_terms_compile_equal() {

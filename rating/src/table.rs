@@ -315,18 +315,7 @@ mod tests {
     use super::*;
     use rust_decimal_macros::dec;
 
-    fn terms(price: Decimal) -> RateTerms {
-        RateTerms {
-            connect_fee: dec!(0),
-            price_1: price,
-            price_n: price,
-            interval_1: 60,
-            interval_n: 60,
-            free_seconds: 0,
-            grace_period: 0,
-            postcall_surcharge: dec!(0),
-        }
-    }
+    use crate::test_terms::flat as terms;
 
     fn rate(id: i64, prefix: &str) -> RateEntry {
         RateEntry {

@@ -181,19 +181,7 @@ mod tests {
     use super::*;
     use rust_decimal_macros::dec;
 
-    /// docs/rating.md's first worked example.
-    fn example() -> RateTerms {
-        RateTerms {
-            connect_fee: dec!(0.10),
-            price_1: dec!(0.06),
-            price_n: dec!(0.03),
-            interval_1: 60,
-            interval_n: 6,
-            free_seconds: 10,
-            grace_period: 5,
-            postcall_surcharge: dec!(0.1),
-        }
-    }
+    use crate::test_terms::example;
 
     /// docs/rating.md's second worked example: "Rate 0.006/min, 30/6, nothing else".
     fn simple() -> RateTerms {
