@@ -121,7 +121,7 @@ const FIELDS: [Field; 11] = [
     },
 ];
 
-const RATE_TYPES: [&str; 4] = ["LOCAL", "NATIONAL", "INTERNATIONAL", "MOBILE"];
+const RATE_TYPES: &[&str] = <model::call_rate::RateType as model::WireEnum>::ALL_WIRE;
 
 /// A field's value in a rate, as the form and the table show it.
 fn value_of(rate: &CallRate, field: &str) -> String {
