@@ -18,7 +18,7 @@ use serde_json::{Map, Value};
 use sqlx::any::AnyRow;
 use sqlx::Row;
 
-use crate::auth::Caller;
+use crate::auth::{Caller, Scope};
 use crate::db::{now_ms, Db, Tx};
 use crate::error::{Error, Result};
 use crate::listing::{Listing, Page};
@@ -129,9 +129,37 @@ impl<'a> Change<'a> {
     }
 }
 
+impl Scope {
+    /// The change the scope's caller makes to `entity` (by id, or `None`)
+    /// of the scope's tenant; its fields are added with [`Change::with`].
+    pub(crate) fn change(
+        &self,
+        action: Action,
+        entity: Entity,
+        entity_id: impl Into<Option<i64>>,
+    ) -> Change<'_> {
+        Change::new(
+            &self.caller,
+            Some(self.tenant_id),
+            action,
+            entity,
+            entity_id.into(),
+        )
+    }
+}
+
 const INSERT: &str = "INSERT INTO audit_log (created_at, tenant_id, actor_id, actor_name, \
      token_name, surface, client_addr, action, entity, entity_id, changes) \
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)";
+
+/// Appends the entry of a change that may have changed nothing (an update
+/// whose fields are the [`diff`] of before and after): no fields, no entry.
+pub(crate) async fn append_if_changed(tx: &mut Tx, change: Change<'_>) -> Result<()> {
+    if change.changes.is_empty() {
+        return Ok(());
+    }
+    append(tx, change).await
+}
 
 /// Appends the entry of a change inside the change's own transaction.
 pub(crate) async fn append(tx: &mut Tx, change: Change<'_>) -> Result<()> {
@@ -278,38 +306,18 @@ pub static AUDIT_SPEC: ResourceSpec = ResourceSpec {
         FieldSpec::new(
             "surface",
             "surface",
-            FieldKind::Enum(&["REST", "TARIFF_API", "XMLRPC", "PORTAL"]),
+            FieldKind::Enum(<Surface as model::WireEnum>::ALL_WIRE),
         ),
         FieldSpec::new("client_addr", "client_addr", FieldKind::Text),
         FieldSpec::new(
             "action",
             "action",
-            FieldKind::Enum(&[
-                "CREATE",
-                "UPDATE",
-                "DELETE",
-                "IMPORT",
-                "RECHARGE",
-                "RERATE",
-                "LOGIN_FAILED",
-            ]),
+            FieldKind::Enum(<Action as model::WireEnum>::ALL_WIRE),
         ),
         FieldSpec::new(
             "entity",
             "entity",
-            FieldKind::Enum(&[
-                "CALL_RATE",
-                "TARIFF",
-                "BILLING_PLAN",
-                "BILLING_SETTINGS",
-                "TENANT_ACCOUNT",
-                "USER_ACCOUNT",
-                "TENANT",
-                "USER",
-                "API_TOKEN",
-                "LOGIN",
-                "CDRS",
-            ]),
+            FieldKind::Enum(<Entity as model::WireEnum>::ALL_WIRE),
         ),
         FieldSpec::new("entity_id", "entity_id", FieldKind::Id),
     ],

@@ -9,12 +9,12 @@ use model::ApiId;
 use sqlx::any::AnyRow;
 use sqlx::Row;
 
-use crate::audit::{self, Action, Change, Entity};
+use crate::audit::{self, Action, Entity};
 use crate::auth::Scope;
 use crate::db::{now_ms, Db, Tx};
 use crate::error::{is_unique_violation, Error, Result};
 use crate::listing::{Listing, Page};
-use crate::resolver::bump_rates_version;
+use crate::resolver::commit_rating_change;
 use crate::tariffs::update_row;
 
 const PLAN_COLUMNS: &str = "id, prefix, tariff_id, description, suspend_mode, currency, \
@@ -202,20 +202,14 @@ impl Db {
             prepaid: plan.prepaid.unwrap_or(true),
             created_at: now,
         };
-        audit::append(
-            &mut tx,
-            Change::new(
-                &scope.caller,
-                Some(scope.tenant_id),
-                Action::Create,
-                Entity::BillingPlan,
-                Some(id),
-            )
-            .with(audit::created(plan_snapshot(&created))),
+        commit_rating_change(
+            tx,
+            scope
+                .change(Action::Create, Entity::BillingPlan, id)
+                .with(audit::created(plan_snapshot(&created))),
+            None,
         )
         .await?;
-        bump_rates_version(&mut tx, scope.tenant_id, None).await?;
-        tx.commit().await?;
         Ok(created)
     }
 
@@ -272,33 +266,21 @@ impl Db {
                 sets.push((column, SqlValue::Bool(v)));
             }
         }
-        if !sets.is_empty() {
-            match update_row(&mut tx, "billing_plans", sets, id, scope.tenant_id).await {
-                Ok(_) => {}
-                Err(e) if is_unique_violation(&e) => return Err(duplicate_plan()),
-                Err(e) => return Err(e.into()),
-            }
-            let after = plan_in_tx(&mut tx, scope, "", id)
-                .await?
-                .ok_or(Error::NotFound("billing plan"))?;
-            let changes = audit::diff(&plan_snapshot(&current), &plan_snapshot(&after));
-            if !changes.is_empty() {
-                audit::append(
-                    &mut tx,
-                    Change::new(
-                        &scope.caller,
-                        Some(scope.tenant_id),
-                        Action::Update,
-                        Entity::BillingPlan,
-                        Some(id),
-                    )
-                    .with(changes),
-                )
-                .await?;
-            }
-            bump_rates_version(&mut tx, scope.tenant_id, None).await?;
+        if sets.is_empty() {
+            tx.commit().await?;
+            return self.get_billing_plan(scope, id).await;
         }
-        tx.commit().await?;
+        match update_row(&mut tx, "billing_plans", sets, id, scope.tenant_id).await {
+            Ok(_) => {}
+            Err(e) if is_unique_violation(&e) => return Err(duplicate_plan()),
+            Err(e) => return Err(e.into()),
+        }
+        let after = plan_in_tx(&mut tx, scope, "", id)
+            .await?
+            .ok_or(Error::NotFound("billing plan"))?;
+        let changes = audit::diff(&plan_snapshot(&current), &plan_snapshot(&after));
+        let change = scope.change(Action::Update, Entity::BillingPlan, id);
+        commit_rating_change(tx, change.with(changes), None).await?;
         self.get_billing_plan(scope, id).await
     }
 
@@ -314,20 +296,14 @@ impl Db {
             .bind(scope.tenant_id)
             .execute(&mut *tx)
             .await?;
-        audit::append(
-            &mut tx,
-            Change::new(
-                &scope.caller,
-                Some(scope.tenant_id),
-                Action::Delete,
-                Entity::BillingPlan,
-                Some(id),
-            )
-            .with(audit::deleted(plan_snapshot(&before))),
+        commit_rating_change(
+            tx,
+            scope
+                .change(Action::Delete, Entity::BillingPlan, id)
+                .with(audit::deleted(plan_snapshot(&before))),
+            None,
         )
         .await?;
-        bump_rates_version(&mut tx, scope.tenant_id, None).await?;
-        tx.commit().await?;
         Ok(())
     }
 }

@@ -7,7 +7,7 @@ use model::billing_settings::{BillingAccount, BillingSettings, BillingSettingsPa
 use sqlx::any::AnyRow;
 use sqlx::Row;
 
-use crate::audit::{self, Action, Change, Entity};
+use crate::audit::{self, Action, Entity};
 use crate::auth::Scope;
 use crate::db::Db;
 use crate::error::{Error, Result};
@@ -57,21 +57,16 @@ impl Db {
             .ok_or(Error::NotFound("tenant"))?;
         let current = settings_from_row(&row)?;
         let next = patch.apply(current);
-        let changes = audit::diff(&audit::snapshot(&current), &audit::snapshot(&next));
-        if !changes.is_empty() {
-            audit::append(
-                &mut tx,
-                Change::new(
-                    &scope.caller,
-                    Some(scope.tenant_id),
-                    Action::Update,
-                    Entity::BillingSettings,
-                    Some(scope.tenant_id),
-                )
-                .with(changes),
-            )
-            .await?;
-        }
+        audit::append_if_changed(
+            &mut tx,
+            scope
+                .change(Action::Update, Entity::BillingSettings, scope.tenant_id)
+                .with(audit::diff(
+                    &audit::snapshot(&current),
+                    &audit::snapshot(&next),
+                )),
+        )
+        .await?;
         sqlx::query(
             "UPDATE tenants SET billing_enabled = $1, billing_account = $2, billing_type = $3 WHERE id = $4",
         )

@@ -12,10 +12,14 @@ use rating::{AmountQuote, RateEntry};
 
 use crate::resolver::TenantRating;
 
-/// What happened to a call's money.
-pub const RATED: &str = "RATED";
-pub const FREE: &str = "FREE";
-pub const UNRATED: &str = "UNRATED";
+model::wire_enum! {
+    /// What happened to a call's money: a CDR's `rating_status`.
+    pub enum RatingStatus {
+        Rated = "RATED",
+        Free = "FREE",
+        Unrated = "UNRATED",
+    }
+}
 
 /// The call a CDR records, as rating needs it.
 #[derive(Debug, Clone, Copy)]
@@ -42,11 +46,11 @@ pub enum RatedCdr<'a> {
 
 impl RatedCdr<'_> {
     /// The CDR's `rating_status`.
-    pub fn status(&self) -> &'static str {
+    pub fn status(&self) -> RatingStatus {
         match self {
-            RatedCdr::Rated { .. } => RATED,
-            RatedCdr::Free { .. } => FREE,
-            RatedCdr::Unrated { .. } => UNRATED,
+            RatedCdr::Rated { .. } => RatingStatus::Rated,
+            RatedCdr::Free { .. } => RatingStatus::Free,
+            RatedCdr::Unrated { .. } => RatingStatus::Unrated,
         }
     }
 }

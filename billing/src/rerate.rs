@@ -12,13 +12,13 @@ use std::collections::HashMap;
 use model::billing_settings::BillingAccount;
 use model::cdr::{rated_number, Direction, MAX_BATCH};
 use model::query::SqlValue;
-use model::{FieldError, Money};
+use model::{FieldError, Money, WireEnum};
 use serde::{Deserialize, Serialize};
 use sqlx::Row;
 
 use crate::auth::Scope;
 use crate::balances::{self, Entry, TransactionKind};
-use crate::cdr_rating::{rate_cdr, CdrToRate, RatedCdr, FREE, RATED, UNRATED};
+use crate::cdr_rating::{rate_cdr, CdrToRate, RatedCdr, RatingStatus};
 use crate::db::Db;
 use crate::error::{Error, Result};
 use crate::listing::bind_all;
@@ -66,7 +66,7 @@ impl RerateFilter {
     fn validate(&self) -> Result<()> {
         let mut errors = Vec::new();
         if let Some(status) = &self.status {
-            if ![RATED, FREE, UNRATED].contains(&status.as_str()) {
+            if status.parse::<RatingStatus>().is_err() {
                 errors.push(FieldError::new("status", "must be RATED, FREE or UNRATED"));
             }
         }
@@ -110,19 +110,11 @@ impl Db {
             });
         }
         let rating = self.tenant_rating(scope.tenant_id).await?;
-        let names: HashMap<i64, String> =
-            sqlx::query("SELECT id, username FROM users WHERE tenant_id = $1")
-                .bind(scope.tenant_id)
-                .fetch_all(self.pool())
-                .await?
-                .iter()
-                .map(|r| {
-                    Ok((
-                        r.try_get::<i64, _>("id")?,
-                        r.try_get::<String, _>("username")?,
-                    ))
-                })
-                .collect::<Result<_>>()?;
+        let names: HashMap<i64, String> = self
+            .tenant_user_names(scope.tenant_id)
+            .await?
+            .into_iter()
+            .collect();
         let prefix = filter
             .prefix
             .as_deref()
@@ -198,7 +190,10 @@ impl Db {
                         .try_get::<String, _>("direction")?
                         .parse()
                         .map_err(Error::internal)?;
-                    let status: String = row.try_get("rating_status")?;
+                    let status: RatingStatus = row
+                        .try_get::<String, _>("rating_status")?
+                        .parse()
+                        .map_err(Error::internal)?;
                     let rated = rate_cdr(
                         &rating,
                         &CdrToRate {
@@ -219,13 +214,15 @@ impl Db {
                             // says why it still is.
                             result.unrated += 1;
                             let old_reason: Option<String> = row.try_get("unrated_reason")?;
-                            if status == UNRATED && old_reason.as_deref() != Some(reason.as_str()) {
+                            if status == RatingStatus::Unrated
+                                && old_reason.as_deref() != Some(reason.as_str())
+                            {
                                 sqlx::query(
                                     "UPDATE cdrs SET unrated_reason = $1 WHERE id = $2 AND rating_status = $3",
                                 )
                                 .bind(&reason)
                                 .bind(id)
-                                .bind(UNRATED)
+                                .bind(RatingStatus::Unrated.wire())
                                 .execute(&mut *tx)
                                 .await?;
                             }
@@ -236,7 +233,7 @@ impl Db {
                     let old_cost: Option<i64> = row.try_get("cost")?;
                     let old_rate: Option<i64> = row.try_get("rate_id")?;
                     let billed: Option<i64> = row.try_get("billed_user_id")?;
-                    let was_rated = status == RATED;
+                    let was_rated = status == RatingStatus::Rated;
                     if was_rated && old_cost == Some(cost) && old_rate == Some(rate.id) {
                         result.unchanged += 1;
                         continue;
@@ -268,7 +265,7 @@ impl Db {
                          rate_id = $4, rate_prefix = $5, billed_account = $6, billed_user_id = $7 \
                          WHERE id = $8 AND rating_status = $9 AND COALESCE(cost, -1) = $10",
                     )
-                    .bind(RATED)
+                    .bind(RatingStatus::Rated.wire())
                     .bind(cost)
                     .bind(&rating.currency)
                     .bind(rate.id)
@@ -276,7 +273,7 @@ impl Db {
                     .bind(&billed_account)
                     .bind(user_id)
                     .bind(id)
-                    .bind(&status)
+                    .bind(status.wire())
                     .bind(old_cost.unwrap_or(-1))
                     .execute(&mut *tx)
                     .await?;
@@ -317,23 +314,22 @@ impl Db {
             let mut tx = self.write().await?;
             crate::audit::append(
                 &mut tx,
-                crate::audit::Change::new(
-                    &scope.caller,
-                    Some(scope.tenant_id),
-                    crate::audit::Action::Rerate,
-                    crate::audit::Entity::Cdrs,
-                    None,
-                )
-                .with(crate::audit::counts(&[
-                    ("matched", result.matched.into()),
-                    ("rerated", result.rerated.into()),
-                    ("unchanged", result.unchanged.into()),
-                    ("unrated", result.unrated.into()),
-                    (
-                        "delta",
-                        serde_json::to_value(result.delta).map_err(Error::internal)?,
-                    ),
-                ])),
+                scope
+                    .change(
+                        crate::audit::Action::Rerate,
+                        crate::audit::Entity::Cdrs,
+                        None,
+                    )
+                    .with(crate::audit::counts(&[
+                        ("matched", result.matched.into()),
+                        ("rerated", result.rerated.into()),
+                        ("unchanged", result.unchanged.into()),
+                        ("unrated", result.unrated.into()),
+                        (
+                            "delta",
+                            serde_json::to_value(result.delta).map_err(Error::internal)?,
+                        ),
+                    ])),
             )
             .await?;
             tx.commit().await?;

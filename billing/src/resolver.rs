@@ -16,6 +16,7 @@ use model::Money;
 use rating::{RateEntry, RateTable, RateTerms, Rounding};
 use sqlx::Row;
 
+use crate::audit::{self, Change};
 use crate::db::{Db, Tx};
 use crate::error::{Error, Result};
 
@@ -321,6 +322,24 @@ impl Db {
         };
         Ok(keep)
     }
+}
+
+/// Ends a write to a tenant's rating data (a tariff, its rates, a billing
+/// plan) the one way for all of them: the audit entry of `change` (none for
+/// an update that changed no field), a new rates version for `tariff_id`
+/// ([`bump_rates_version`]), and the commit.
+pub(crate) async fn commit_rating_change(
+    mut tx: Tx,
+    change: Change<'_>,
+    tariff_id: Option<i64>,
+) -> Result<()> {
+    let tenant_id = change
+        .tenant_id
+        .ok_or_else(|| Error::internal("a change of rating data names its tenant"))?;
+    audit::append_if_changed(&mut tx, change).await?;
+    bump_rates_version(&mut tx, tenant_id, tariff_id).await?;
+    tx.commit().await?;
+    Ok(())
 }
 
 /// Marks the tenant's rating data as changed (and the tariff's rates, when

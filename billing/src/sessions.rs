@@ -17,6 +17,21 @@ impl DbSessionStore {
     pub fn new(db: Db) -> DbSessionStore {
         DbSessionStore { db }
     }
+
+    /// Writes `record` with `sql`, an INSERT of `(id, data, expires_at)`;
+    /// answers the rows written.
+    async fn write(&self, sql: &str, record: &Record) -> session_store::Result<u64> {
+        let data = serde_json::to_string(&record.data)
+            .map_err(|e| session_store::Error::Encode(e.to_string()))?;
+        let done = sqlx::query(sql)
+            .bind(record.id.to_string())
+            .bind(data)
+            .bind(expiry_ms(record))
+            .execute(self.db.pool())
+            .await
+            .map_err(backend)?;
+        Ok(done.rows_affected())
+    }
 }
 
 fn backend(e: impl std::fmt::Display) -> session_store::Error {
@@ -32,19 +47,14 @@ impl SessionStore for DbSessionStore {
     async fn create(&self, record: &mut Record) -> session_store::Result<()> {
         // Ids are random 128-bit values; on the rare collision, draw again.
         loop {
-            let data = serde_json::to_string(&record.data)
-                .map_err(|e| session_store::Error::Encode(e.to_string()))?;
-            let done = sqlx::query(
-                "INSERT INTO portal_sessions (id, data, expires_at) VALUES ($1, $2, $3) \
-                 ON CONFLICT (id) DO NOTHING",
-            )
-            .bind(record.id.to_string())
-            .bind(data)
-            .bind(expiry_ms(record))
-            .execute(self.db.pool())
-            .await
-            .map_err(backend)?;
-            if done.rows_affected() == 1 {
+            let written = self
+                .write(
+                    "INSERT INTO portal_sessions (id, data, expires_at) VALUES ($1, $2, $3) \
+                     ON CONFLICT (id) DO NOTHING",
+                    record,
+                )
+                .await?;
+            if written == 1 {
                 return Ok(());
             }
             record.id = Id::default();
@@ -52,18 +62,12 @@ impl SessionStore for DbSessionStore {
     }
 
     async fn save(&self, record: &Record) -> session_store::Result<()> {
-        let data = serde_json::to_string(&record.data)
-            .map_err(|e| session_store::Error::Encode(e.to_string()))?;
-        sqlx::query(
+        self.write(
             "INSERT INTO portal_sessions (id, data, expires_at) VALUES ($1, $2, $3) \
              ON CONFLICT (id) DO UPDATE SET data = excluded.data, expires_at = excluded.expires_at",
+            record,
         )
-        .bind(record.id.to_string())
-        .bind(data)
-        .bind(expiry_ms(record))
-        .execute(self.db.pool())
-        .await
-        .map_err(backend)?;
+        .await?;
         Ok(())
     }
 

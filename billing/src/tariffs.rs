@@ -10,12 +10,12 @@ use model::{ApiId, Money};
 use sqlx::any::AnyRow;
 use sqlx::Row;
 
-use crate::audit::{self, Action, Change, Entity};
+use crate::audit::{self, Action, Entity};
 use crate::auth::Scope;
 use crate::db::{now_ms, Db, Tx};
 use crate::error::{is_unique_violation, stored_units, Error, Result};
 use crate::listing::{bind_all, Listing, Page};
-use crate::resolver::bump_rates_version;
+use crate::resolver::commit_rating_change;
 
 const TARIFF_COLUMNS: &str = "id, name, currency, free_seconds, connect_fee, post_call_surcharge, \
     grace_period, CASE WHEN is_default THEN 1 ELSE 0 END AS is_default, created_at";
@@ -216,20 +216,14 @@ impl Db {
             is_default: false,
             created_at: now,
         };
-        audit::append(
-            &mut tx,
-            Change::new(
-                &scope.caller,
-                Some(scope.tenant_id),
-                Action::Create,
-                Entity::Tariff,
-                Some(id),
-            )
-            .with(audit::created(tariff_snapshot(&tariff))),
+        commit_rating_change(
+            tx,
+            scope
+                .change(Action::Create, Entity::Tariff, id)
+                .with(audit::created(tariff_snapshot(&tariff))),
+            None,
         )
         .await?;
-        bump_rates_version(&mut tx, scope.tenant_id, None).await?;
-        tx.commit().await?;
         Ok(tariff)
     }
 
@@ -281,23 +275,17 @@ impl Db {
         let after = tariff_in_tx(&mut tx, scope, "", id)
             .await?
             .ok_or(Error::NotFound("tariff"))?;
-        let changes = audit::diff(&tariff_snapshot(&before), &tariff_snapshot(&after));
-        if !changes.is_empty() {
-            audit::append(
-                &mut tx,
-                Change::new(
-                    &scope.caller,
-                    Some(scope.tenant_id),
-                    Action::Update,
-                    Entity::Tariff,
-                    Some(id),
-                )
-                .with(changes),
-            )
-            .await?;
-        }
-        bump_rates_version(&mut tx, scope.tenant_id, Some(id)).await?;
-        tx.commit().await?;
+        commit_rating_change(
+            tx,
+            scope
+                .change(Action::Update, Entity::Tariff, id)
+                .with(audit::diff(
+                    &tariff_snapshot(&before),
+                    &tariff_snapshot(&after),
+                )),
+            Some(id),
+        )
+        .await?;
         self.get_tariff(scope, id).await
     }
 
@@ -347,20 +335,14 @@ impl Db {
             .await?;
         let mut gone = tariff_snapshot(&before);
         gone.insert("rates".into(), rates.into());
-        audit::append(
-            &mut tx,
-            Change::new(
-                &scope.caller,
-                Some(scope.tenant_id),
-                Action::Delete,
-                Entity::Tariff,
-                Some(id),
-            )
-            .with(audit::deleted(gone)),
+        commit_rating_change(
+            tx,
+            scope
+                .change(Action::Delete, Entity::Tariff, id)
+                .with(audit::deleted(gone)),
+            None,
         )
         .await?;
-        bump_rates_version(&mut tx, scope.tenant_id, None).await?;
-        tx.commit().await?;
         Ok(())
     }
 }

@@ -96,6 +96,18 @@ pub fn validate_credentials(username: &str, password: &str, in_tenant: bool) -> 
 }
 
 impl Db {
+    /// The id and name of every user of a tenant (for billing calls to
+    /// the user who made them).
+    pub(crate) async fn tenant_user_names(&self, tenant_id: i64) -> Result<Vec<(i64, String)>> {
+        sqlx::query("SELECT id, username FROM users WHERE tenant_id = $1")
+            .bind(tenant_id)
+            .fetch_all(self.pool())
+            .await?
+            .iter()
+            .map(|r| Ok((r.try_get("id")?, r.try_get("username")?)))
+            .collect()
+    }
+
     /// Creates a user. A tenant administrator creates users of its own tenant;
     /// a system administrator names the tenant (or none, for another system
     /// administrator).

@@ -19,12 +19,12 @@ use model::tariff::{validate_schedule, RateInput, RatePatch, StoredRate};
 use model::{ApiId, Money};
 use sqlx::{Any, Executor, Row};
 
-use crate::audit::{self, Action, Change, Entity};
+use crate::audit::{self, Action, Entity};
 use crate::auth::Scope;
 use crate::db::{now_ms, Db, Tx};
 use crate::error::{is_unique_violation, stored_units, Error, Result};
 use crate::listing::{bind_all, Listing, Page};
-use crate::resolver::bump_rates_version;
+use crate::resolver::commit_rating_change;
 
 /// A rate as its audit entries show it: every field but the id (the
 /// entry's own), ids opaque, times RFC 3339.
@@ -263,20 +263,14 @@ impl Db {
         let created = rate_in_tx(&mut tx, self.backend(), scope, Some(tariff), id)
             .await?
             .ok_or(Error::NotFound("call rate"))?;
-        audit::append(
-            &mut tx,
-            Change::new(
-                &scope.caller,
-                Some(scope.tenant_id),
-                Action::Create,
-                Entity::CallRate,
-                Some(id),
-            )
-            .with(audit::created(rate_snapshot(&created))),
+        commit_rating_change(
+            tx,
+            scope
+                .change(Action::Create, Entity::CallRate, id)
+                .with(audit::created(rate_snapshot(&created))),
+            Some(tariff),
         )
         .await?;
-        bump_rates_version(&mut tx, scope.tenant_id, Some(tariff)).await?;
-        tx.commit().await?;
         Ok(id)
     }
 
@@ -390,23 +384,14 @@ impl Db {
         let after = rate_in_tx(&mut tx, self.backend(), scope, Some(tariff_id), id)
             .await?
             .ok_or(Error::NotFound("call rate"))?;
-        let changes = audit::diff(&rate_snapshot(&before), &rate_snapshot(&after));
-        if !changes.is_empty() {
-            audit::append(
-                &mut tx,
-                Change::new(
-                    &scope.caller,
-                    Some(scope.tenant_id),
-                    Action::Update,
-                    Entity::CallRate,
-                    Some(id),
-                )
-                .with(changes),
-            )
-            .await?;
-        }
-        bump_rates_version(&mut tx, scope.tenant_id, Some(tariff_id)).await?;
-        tx.commit().await?;
+        commit_rating_change(
+            tx,
+            scope
+                .change(Action::Update, Entity::CallRate, id)
+                .with(audit::diff(&rate_snapshot(&before), &rate_snapshot(&after))),
+            Some(tariff_id),
+        )
+        .await?;
         Ok(())
     }
 
@@ -431,20 +416,14 @@ impl Db {
             .await?
             .ok_or(Error::NotFound("call rate"))?;
         let tariff_id: i64 = row.try_get("tariff_id")?;
-        audit::append(
-            &mut tx,
-            Change::new(
-                &scope.caller,
-                Some(scope.tenant_id),
-                Action::Delete,
-                Entity::CallRate,
-                Some(id),
-            )
-            .with(audit::deleted(rate_snapshot(&before))),
+        commit_rating_change(
+            tx,
+            scope
+                .change(Action::Delete, Entity::CallRate, id)
+                .with(audit::deleted(rate_snapshot(&before))),
+            Some(tariff_id),
         )
         .await?;
-        bump_rates_version(&mut tx, scope.tenant_id, Some(tariff_id)).await?;
-        tx.commit().await?;
         Ok(())
     }
 }

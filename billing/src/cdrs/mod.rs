@@ -30,7 +30,7 @@ mod store;
 
 use store::{insert_cdrs, Outcome};
 
-pub use crate::cdr_rating::{FREE, RATED, UNRATED};
+pub use crate::cdr_rating::RatingStatus;
 
 /// A stored CDR as the API shows it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -59,7 +59,7 @@ pub struct Cdr {
     pub user_data: String,
     pub cost: Option<Money>,
     pub billed_account: Option<String>,
-    pub rating_status: String,
+    pub rating_status: RatingStatus,
     pub unrated_reason: Option<String>,
 }
 
@@ -104,7 +104,7 @@ pub static CDR_SPEC: ResourceSpec = ResourceSpec {
         FieldSpec::new(
             "rating_status",
             "rating_status",
-            FieldKind::Enum(&[RATED, FREE, UNRATED]),
+            FieldKind::Enum(<RatingStatus as model::WireEnum>::ALL_WIRE),
         ),
     ],
     search: &["caller", "callee", "call_id"],
@@ -145,7 +145,10 @@ fn cdr_from_row(row: &AnyRow) -> Result<Cdr> {
             .try_get::<Option<i64>, _>("cost")?
             .map(Money::from_units),
         billed_account: row.try_get("billed_account")?,
-        rating_status: row.try_get("rating_status")?,
+        rating_status: row
+            .try_get::<String, _>("rating_status")?
+            .parse()
+            .map_err(Error::internal)?,
         unrated_reason: row.try_get("unrated_reason")?,
     })
 }
@@ -157,19 +160,12 @@ impl Db {
         scope.require_manager()?;
         let settings = self.billing_settings(scope).await?;
         let rating = self.tenant_rating(scope.tenant_id).await?;
-        let users: HashMap<String, i64> =
-            sqlx::query("SELECT username, id FROM users WHERE tenant_id = $1")
-                .bind(scope.tenant_id)
-                .fetch_all(self.pool())
-                .await?
-                .iter()
-                .map(|r| {
-                    Ok((
-                        r.try_get::<String, _>("username")?,
-                        r.try_get::<i64, _>("id")?,
-                    ))
-                })
-                .collect::<Result<_>>()?;
+        let users: HashMap<String, i64> = self
+            .tenant_user_names(scope.tenant_id)
+            .await?
+            .into_iter()
+            .map(|(id, name)| (name, id))
+            .collect();
 
         let mut outcomes: Vec<Outcome> = cdrs
             .iter()
@@ -192,7 +188,7 @@ impl Db {
                 let charge = match rated {
                     RatedCdr::Free { reason } => {
                         return Outcome {
-                            status: FREE,
+                            status: RatingStatus::Free,
                             reason: Some(reason.into()),
                             cost: Some(0),
                             ..Outcome::unrated(user_id, String::new())
@@ -216,7 +212,7 @@ impl Db {
                 match charge {
                     Ok((rate, cost)) => Outcome {
                         user_id,
-                        status: RATED,
+                        status: RatingStatus::Rated,
                         reason: None,
                         cost: Some(cost),
                         rate: Some((rate.id, rate.prefix.clone())),
@@ -259,15 +255,15 @@ impl Db {
                     Some(id) => names.get(&id).copied().unwrap_or_default().to_string(),
                 });
                 if session.state == SessionState::Settled {
-                    outcome.status = RATED;
+                    outcome.status = RatingStatus::Rated;
                     outcome.reason = None;
                     outcome.cost = session.cost;
                     outcome.rate = Some((session.rate_id, session.rate_prefix.clone()));
-                } else if outcome.status == UNRATED {
+                } else if outcome.status == RatingStatus::Unrated {
                     let duration = u64::try_from(cdr.duration).unwrap_or(0);
                     match granted.session_cost(session, duration) {
                         Ok(cost) => {
-                            outcome.status = RATED;
+                            outcome.status = RatingStatus::Rated;
                             outcome.reason = None;
                             outcome.cost = Some(cost);
                             outcome.rate = Some((session.rate_id, session.rate_prefix.clone()));
@@ -338,13 +334,13 @@ impl Db {
             }
             result.accepted += 1;
             match outcome.status {
-                RATED => result.rated += 1,
-                UNRATED => result.unrated += 1,
-                _ => {}
+                RatingStatus::Rated => result.rated += 1,
+                RatingStatus::Unrated => result.unrated += 1,
+                RatingStatus::Free => {}
             }
             if let Some(session) = sessions.get(&cdr.call_id) {
                 if session.state != SessionState::Settled {
-                    let cost = if outcome.status == RATED {
+                    let cost = if outcome.status == RatingStatus::Rated {
                         outcome.cost.unwrap_or(0)
                     } else {
                         0
@@ -362,7 +358,7 @@ impl Db {
                 }
                 continue;
             }
-            if let (RATED, Some(cost)) = (outcome.status, outcome.cost) {
+            if let (RatingStatus::Rated, Some(cost)) = (outcome.status, outcome.cost) {
                 if cost > 0 {
                     charges
                         .entry(outcome.billed_user_id)

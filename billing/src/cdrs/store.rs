@@ -8,7 +8,9 @@ use model::cdr::NewCdr;
 use sqlx::AnyConnection;
 use sqlx::Row;
 
-use super::UNRATED;
+use model::WireEnum;
+
+use super::RatingStatus;
 use crate::db::Backend;
 use crate::error::Result;
 use crate::sql;
@@ -16,7 +18,7 @@ use crate::sql;
 /// How one call is to be stored and charged.
 pub(super) struct Outcome {
     pub user_id: Option<i64>,
-    pub status: &'static str,
+    pub status: RatingStatus,
     pub reason: Option<String>,
     pub cost: Option<i64>,
     pub rate: Option<(i64, String)>,
@@ -28,7 +30,7 @@ impl Outcome {
     pub(super) fn unrated(user_id: Option<i64>, reason: String) -> Outcome {
         Outcome {
             user_id,
-            status: UNRATED,
+            status: RatingStatus::Unrated,
             reason: Some(reason),
             cost: None,
             rate: None,
@@ -132,7 +134,7 @@ pub(super) async fn insert_cdrs(
                 .bind(cdr.duration)
                 .bind(&cdr.user_data)
                 .bind(outcome.user_id)
-                .bind(outcome.status)
+                .bind(outcome.status.wire())
                 .bind(outcome.reason.as_deref())
                 .bind(outcome.cost)
                 .bind(outcome.cost.map(|_| currency))

@@ -3,7 +3,7 @@
 //! sweep ([`Db::expire_holds`]), and by the account's next authorisation when
 //! its funds run short.
 
-use crate::balances::{self, Entry, TransactionKind};
+use crate::balances::{self, TransactionKind};
 use crate::db::{now_ms, Db, Tx};
 use crate::error::Result;
 
@@ -29,15 +29,7 @@ async fn expire(tx: &mut Tx, session: &Session) -> Result<bool> {
     if session.held > 0 {
         balances::post(
             tx,
-            Entry {
-                tenant_id: session.tenant_id,
-                user_id: session.user_id,
-                kind: TransactionKind::Release,
-                amount: session.held,
-                call_id: Some(&session.call_id),
-                description: "hold expired",
-                created_by: None,
-            },
+            session.entry(TransactionKind::Release, session.held, "hold expired"),
         )
         .await?;
     }

@@ -9,6 +9,7 @@ use sqlx::Row;
 
 use super::{seconds, Grant, Settlement};
 use crate::auth::Scope;
+use crate::balances::{Entry, TransactionKind};
 use crate::db::{Backend, Db, Tx};
 use crate::error::{Error, Result};
 use crate::quote::QuotedRate;
@@ -52,6 +53,27 @@ pub(crate) struct Session {
     pub duration: Option<i64>,
     pub cost: Option<i64>,
     pub released: Option<i64>,
+}
+
+impl Session {
+    /// A ledger entry of the call's account: the charging itself, not a person,
+    /// moves the money.
+    pub(super) fn entry<'a>(
+        &'a self,
+        kind: TransactionKind,
+        amount: i64,
+        description: &'a str,
+    ) -> Entry<'a> {
+        Entry {
+            tenant_id: self.tenant_id,
+            user_id: self.user_id,
+            kind,
+            amount,
+            call_id: Some(&self.call_id),
+            description,
+            created_by: None,
+        }
+    }
 }
 
 /// The columns [`session_from_row`] reads.

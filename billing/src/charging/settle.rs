@@ -2,7 +2,7 @@
 //! holds (RELEASE) and debits the exact amount (CALL_CHARGE), once.
 
 use crate::auth::Scope;
-use crate::balances::{self, Entry, TransactionKind};
+use crate::balances::{self, TransactionKind};
 use crate::db::{now_ms, Db, Tx};
 use crate::error::{Error, Result};
 
@@ -42,30 +42,14 @@ pub(crate) async fn settle(
     if released > 0 {
         balances::post(
             tx,
-            Entry {
-                tenant_id: session.tenant_id,
-                user_id: session.user_id,
-                kind: TransactionKind::Release,
-                amount: released,
-                call_id: Some(&session.call_id),
-                description: "call ended",
-                created_by: None,
-            },
+            session.entry(TransactionKind::Release, released, "call ended"),
         )
         .await?;
     }
     if cost != 0 {
         balances::post(
             tx,
-            Entry {
-                tenant_id: session.tenant_id,
-                user_id: session.user_id,
-                kind: TransactionKind::CallCharge,
-                amount: -cost,
-                call_id: Some(&session.call_id),
-                description: "call",
-                created_by: None,
-            },
+            session.entry(TransactionKind::CallCharge, -cost, "call"),
         )
         .await?;
     }

@@ -1,0 +1,269 @@
+//! The ledger: one row for every change of a balance, written in the same
+//! transaction as the change, and its listing.
+
+use model::query::{FieldKind, FieldSpec, ListQuery, ResourceSpec, SqlValue};
+use model::{ApiId, Money};
+use serde::{Deserialize, Serialize};
+use sqlx::any::AnyRow;
+use sqlx::Row;
+
+use crate::auth::Scope;
+use crate::db::{now_ms, Backend, Db, Tx};
+use crate::error::{Error, Result};
+use crate::listing::{Listing, Page};
+use crate::sql::Insert;
+
+model::wire_enum! {
+    /// Why a balance changed.
+    pub enum TransactionKind {
+        Recharge = "RECHARGE",
+        CallCharge = "CALL_CHARGE",
+        Hold = "HOLD",
+        Release = "RELEASE",
+        Rerate = "RERATE",
+    }
+}
+
+/// One row of the ledger as the API shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Transaction {
+    pub id: String,
+    /// `None` for the tenant's own account.
+    pub user_id: Option<String>,
+    pub kind: TransactionKind,
+    pub amount: Money,
+    pub balance_after: Money,
+    pub call_id: Option<String>,
+    pub description: String,
+    pub created_at: String,
+}
+
+pub static TRANSACTION_SPEC: ResourceSpec = ResourceSpec {
+    fields: &[
+        FieldSpec::new("id", "id", FieldKind::Id),
+        FieldSpec::new("user_id", "user_id", FieldKind::Id),
+        FieldSpec::new(
+            "kind",
+            "kind",
+            FieldKind::Enum(<TransactionKind as model::WireEnum>::ALL_WIRE),
+        ),
+        FieldSpec::new("amount", "amount", FieldKind::Money),
+        FieldSpec::new("balance_after", "balance_after", FieldKind::Money),
+        FieldSpec::new("call_id", "call_id", FieldKind::Text),
+        FieldSpec::new("description", "description", FieldKind::Text),
+        FieldSpec::new("created_at", "created_at", FieldKind::Timestamp),
+    ],
+    search: &["call_id", "description"],
+    default_order: "id",
+    decode_id: ApiId::decode,
+};
+
+fn transaction_from_row(row: &AnyRow) -> Result<Transaction> {
+    Ok(Transaction {
+        id: ApiId::encode(row.try_get("id")?),
+        user_id: row.try_get::<Option<i64>, _>("user_id")?.map(ApiId::encode),
+        kind: row
+            .try_get::<String, _>("kind")?
+            .parse()
+            .map_err(Error::internal)?,
+        amount: Money::from_units(row.try_get("amount")?),
+        balance_after: Money::from_units(row.try_get("balance_after")?),
+        call_id: row.try_get("call_id")?,
+        description: row.try_get("description")?,
+        created_at: crate::time::rfc3339(row.try_get("created_at")?),
+    })
+}
+
+/// One entry for the ledger.
+pub(crate) struct Entry<'a> {
+    pub tenant_id: i64,
+    pub user_id: Option<i64>,
+    pub kind: TransactionKind,
+    pub amount: i64,
+    pub call_id: Option<&'a str>,
+    pub description: &'a str,
+    pub created_by: Option<i64>,
+}
+
+/// Adds `amount` (negative: takes it) to an account's balance inside `tx`:
+/// the tenant's own account (`user_id` None) or a user's. Answers the
+/// balance after.
+async fn add_to_balance(
+    tx: &mut Tx,
+    tenant_id: i64,
+    user_id: Option<i64>,
+    amount: i64,
+) -> Result<i64> {
+    let row = match user_id {
+        None => {
+            sqlx::query("UPDATE tenants SET balance = balance + $1 WHERE id = $2 RETURNING balance")
+                .bind(amount)
+                .bind(tenant_id)
+                .fetch_optional(&mut **tx)
+                .await?
+        }
+        Some(user) => {
+            sqlx::query(
+                "UPDATE users SET balance = balance + $1 WHERE id = $2 AND tenant_id = $3 RETURNING balance",
+            )
+            .bind(amount)
+            .bind(user)
+            .bind(tenant_id)
+            .fetch_optional(&mut **tx)
+            .await?
+        }
+    };
+    Ok(row
+        .ok_or(Error::NotFound(if user_id.is_some() {
+            "user"
+        } else {
+            "tenant"
+        }))?
+        .try_get("balance")?)
+}
+
+/// Changes an account's balance and writes the ledger row, inside `tx`.
+/// Answers the balance after the change.
+pub(crate) async fn post(tx: &mut Tx, entry: Entry<'_>) -> Result<i64> {
+    let balance_after = add_to_balance(tx, entry.tenant_id, entry.user_id, entry.amount).await?;
+    record(tx, &entry, balance_after).await?;
+    Ok(balance_after)
+}
+
+/// Writes the ledger row of a balance change already made inside `tx`.
+pub(crate) async fn record(tx: &mut Tx, entry: &Entry<'_>, balance_after: i64) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO balance_transactions (tenant_id, user_id, kind, amount, balance_after, call_id, \
+         description, created_by, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+    )
+    .bind(entry.tenant_id)
+    .bind(entry.user_id)
+    .bind(entry.kind.to_string())
+    .bind(entry.amount)
+    .bind(balance_after)
+    .bind(entry.call_id)
+    .bind(entry.description)
+    .bind(entry.created_by)
+    .bind(now_ms())
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// Debits (or credits) one account by many calls at once, inside `tx`: one
+/// balance update, then one ledger row per call with the running balance,
+/// many rows per statement. `calls` are (call id, amount to
+/// take); answers the balance after.
+pub(crate) async fn post_many(
+    tx: &mut Tx,
+    backend: Backend,
+    tenant_id: i64,
+    user_id: Option<i64>,
+    kind: TransactionKind,
+    description: &str,
+    calls: &[(&str, i64)],
+) -> Result<i64> {
+    let total: i64 = calls.iter().map(|(_, amount)| amount).sum();
+    let balance_after = add_to_balance(tx, tenant_id, user_id, -total).await?;
+    record_calls(
+        tx,
+        backend,
+        tenant_id,
+        user_id,
+        kind,
+        description,
+        calls,
+        balance_after,
+    )
+    .await?;
+    Ok(balance_after)
+}
+
+/// Writes the ledger rows of calls already debited (or credited) from one
+/// account inside `tx`, many rows per statement: `calls` are (call id,
+/// amount taken) in order, `balance_after` the balance after them all.
+#[allow(clippy::too_many_arguments)]
+pub(crate) async fn record_calls(
+    tx: &mut Tx,
+    backend: Backend,
+    tenant_id: i64,
+    user_id: Option<i64>,
+    kind: TransactionKind,
+    description: &str,
+    calls: &[(&str, i64)],
+    balance_after: i64,
+) -> Result<()> {
+    let now = now_ms();
+    let kind = kind.to_string();
+    let mut running = balance_after + calls.iter().map(|(_, amount)| amount).sum::<i64>();
+    for chunk in LEDGER.chunks(calls) {
+        let sql = LEDGER.sql(backend, chunk.len(), "");
+        let mut query = LEDGER.binds(&sql, chunk.len());
+        for (call_id, amount) in chunk {
+            running -= amount;
+            query = query
+                .bind(tenant_id)
+                .bind(user_id)
+                .bind(kind.as_str())
+                .bind(-amount)
+                .bind(running)
+                .bind(*call_id)
+                .bind(description)
+                .bind(None::<i64>)
+                .bind(now);
+        }
+        query.query()?.execute(&mut **tx).await?;
+    }
+    Ok(())
+}
+
+/// A ledger row.
+const LEDGER: Insert = Insert {
+    table: "balance_transactions",
+    columns: &[
+        "tenant_id",
+        "user_id",
+        "kind",
+        "amount",
+        "balance_after",
+        "call_id",
+        "description",
+        "created_by",
+        "created_at",
+    ],
+};
+
+impl Db {
+    /// The ledger: every account of the tenant for its administrators, one's
+    /// own account for a standard user.
+    pub async fn list_balance_transactions(
+        &self,
+        scope: &Scope,
+        query: &ListQuery,
+    ) -> Result<Page<Transaction>> {
+        let (condition, binds) = if scope.caller.role.manages_tenant() {
+            ("tenant_id = $1", vec![SqlValue::Int(scope.tenant_id)])
+        } else {
+            (
+                "tenant_id = $1 AND user_id = $2",
+                vec![
+                    SqlValue::Int(scope.tenant_id),
+                    SqlValue::Int(scope.caller.user_id),
+                ],
+            )
+        };
+        self.page(
+            Listing {
+                columns:
+                    "id, user_id, kind, amount, balance_after, call_id, description, created_at",
+                from: "balance_transactions",
+                scope: condition,
+                scope_binds: binds,
+                spec: &TRANSACTION_SPEC,
+            },
+            query,
+            transaction_from_row,
+        )
+        .await
+    }
+}
