@@ -16,6 +16,10 @@
 //! cannot be represented (beyond [`MAX_AMOUNT`], or an intermediate beyond what a
 //! `Decimal` holds) is the error value [`AmountTooLarge`], never a panic and never a
 //! silently clipped number.
+//!
+//! (Over 500 lines: the 64-bit, 128-bit and `Decimal` forms of one formula,
+//! and the longest duration some funds cover, stay side by side so that they
+//! visibly compute the same amount.)
 
 use crate::terms::{AmountTooLarge, Breakdown, RateTerms, Rounding};
 use rust_decimal::{Decimal, RoundingStrategy};

@@ -20,6 +20,9 @@
 //!   the end, following each node's `up` link to the nearest shorter prefix with
 //!   rates when none is in force. Usually one slot is read however many prefixes of
 //!   the number the deck holds.
+//!
+//! (Over 500 lines: one memory layout, its builder and its walk, which
+//! must agree to the byte, read best in one place.)
 
 use crate::pricing::Quick;
 
