@@ -150,49 +150,43 @@ pub(crate) async fn record(tx: &mut Tx, entry: &Entry<'_>, balance_after: i64) -
     Ok(())
 }
 
+/// Calls charged to one account together: their ledger rows differ only by
+/// the call and its amount.
+pub(crate) struct Calls<'a> {
+    pub tenant_id: i64,
+    pub user_id: Option<i64>,
+    pub kind: TransactionKind,
+    pub description: &'a str,
+    /// (call id, amount to take), in order.
+    pub calls: &'a [(&'a str, i64)],
+}
+
 /// Debits (or credits) one account by many calls at once, inside `tx`: one
 /// balance update, then one ledger row per call with the running balance,
-/// many rows per statement. `calls` are (call id, amount to
-/// take); answers the balance after.
-pub(crate) async fn post_many(
+/// many rows per statement; answers the balance after.
+pub(crate) async fn post_many(tx: &mut Tx, backend: Backend, calls: &Calls<'_>) -> Result<i64> {
+    let total: i64 = calls.calls.iter().map(|(_, amount)| amount).sum();
+    let balance_after = add_to_balance(tx, calls.tenant_id, calls.user_id, -total).await?;
+    record_calls(tx, backend, calls, balance_after).await?;
+    Ok(balance_after)
+}
+
+/// Writes the ledger rows of calls already debited (or credited) from one
+/// account inside `tx`, many rows per statement: `balance_after` is the
+/// balance after them all.
+pub(crate) async fn record_calls(
     tx: &mut Tx,
     backend: Backend,
-    tenant_id: i64,
-    user_id: Option<i64>,
-    kind: TransactionKind,
-    description: &str,
-    calls: &[(&str, i64)],
-) -> Result<i64> {
-    let total: i64 = calls.iter().map(|(_, amount)| amount).sum();
-    let balance_after = add_to_balance(tx, tenant_id, user_id, -total).await?;
-    record_calls(
-        tx,
-        backend,
+    calls: &Calls<'_>,
+    balance_after: i64,
+) -> Result<()> {
+    let Calls {
         tenant_id,
         user_id,
         kind,
         description,
         calls,
-        balance_after,
-    )
-    .await?;
-    Ok(balance_after)
-}
-
-/// Writes the ledger rows of calls already debited (or credited) from one
-/// account inside `tx`, many rows per statement: `calls` are (call id,
-/// amount taken) in order, `balance_after` the balance after them all.
-#[allow(clippy::too_many_arguments)]
-pub(crate) async fn record_calls(
-    tx: &mut Tx,
-    backend: Backend,
-    tenant_id: i64,
-    user_id: Option<i64>,
-    kind: TransactionKind,
-    description: &str,
-    calls: &[(&str, i64)],
-    balance_after: i64,
-) -> Result<()> {
+    } = *calls;
     let now = now_ms();
     let kind = kind.to_string();
     let mut running = balance_after + calls.iter().map(|(_, amount)| amount).sum::<i64>();

@@ -12,7 +12,7 @@ mod ledger;
 mod recharge;
 
 pub use accounts::Balance;
-pub(crate) use ledger::{post, post_many, record, record_calls, Entry};
+pub(crate) use ledger::{post, post_many, record, record_calls, Calls, Entry};
 pub use ledger::{Transaction, TransactionKind, TRANSACTION_SPEC};
 
 /// The largest single recharge (and credit limit) taken: far above any real

@@ -368,16 +368,14 @@ impl Db {
             }
         }
         for (user_id, calls) in &charges {
-            balances::post_many(
-                &mut tx,
-                self.backend(),
-                scope.tenant_id,
-                *user_id,
-                TransactionKind::CallCharge,
-                "call",
+            let calls = balances::Calls {
+                tenant_id: scope.tenant_id,
+                user_id: *user_id,
+                kind: TransactionKind::CallCharge,
+                description: "call",
                 calls,
-            )
-            .await?;
+            };
+            balances::post_many(&mut tx, self.backend(), &calls).await?;
         }
         tx.commit().await?;
         Ok(result)

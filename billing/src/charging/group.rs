@@ -493,17 +493,14 @@ async fn write_holds(db: &Db, tx: &mut Tx, holds: &[NewHold<'_>], now: i64) -> R
                     .into(),
             });
         };
-        balances::record_calls(
-            tx,
-            backend,
-            account.tenant_id,
-            account.user_id,
-            TransactionKind::Hold,
-            "call authorised",
+        let calls = balances::Calls {
+            tenant_id: account.tenant_id,
+            user_id: account.user_id,
+            kind: TransactionKind::Hold,
+            description: "call authorised",
             calls,
-            balance_after,
-        )
-        .await?;
+        };
+        balances::record_calls(tx, backend, &calls, balance_after).await?;
     }
     for chunk in NEW_SESSION.chunks(holds) {
         let sql = NEW_SESSION.sql(backend, chunk.len(), "");
