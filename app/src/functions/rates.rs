@@ -103,7 +103,7 @@ pub async fn save_rate(
                 price_n: Some(fields.price_n),
                 description: Some(fields.description),
             };
-            super::answer(db.update_call_rate(&scope, id, patch).await.map(|()| wire))
+            super::answer(db.update_call_rate(&scope, id, patch).await.map(|_| wire))
         }
     }
 }
