@@ -54,11 +54,6 @@ pub async fn update(
     scope.require_manager()?;
     let id = path_id(&id, "call rate")?;
     let patch = CallRatePatch::from_json(&body)?;
-    if patch.is_empty() {
-        // Still tell a caller with a wrong id that it is wrong.
-        db.get_call_rate(&scope, id).await?;
-        return Ok(StatusCode::OK);
-    }
     db.update_call_rate(&scope, id, patch).await?;
     Ok(StatusCode::OK)
 }
