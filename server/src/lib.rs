@@ -5,6 +5,7 @@ pub mod aliases;
 pub mod api;
 pub mod client;
 pub mod config;
+pub mod download;
 pub mod headers;
 pub mod legacy;
 pub mod state;

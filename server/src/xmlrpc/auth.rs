@@ -78,7 +78,7 @@ pub async fn authenticate(db: &Db, headers: &HeaderMap, origin: Origin) -> Resul
         }
         Err(e) => return Err(e.into()),
     };
-    caller.scope(None).map_err(|_| {
+    Scope::for_caller(&caller, None).map_err(|_| {
         Denied::Fault(Fault(
             FORBIDDEN,
             "XML-RPC acts on the caller's own tenant: log in as a user of a tenant".into(),
