@@ -29,16 +29,33 @@ pub async fn client_addr() -> Option<std::net::IpAddr> {
         .map(|axum::extract::ConnectInfo(address)| address.ip())
 }
 
+/// The caller behind a portal session, `None` when nobody is logged in:
+/// what the server functions and the portal's own routes both go by.
+pub async fn session_caller(
+    db: &Db,
+    session: &Session,
+    client: Option<std::net::IpAddr>,
+) -> billing::Result<Option<Caller>> {
+    let Some(user_id) = session
+        .get::<i64>(USER_KEY)
+        .await
+        .map_err(billing::Error::internal)?
+    else {
+        return Ok(None);
+    };
+    let origin = billing::Origin::new(billing::Surface::Portal, client);
+    db.caller_for_user(user_id, origin).await.map(Some)
+}
+
 /// The logged-in caller; an error (401) when nobody is logged in.
 pub async fn caller() -> Result<Caller, ServerFnError> {
-    let user_id = session_user().await?.ok_or_else(|| {
+    let caller = session_caller(&db()?, &session().await?, client_addr().await)
+        .await
+        .map_err(to_server_error)?;
+    caller.ok_or_else(|| {
         set_status(StatusCode::UNAUTHORIZED);
         ServerFnError::new("not logged in")
-    })?;
-    db()?
-        .caller_for_user(user_id, portal_origin().await)
-        .await
-        .map_err(to_server_error)
+    })
 }
 
 /// Where a portal request came from: the portal, and the browser's address.
@@ -48,21 +65,12 @@ pub async fn portal_origin() -> billing::Origin {
 
 /// The logged-in caller, or `None` (the answer's status untouched).
 pub async fn caller_if_any() -> Result<Option<Caller>, ServerFnError> {
-    let Some(user_id) = session_user().await? else {
-        return Ok(None);
-    };
-    Ok(db()?
-        .caller_for_user(user_id, portal_origin().await)
-        .await
-        .ok())
-}
-
-async fn session_user() -> Result<Option<i64>, ServerFnError> {
-    session()
-        .await?
-        .get(USER_KEY)
-        .await
-        .map_err(|e| ServerFnError::new(format!("session: {e}")))
+    Ok(
+        session_caller(&db()?, &session().await?, client_addr().await)
+            .await
+            .ok()
+            .flatten(),
+    )
 }
 
 /// The HTTP status a use-case error answers with.
@@ -146,28 +154,13 @@ fn wait_text(seconds: u64) -> String {
 /// The tenant the logged-in caller acts on: its own, or for a system
 /// administrator the one named by `tenant` (an opaque API id).
 pub async fn scope(tenant: Option<String>) -> Result<Scope, ServerFnError> {
-    scope_of(&caller().await?, tenant)
+    Scope::for_caller(&caller().await?, tenant.as_deref()).map_err(to_server_error)
 }
 
 /// Like [`scope`], but `None` for a system administrator who has not chosen a
 /// tenant yet: a page then has nothing to show but the choice.
 pub async fn chosen_scope(tenant: Option<String>) -> Result<Option<Scope>, ServerFnError> {
-    let caller = caller().await?;
-    if caller.tenant_id.is_none() && tenant.as_deref().is_none_or(|t| t.trim().is_empty()) {
-        return Ok(None);
-    }
-    scope_of(&caller, tenant).map(Some)
-}
-
-fn scope_of(caller: &Caller, tenant: Option<String>) -> Result<Scope, ServerFnError> {
-    let requested = match tenant.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
-        Some(text) => Some(
-            model::ApiId::decode(text)
-                .ok_or_else(|| to_server_error(billing::Error::NotFound("tenant")))?,
-        ),
-        None => None,
-    };
-    caller.scope(requested).map_err(to_server_error)
+    Scope::chosen_for(&caller().await?, tenant.as_deref()).map_err(to_server_error)
 }
 
 /// The Content-Security-Policy of a portal page: the site's own files, the

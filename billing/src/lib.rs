@@ -44,6 +44,8 @@ pub mod quote_request;
 pub mod rerate;
 /// The tariff that rates a call, and the rate tables cached per tariff.
 pub mod resolver;
+/// The tenant a request acts on, from the caller and the tenant it names.
+pub mod scope;
 /// Portal sessions in the application's database.
 pub mod sessions;
 mod sql;

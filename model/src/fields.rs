@@ -81,6 +81,18 @@ impl<'a> Fields<'a> {
         }
     }
 
+    /// An ISO 4217 currency code, in upper case; `None` when absent or null.
+    pub fn currency(&mut self, field: &str) -> Option<String> {
+        let code = self.string(field)?;
+        match crate::currency::parse_currency(&code) {
+            Ok(code) => Some(code),
+            Err(m) => {
+                self.error(field, m);
+                None
+            }
+        }
+    }
+
     /// A whole number in `min..=max`; `None` when absent or null.
     pub fn int(&mut self, field: &str, min: i64, max: i64) -> Option<i64> {
         let value = self.present(field)?;

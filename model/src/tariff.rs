@@ -7,7 +7,6 @@ use serde_json::{Map, Value};
 
 use crate::bounds::{money, CONNECT_FEE_MAX, FREE_SECONDS_MAX, GRACE_PERIOD_MAX, SURCHARGE_MAX};
 use crate::call_rate::{CallRateFields, CallRatePatch, RateType};
-use crate::currency::parse_currency;
 use crate::fields::{FieldError, Fields};
 use crate::money::Money;
 
@@ -57,6 +56,9 @@ pub struct RateInput {
     pub expiration_at: Option<i64>,
     pub forbidden: bool,
     pub grace_period_enable: bool,
+    /// The currency the caller means the prices in; `None`: the tariff's. A
+    /// rate in another currency than its tariff's is refused.
+    pub currency: Option<String>,
 }
 
 impl From<CallRateFields> for RateInput {
@@ -79,6 +81,7 @@ impl From<CallRateFields> for RateInput {
             expiration_at: None,
             forbidden: false,
             grace_period_enable: true,
+            currency: None,
         }
     }
 }
@@ -93,6 +96,9 @@ pub struct RatePatch {
     pub expiration_at: Option<Option<i64>>,
     pub forbidden: Option<bool>,
     pub grace_period_enable: Option<bool>,
+    /// The currency the caller means the prices in: not a change, a check
+    /// (the tariff's currency is the rate's).
+    pub currency: Option<String>,
 }
 
 impl From<CallRatePatch> for RatePatch {
@@ -110,7 +116,8 @@ pub const RATE_REQUIRED: &[&str] = &["prefix", "interval_1", "interval_n", "pric
 impl RatePatch {
     /// Reads a body with the v22 rate fields (checked as v22 checks them) and
     /// `direction`, `activation_at`, `expiration_at` (RFC 3339, or null for
-    /// never), `forbidden`, `grace_period_enable`.
+    /// never), `forbidden`, `grace_period_enable`, and `currency` (ISO 4217:
+    /// the currency the prices are meant in, which must be the tariff's).
     pub fn from_json(body: &Map<String, Value>) -> Result<RatePatch, Vec<FieldError>> {
         let (base, mut errors) = match CallRatePatch::from_json(body) {
             Ok(base) => (base, Vec::new()),
@@ -126,6 +133,7 @@ impl RatePatch {
         };
         let forbidden = f.bool("forbidden");
         let grace_period_enable = f.bool("grace_period_enable");
+        let currency = f.currency("currency");
         if let Err(more) = f.finish() {
             errors.extend(more);
         }
@@ -139,6 +147,7 @@ impl RatePatch {
             expiration_at,
             forbidden,
             grace_period_enable,
+            currency,
         })
     }
 
@@ -174,6 +183,7 @@ impl RatePatch {
             expiration_at: self.expiration_at.flatten(),
             forbidden: self.forbidden.unwrap_or(false),
             grace_period_enable: self.grace_period_enable.unwrap_or(false),
+            currency: self.currency,
         };
         if let Err(m) = validate_schedule(input.activation_at, input.expiration_at) {
             errors.push(FieldError::new("expiration_at", m));
@@ -185,8 +195,12 @@ impl RatePatch {
         }
     }
 
+    /// Whether the patch changes nothing (a `currency` alone is only a check).
     pub fn is_empty(&self) -> bool {
-        *self == RatePatch::default()
+        RatePatch {
+            currency: None,
+            ..self.clone()
+        } == RatePatch::default()
     }
 }
 
@@ -233,13 +247,7 @@ impl TariffPatch {
                 f.error("name", "must be 1 to 128 characters");
             }
         }
-        let currency = f.string("currency").and_then(|c| match parse_currency(&c) {
-            Ok(c) => Some(c),
-            Err(m) => {
-                f.error("currency", m);
-                None
-            }
-        });
+        let currency = f.currency("currency");
         let patch = TariffPatch {
             name,
             currency,

@@ -1,9 +1,11 @@
 //! Ratedeck's server: one axum router for the portal, the REST API, the older
 //! tariff API and XML-RPC.
 
+pub mod aliases;
 pub mod api;
 pub mod client;
 pub mod config;
+pub mod download;
 pub mod headers;
 pub mod legacy;
 pub mod state;

@@ -9,7 +9,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
 use billing::sessions::DbSessionStore;
-use billing::Db;
+use billing::{Db, Scope};
 use leptos::prelude::provide_context;
 use leptos_axum::{generate_route_list, LeptosRoutes};
 use tower_http::catch_panic::CatchPanicLayer;
@@ -18,7 +18,6 @@ use tower_sessions::cookie::SameSite;
 use tower_sessions::{Expiry, Session, SessionManagerLayer};
 
 use crate::api::error::ApiError;
-use crate::api::extract::TenantScope;
 use crate::state::AppState;
 
 /// Builds the router every request goes through (the tests use it too).
@@ -132,8 +131,8 @@ struct ExportQuery {
     tenant: Option<String>,
 }
 
-/// `GET /portal/export/call_rates.csv[?tenant=…]`: the REST API's call-rate
-/// export for the portal's logged-in user. The API's own route takes a Bearer
+/// `GET /portal/export/call_rates.csv[?tenant=…]`: the call-rate export
+/// for the portal's logged-in user. The API's own route takes a Bearer
 /// token, which the portal's pages do not hold; this one takes the session.
 async fn export_call_rates(
     State(db): State<Db>,
@@ -141,21 +140,14 @@ async fn export_call_rates(
     crate::client::ClientAddr(client): crate::client::ClientAddr,
     Query(query): Query<ExportQuery>,
 ) -> Result<Response, ApiError> {
-    let user_id: Option<i64> = session
-        .get(app::server::USER_KEY)
-        .await
-        .map_err(billing::Error::internal)?;
-    let user_id = user_id.ok_or_else(|| {
-        billing::Error::Unauthorized("log in to the portal to export the rates".into())
-    })?;
-    let origin = billing::Origin::new(billing::Surface::Portal, client);
-    let caller = db.caller_for_user(user_id, origin).await?;
-    let tenant = match query.tenant.as_deref().filter(|t| !t.is_empty()) {
-        Some(text) => Some(model::ApiId::decode(text).ok_or(billing::Error::NotFound("tenant"))?),
-        None => None,
-    };
-    let scope = caller.scope(tenant)?;
-    crate::api::call_rates::export(State(db), TenantScope(scope)).await
+    let caller = app::server::session_caller(&db, &session, client)
+        .await?
+        .ok_or_else(|| {
+            billing::Error::Unauthorized("log in to the portal to export the rates".into())
+        })?;
+    let scope = Scope::for_caller(&caller, query.tenant.as_deref())?;
+    let stream = db.export_call_rates(&scope).await?;
+    Ok(crate::download::attachment(stream, "call_rates.csv"))
 }
 
 /// Cookie-authenticated writes must come from the portal's own pages: a

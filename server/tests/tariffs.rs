@@ -505,7 +505,123 @@ async fn billing_plans_choose_the_tariff_of_a_call(backend: Backend) {
     );
 }
 
+/// An XML-RPC call as the tenant's administrator: the fault, if any.
+async fn xmlrpc_fault(
+    app: &TestApp,
+    method: &str,
+    members: Vec<(&str, server::xmlrpc::codec::XValue)>,
+) -> Option<(i64, String)> {
+    use base64::Engine;
+    use server::xmlrpc::codec::{self, XValue};
+    let members = members
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v))
+        .collect();
+    let basic =
+        base64::engine::general_purpose::STANDARD.encode("boss@acme.example.com:password-123");
+    let request = axum::http::Request::builder()
+        .method("POST")
+        .uri("/xmlapi")
+        .header("Content-Type", "text/xml")
+        .header("Authorization", format!("Basic {basic}"))
+        .body(axum::body::Body::from(codec::call(
+            method,
+            &[XValue::Struct(members)],
+        )))
+        .expect("request");
+    let answer = app.send(request).await;
+    match codec::parse_response(answer.text.as_bytes()) {
+        Ok(Ok(_)) => None,
+        Ok(Err(fault)) => Some(fault),
+        Err(e) => panic!("not an XML-RPC answer: {e:?} {}", answer.text),
+    }
+}
+
+/// A rate meant in another currency than its tariff's is refused by the one
+/// rule every surface goes through: REST, the older tariff API, XML-RPC.
+async fn a_rate_in_another_currency_than_its_tariff_is_refused_everywhere(backend: Backend) {
+    use server::xmlrpc::codec::XValue;
+    let app = TestApp::new(backend).await;
+    let root = app.admin().await;
+    let (_, boss, _) = app.tenant(&root, "acme.example.com").await;
+    let euro = app
+        .post(
+            "/api/tariffs",
+            &boss,
+            json!({"name": "Euro", "currency": "EUR"}),
+        )
+        .await;
+    assert_eq!(euro.status, StatusCode::OK, "{}", euro.text);
+    let euro_id = euro.body["id"].as_str().expect("id").to_string();
+    let body = |currency: &str| {
+        json!({"prefix": "44", "interval_1": 60, "interval_n": 6, "price_1": 0.06,
+               "price_n": 0.03, "currency": currency})
+    };
+
+    // REST
+    let path = format!("/api/tariffs/{euro_id}/rates");
+    let refused = app.post(&path, &boss, body("USD")).await;
+    assert_eq!(refused.status, StatusCode::BAD_REQUEST, "{}", refused.text);
+    assert_eq!(refused.code(), "VALIDATE_FAILED");
+    assert_eq!(refused.fields(), ["currency"]);
+    let created = app.post(&path, &boss, body("eur")).await;
+    assert_eq!(created.status, StatusCode::OK, "{}", created.text);
+    let rate_id = created.body["id"].as_str().expect("id").to_string();
+    let changed = app
+        .post(
+            &format!("{path}/{rate_id}"),
+            &boss,
+            json!({"currency": "GBP"}),
+        )
+        .await;
+    assert_eq!(changed.status, StatusCode::BAD_REQUEST, "{}", changed.text);
+    assert_eq!(changed.fields(), ["currency"]);
+
+    // The older tariff API: its rates are the default tariff's, in USD.
+    let mut legacy = json!({
+        "type": "OUTGOING", "interval1": 60, "grace_period": 5, "call_prefix": "49",
+        "intervaln": 6, "price1": 0.06, "free_seconds": 10, "connect_fee": 0.1,
+        "pricen": 0.03, "postcall_surcharge": 0.1, "currency": "EUR"
+    });
+    let refused = app.post("/api/tariff/create", &boss, legacy.clone()).await;
+    assert_eq!(refused.status, StatusCode::BAD_REQUEST, "{}", refused.text);
+    assert_eq!(refused.fields(), ["currency"]);
+    legacy["currency"] = json!("USD");
+    let created = app.post("/api/tariff/create", &boss, legacy).await;
+    assert_eq!(created.status, StatusCode::OK, "{}", created.text);
+
+    // XML-RPC, with its own fault text.
+    let euro_int = model::ApiId::decode(&euro_id).expect("an id");
+    let rate = |currency: &str| {
+        vec![
+            ("i_tariff", XValue::Int(euro_int)),
+            ("prefix", XValue::Str("33".into())),
+            ("interval_1", XValue::Int(60)),
+            ("interval_n", XValue::Int(6)),
+            ("price_1", XValue::Double("0.06".into())),
+            ("price_n", XValue::Double("0.03".into())),
+            ("iso_4217", XValue::Str(currency.into())),
+        ]
+    };
+    let fault = xmlrpc_fault(&app, "addTariffRate", rate("USD")).await;
+    assert_eq!(
+        fault,
+        Some((
+            server::xmlrpc::INVALID_PARAMS,
+            format!("iso_4217 USD is not the currency of tariff {euro_int} (EUR)")
+        ))
+    );
+    assert_eq!(xmlrpc_fault(&app, "addTariffRate", rate("EUR")).await, None);
+
+    // Nothing refused was written.
+    let rates = app.get(&path, &boss).await;
+    assert_eq!(rates.body["count"], 2, "{}", rates.text);
+    let defaults = app.get("/api/call_rates", &boss).await;
+    assert_eq!(defaults.body["count"], 1, "{}", defaults.text);
+}
+
 on_both_databases!(
+    a_rate_in_another_currency_than_its_tariff_is_refused_everywhere,
     tariffs_are_managed_per_tenant,
     rates_of_any_tariff_share_the_v22_rules,
     billing_plans_choose_the_tariff_of_a_call,

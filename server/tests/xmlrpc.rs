@@ -96,6 +96,47 @@ async fn bad_bodies_and_credentials_are_faults(backend: Backend) {
     assert_eq!(fault_code(&text), server::xmlrpc::FORBIDDEN);
 }
 
+/// A database that fails while the credentials are checked is a server
+/// fault (logged, no detail), not "invalid password": an API token as the
+/// password is not tried as a user's password when its own lookup failed.
+async fn a_database_error_while_authenticating_is_a_server_fault(backend: Backend) {
+    let app = TestApp::new(backend).await;
+    let root = app.admin().await;
+    let (_, boss, _) = app.tenant(&root, "acme.example.com").await;
+    let created = app
+        .post(
+            "/api/tokens",
+            &boss,
+            serde_json::json!({"name": "softswitch"}),
+        )
+        .await;
+    assert_eq!(created.status, StatusCode::OK, "{}", created.text);
+    let secret = created.body["token"].as_str().expect("secret").to_string();
+    let call = codec::call("listTariffs", &[XValue::Struct(vec![])]);
+    sqlx::query("DROP TABLE tokens")
+        .execute(app.db.db.pool())
+        .await
+        .expect("drop");
+    let (status, text) = post_xml(&app, &call, Some(&base64_basic("softswitch", &secret))).await;
+    assert_eq!(status, StatusCode::OK);
+    match codec::parse_response(text.as_bytes()) {
+        Ok(Err((code, message))) => {
+            assert_eq!(code, server::xmlrpc::INTERNAL, "{message}");
+            assert_eq!(message, "internal error");
+        }
+        other => panic!("not a fault: {other:?}"),
+    }
+    assert!(!text.contains(&secret));
+    // Nothing was counted as a failed login of "softswitch".
+    let failures = sqlx::query_scalar::<_, i64>(
+        "SELECT COUNT(*) FROM audit_log WHERE action = 'LOGIN_FAILED'",
+    )
+    .fetch_one(app.db.db.pool())
+    .await
+    .expect("count");
+    assert_eq!(failures, 0);
+}
+
 fn base64_basic(user: &str, password: &str) -> String {
     use base64::Engine;
     format!(
@@ -107,4 +148,5 @@ fn base64_basic(user: &str, password: &str) -> String {
 on_both_databases!(
     python_xmlrpc_client_drives_every_method,
     bad_bodies_and_credentials_are_faults,
+    a_database_error_while_authenticating_is_a_server_fault,
 );

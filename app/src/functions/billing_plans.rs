@@ -71,16 +71,12 @@ pub async fn save_billing_plan(
     id: Option<String>,
     body: Map<String, Value>,
 ) -> Result<String, ServerFnError> {
-    use crate::server::{db, scope, to_server_error};
+    use crate::server::db;
     use model::billing_plan::BillingPlanPatch;
     use model::ApiId;
 
-    let scope = scope(tenant).await?;
-    scope.require_manager().map_err(to_server_error)?;
-    let patch = match BillingPlanPatch::from_json(&body) {
-        Ok(patch) => patch,
-        Err(errors) => return Err(super::invalid(errors)),
-    };
+    let scope = super::manager_scope(tenant).await?;
+    let patch = super::read(BillingPlanPatch::from_json(&body))?;
     let db = db()?;
     match id {
         None => super::answer(
@@ -89,8 +85,7 @@ pub async fn save_billing_plan(
                 .map(|p| ApiId::encode(p.id)),
         ),
         Some(wire) => {
-            let id = ApiId::decode(&wire)
-                .ok_or_else(|| to_server_error(::billing::Error::NotFound("billing plan")))?;
+            let id = super::id_of(&wire, "billing plan")?;
             super::answer(
                 db.update_billing_plan(&scope, id, patch)
                     .await
@@ -103,12 +98,8 @@ pub async fn save_billing_plan(
 /// Deletes a billing plan.
 #[server(prefix = "/portal/fn", endpoint = "delete_billing_plan", input = Json)]
 pub async fn delete_billing_plan(tenant: Option<String>, id: String) -> Result<(), ServerFnError> {
-    use crate::server::{db, scope, to_server_error};
+    use crate::server::{db, scope};
     let scope = scope(tenant).await?;
-    let id = model::ApiId::decode(&id)
-        .ok_or_else(|| to_server_error(::billing::Error::NotFound("billing plan")))?;
-    db()?
-        .delete_billing_plan(&scope, id)
-        .await
-        .map_err(to_server_error)
+    let id = super::id_of(&id, "billing plan")?;
+    super::answer(db()?.delete_billing_plan(&scope, id).await)
 }

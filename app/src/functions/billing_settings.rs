@@ -29,14 +29,10 @@ pub async fn save_billing_settings(
     tenant: Option<String>,
     body: Map<String, Value>,
 ) -> Result<BillingSettings, ServerFnError> {
-    use crate::server::{db, scope, to_server_error};
+    use crate::server::db;
     use model::billing_settings::BillingSettingsPatch;
 
-    let scope = scope(tenant).await?;
-    scope.require_manager().map_err(to_server_error)?;
-    let patch = match BillingSettingsPatch::from_json(&body) {
-        Ok(patch) => patch,
-        Err(errors) => return Err(super::invalid(errors)),
-    };
+    let scope = super::manager_scope(tenant).await?;
+    let patch = super::read(BillingSettingsPatch::from_json(&body))?;
     super::answer(db()?.update_billing_settings(&scope, patch).await)
 }

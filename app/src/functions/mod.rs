@@ -56,3 +56,32 @@ pub(crate) fn invalid(errors: Vec<FieldError>) -> ServerFnError {
 pub(crate) fn answer<T>(result: ::billing::Result<T>) -> Result<T, ServerFnError> {
     result.map_err(crate::server::to_server_error)
 }
+
+/// The scope of a caller who may change the tenant's data (an
+/// administrator), as the save functions need it.
+#[cfg(feature = "ssr")]
+pub(crate) async fn manager_scope(
+    tenant: Option<String>,
+) -> Result<::billing::Scope, ServerFnError> {
+    let scope = crate::server::scope(tenant).await?;
+    scope
+        .require_manager()
+        .map_err(crate::server::to_server_error)?;
+    Ok(scope)
+}
+
+/// A body read by a `model` reader; its field problems answered field by
+/// field. The browser ran the same check; a request from elsewhere may not
+/// have.
+#[cfg(feature = "ssr")]
+pub(crate) fn read<T>(read: Result<T, Vec<FieldError>>) -> Result<T, ServerFnError> {
+    read.map_err(invalid)
+}
+
+/// The internal id of an opaque one; one that does not decode is `what`
+/// not found.
+#[cfg(feature = "ssr")]
+pub(crate) fn id_of(wire: &str, what: &'static str) -> Result<i64, ServerFnError> {
+    model::ApiId::decode(wire)
+        .ok_or_else(|| crate::server::to_server_error(::billing::Error::NotFound(what)))
+}

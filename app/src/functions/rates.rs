@@ -73,23 +73,17 @@ pub async fn save_rate(
     id: Option<String>,
     body: Map<String, Value>,
 ) -> Result<String, ServerFnError> {
-    use crate::server::{db, scope, to_server_error};
+    use crate::server::db;
     use model::call_rate::{CallRateFields, CallRatePatch};
     use model::ApiId;
 
-    let scope = scope(tenant).await?;
-    scope.require_manager().map_err(to_server_error)?;
-    // The browser ran the same check; a request from elsewhere may not have.
-    let fields = match CallRateFields::from_json(&body) {
-        Ok(fields) => fields,
-        Err(errors) => return Err(super::invalid(errors)),
-    };
+    let scope = super::manager_scope(tenant).await?;
+    let fields = super::read(CallRateFields::from_json(&body))?;
     let db = db()?;
     match id {
         None => super::answer(db.create_call_rate(&scope, fields).await.map(ApiId::encode)),
         Some(wire) => {
-            let id = ApiId::decode(&wire)
-                .ok_or_else(|| to_server_error(::billing::Error::NotFound("call rate")))?;
+            let id = super::id_of(&wire, "call rate")?;
             let patch = CallRatePatch {
                 prefix: Some(fields.prefix),
                 rate_type: Some(fields.rate_type),
@@ -103,7 +97,7 @@ pub async fn save_rate(
                 price_n: Some(fields.price_n),
                 description: Some(fields.description),
             };
-            super::answer(db.update_call_rate(&scope, id, patch).await.map(|()| wire))
+            super::answer(db.update_call_rate(&scope, id, patch).await.map(|_| wire))
         }
     }
 }
@@ -111,12 +105,8 @@ pub async fn save_rate(
 /// Deletes a rate.
 #[server(prefix = "/portal/fn", endpoint = "delete_rate", input = Json)]
 pub async fn delete_rate(tenant: Option<String>, id: String) -> Result<(), ServerFnError> {
-    use crate::server::{db, scope, to_server_error};
+    use crate::server::{db, scope};
     let scope = scope(tenant).await?;
-    let id = model::ApiId::decode(&id)
-        .ok_or_else(|| to_server_error(::billing::Error::NotFound("call rate")))?;
-    db()?
-        .delete_call_rate(&scope, id)
-        .await
-        .map_err(to_server_error)
+    let id = super::id_of(&id, "call rate")?;
+    super::answer(db()?.delete_call_rate(&scope, id).await)
 }

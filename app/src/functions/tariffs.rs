@@ -91,24 +91,16 @@ pub async fn save_tariff(
     id: Option<String>,
     body: Map<String, Value>,
 ) -> Result<String, ServerFnError> {
-    use crate::server::{db, scope, to_server_error};
+    use crate::server::db;
     use model::tariff::TariffPatch;
     use model::ApiId;
 
-    let scope = scope(tenant).await?;
-    scope.require_manager().map_err(to_server_error)?;
-    // The browser ran the same check; a request from elsewhere may not have.
-    let patch = match TariffPatch::from_json(&body) {
-        Ok(patch) => patch,
-        Err(errors) => return Err(super::invalid(errors)),
-    };
+    let scope = super::manager_scope(tenant).await?;
+    let patch = super::read(TariffPatch::from_json(&body))?;
     let db = db()?;
     match id {
         None => {
-            let new = match patch.into_new() {
-                Ok(new) => new,
-                Err(errors) => return Err(super::invalid(errors)),
-            };
+            let new = super::read(patch.into_new())?;
             super::answer(
                 db.create_tariff(&scope, new)
                     .await
@@ -116,8 +108,7 @@ pub async fn save_tariff(
             )
         }
         Some(wire) => {
-            let id = ApiId::decode(&wire)
-                .ok_or_else(|| to_server_error(::billing::Error::NotFound("tariff")))?;
+            let id = super::id_of(&wire, "tariff")?;
             super::answer(db.update_tariff(&scope, id, patch).await.map(|_| wire))
         }
     }
@@ -126,12 +117,8 @@ pub async fn save_tariff(
 /// Deletes a tariff (not the default one, nor one a billing plan uses).
 #[server(prefix = "/portal/fn", endpoint = "delete_tariff", input = Json)]
 pub async fn delete_tariff(tenant: Option<String>, id: String) -> Result<(), ServerFnError> {
-    use crate::server::{db, scope, to_server_error};
+    use crate::server::{db, scope};
     let scope = scope(tenant).await?;
-    let id = model::ApiId::decode(&id)
-        .ok_or_else(|| to_server_error(::billing::Error::NotFound("tariff")))?;
-    db()?
-        .delete_tariff(&scope, id)
-        .await
-        .map_err(to_server_error)
+    let id = super::id_of(&id, "tariff")?;
+    super::answer(db()?.delete_tariff(&scope, id).await)
 }

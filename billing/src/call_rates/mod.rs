@@ -126,6 +126,39 @@ pub(crate) async fn tenant_tariff<'e, E: Executor<'e, Database = Any>>(
     }
 }
 
+/// A rate whose prices the caller means in `currency` belongs only in a
+/// tariff of that currency. Read inside the transaction that writes the rate
+/// (on PostgreSQL the tariff's row stays locked until it ends), so a
+/// concurrent change of the tariff's currency cannot slip between.
+async fn check_currency(
+    tx: &mut Tx,
+    backend: crate::db::Backend,
+    tariff_id: i64,
+    currency: Option<&str>,
+) -> Result<()> {
+    let Some(currency) = currency else {
+        return Ok(());
+    };
+    let lock = match backend {
+        crate::db::Backend::Postgres => " FOR UPDATE",
+        crate::db::Backend::Sqlite => "",
+    };
+    let row = sqlx::query(&format!("SELECT currency FROM tariffs WHERE id = $1{lock}"))
+        .bind(tariff_id)
+        .fetch_optional(&mut **tx)
+        .await?
+        .ok_or(Error::NotFound("tariff"))?;
+    let actual: String = row.try_get("currency")?;
+    if actual == currency {
+        Ok(())
+    } else {
+        Err(Error::field(
+            "currency",
+            format!("{currency} is not the currency of tariff {tariff_id} ({actual})"),
+        ))
+    }
+}
+
 fn duplicate_prefix() -> Error {
     Error::field(
         "prefix",
@@ -225,6 +258,7 @@ impl Db {
             Some(t) => t,
             None => default_tariff(&mut *tx, scope.tenant_id).await?,
         };
+        check_currency(&mut tx, self.backend(), tariff, rate.currency.as_deref()).await?;
         let inserted = sqlx::query(
             "INSERT INTO call_rates (tenant_id, tariff_id, prefix, prefix_key, rate_type, free_seconds, \
              grace_period, interval_1, interval_n, connect_fee, postcall_surcharge, price_1, price_n, \
@@ -275,25 +309,44 @@ impl Db {
     }
 
     /// Changes the fields a patch names; the others stay as they are.
+    /// Answers the rate as it now is (an empty patch: as it was, or its
+    /// "not found").
     pub async fn update_call_rate(
         &self,
         scope: &Scope,
         id: i64,
         patch: CallRatePatch,
-    ) -> Result<()> {
+    ) -> Result<CallRate> {
         self.update_rate(scope, TariffRef::Default, id, patch.into())
             .await
+            .map(v22_rate)
     }
 
-    /// Changes the fields a patch names of a rate of `tariff`.
+    /// Changes the fields a patch names of a rate of `tariff`, and answers
+    /// the rate as it now is. A patch that changes nothing answers the rate
+    /// as it is, or its "not found", so that every surface tells a caller
+    /// with a wrong id that it is wrong.
     pub async fn update_rate(
         &self,
         scope: &Scope,
         tariff: TariffRef,
         id: i64,
         patch: RatePatch,
-    ) -> Result<()> {
+    ) -> Result<StoredRate> {
         scope.require_manager()?;
+        if patch.is_empty() {
+            let Some(currency) = patch.currency.as_deref() else {
+                return self.get_rate(scope, tariff, id).await;
+            };
+            let mut tx = self.write().await?;
+            let tariff = tenant_tariff(&mut *tx, scope.tenant_id, tariff).await?;
+            let rate = rate_in_tx(&mut tx, self.backend(), scope, tariff, id)
+                .await?
+                .ok_or(Error::NotFound("call rate"))?;
+            check_currency(&mut tx, self.backend(), rate.tariff_id, Some(currency)).await?;
+            tx.commit().await?;
+            return Ok(rate);
+        }
         let mut sets: Vec<&str> = Vec::new();
         let mut binds: Vec<SqlValue> = Vec::new();
         let mut set = |column: &'static str, value: SqlValue| {
@@ -361,6 +414,13 @@ impl Db {
         let before = rate_in_tx(&mut tx, self.backend(), scope, tariff, id)
             .await?
             .ok_or(Error::NotFound("call rate"))?;
+        check_currency(
+            &mut tx,
+            self.backend(),
+            before.tariff_id,
+            patch.currency.as_deref(),
+        )
+        .await?;
         let n = binds.len();
         let (condition, more) = rate_condition(scope, tariff, id, n + 1);
         binds.extend(more);
@@ -392,7 +452,7 @@ impl Db {
             Some(tariff_id),
         )
         .await?;
-        Ok(())
+        Ok(after)
     }
 
     pub async fn delete_call_rate(&self, scope: &Scope, id: i64) -> Result<()> {

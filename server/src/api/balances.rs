@@ -47,16 +47,59 @@ pub async fn get_tenant(
     Ok(Json(db.tenant_balance(&scope).await?))
 }
 
+/// What a balance route changes: the account's balance (a recharge adds
+/// `balance`) or its credit limit (`credit_limit` replaces it).
+#[derive(Debug, Clone, Copy)]
+enum Change {
+    Recharge,
+    CreditLimit,
+}
+
+impl Change {
+    fn field(self) -> &'static str {
+        match self {
+            Change::Recharge => "balance",
+            Change::CreditLimit => "credit_limit",
+        }
+    }
+
+    /// Changes the tenant's account (a system administrator's to change) or,
+    /// with `user`, that user's (a tenant administrator's).
+    async fn apply(
+        self,
+        db: &Db,
+        scope: &billing::Scope,
+        user: Option<&str>,
+        body: &serde_json::Map<String, serde_json::Value>,
+    ) -> ApiResult<StatusCode> {
+        let user = match user {
+            Some(id) => {
+                scope.require_manager()?;
+                Some(path_id(id, "user")?)
+            }
+            None => {
+                scope.caller.require_system_admin()?;
+                None
+            }
+        };
+        let amount = amount(body, self.field())?;
+        match (self, user) {
+            (Change::Recharge, None) => db.recharge_tenant(scope, amount).await?,
+            (Change::CreditLimit, None) => db.set_tenant_credit_limit(scope, amount).await?,
+            (Change::Recharge, Some(id)) => db.recharge_user(scope, id, amount).await?,
+            (Change::CreditLimit, Some(id)) => db.set_user_credit_limit(scope, id, amount).await?,
+        };
+        Ok(StatusCode::OK)
+    }
+}
+
 /// `POST /api/tenant/balance {balance}`: adds `balance` to the tenant's account.
 pub async fn recharge_tenant(
     State(db): State<Db>,
     TenantScope(scope): TenantScope,
     JsonObject(body): JsonObject,
 ) -> ApiResult<StatusCode> {
-    scope.caller.require_system_admin()?;
-    db.recharge_tenant(&scope, amount(&body, "balance")?)
-        .await?;
-    Ok(StatusCode::OK)
+    Change::Recharge.apply(&db, &scope, None, &body).await
 }
 
 pub async fn set_tenant_credit_limit(
@@ -64,10 +107,7 @@ pub async fn set_tenant_credit_limit(
     TenantScope(scope): TenantScope,
     JsonObject(body): JsonObject,
 ) -> ApiResult<StatusCode> {
-    scope.caller.require_system_admin()?;
-    db.set_tenant_credit_limit(&scope, amount(&body, "credit_limit")?)
-        .await?;
-    Ok(StatusCode::OK)
+    Change::CreditLimit.apply(&db, &scope, None, &body).await
 }
 
 pub async fn get_user(
@@ -86,11 +126,7 @@ pub async fn recharge_user(
     Path(id): Path<String>,
     JsonObject(body): JsonObject,
 ) -> ApiResult<StatusCode> {
-    scope.require_manager()?;
-    let id = path_id(&id, "user")?;
-    db.recharge_user(&scope, id, amount(&body, "balance")?)
-        .await?;
-    Ok(StatusCode::OK)
+    Change::Recharge.apply(&db, &scope, Some(&id), &body).await
 }
 
 pub async fn set_user_credit_limit(
@@ -99,16 +135,14 @@ pub async fn set_user_credit_limit(
     Path(id): Path<String>,
     JsonObject(body): JsonObject,
 ) -> ApiResult<StatusCode> {
-    scope.require_manager()?;
-    let id = path_id(&id, "user")?;
-    db.set_user_credit_limit(&scope, id, amount(&body, "credit_limit")?)
-        .await?;
-    Ok(StatusCode::OK)
+    Change::CreditLimit
+        .apply(&db, &scope, Some(&id), &body)
+        .await
 }
 
 /// `GET /api/user/balance`: the caller's own account.
 pub async fn get_own(State(db): State<Db>, Auth(caller): Auth) -> ApiResult<Json<Balance>> {
-    let scope = caller.scope(None)?;
+    let scope = billing::Scope::for_caller(&caller, None)?;
     Ok(Json(db.user_balance(&scope, caller.user_id).await?))
 }
 

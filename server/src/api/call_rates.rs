@@ -1,13 +1,12 @@
 //! `/api/call_rates`: the v22 call rates of the caller's tenant.
 
-use axum::body::Body;
 use axum::extract::{FromRequest, Multipart, Path, Request, State};
 use axum::http::{header, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use axum::Json;
 use billing::call_rates::{Imported, CALL_RATE_SPEC};
 use billing::{Db, Page};
-use futures::{StreamExt, TryStreamExt};
+use futures::TryStreamExt;
 use model::call_rate::{CallRate, CallRateFields, CallRatePatch};
 use model::ApiId;
 use serde_json::{json, Value};
@@ -54,11 +53,6 @@ pub async fn update(
     scope.require_manager()?;
     let id = path_id(&id, "call rate")?;
     let patch = CallRatePatch::from_json(&body)?;
-    if patch.is_empty() {
-        // Still tell a caller with a wrong id that it is wrong.
-        db.get_call_rate(&scope, id).await?;
-        return Ok(StatusCode::OK);
-    }
     db.update_call_rate(&scope, id, patch).await?;
     Ok(StatusCode::OK)
 }
@@ -76,23 +70,7 @@ pub async fn destroy(
 /// `GET /api/call_rates/export`: a CSV attachment, streamed.
 pub async fn export(State(db): State<Db>, TenantScope(scope): TenantScope) -> ApiResult<Response> {
     let stream = db.export_call_rates(&scope).await?;
-    let body = Body::from_stream(stream.map(|chunk| {
-        chunk.map_err(|e| {
-            tracing::error!(error = %e, "export stopped");
-            std::io::Error::other("export failed")
-        })
-    }));
-    Ok((
-        [
-            (header::CONTENT_TYPE, "application/octet-stream"),
-            (
-                header::CONTENT_DISPOSITION,
-                "attachment; filename=\"call_rates.csv\"",
-            ),
-        ],
-        body,
-    )
-        .into_response())
+    Ok(crate::download::attachment(stream, "call_rates.csv"))
 }
 
 /// `POST /api/call_rates/import`: the export's CSV as the body (`text/csv`) or

@@ -174,17 +174,51 @@ pub async fn ingest(
     Ok(Json(db.ingest_cdrs(&scope, cdrs).await?))
 }
 
+/// Whose CDRs a route reads, and the fields its answers show: the tenant's
+/// (administrators) or the caller's own.
+struct Reader {
+    own: bool,
+    list: (&'static [&'static str], &'static [&'static str]),
+    detail: (&'static [&'static str], &'static [&'static str]),
+}
+
+const TENANT: Reader = Reader {
+    own: false,
+    list: (FIELDS, NOT_IN_LIST),
+    detail: (FIELDS, NOT_IN_DETAIL),
+};
+
+const OWN: Reader = Reader {
+    own: true,
+    list: (USER_LIST_FIELDS, &[]),
+    detail: (FIELDS, NOT_IN_USER_DETAIL),
+};
+
+impl Reader {
+    async fn list(
+        &self,
+        db: &Db,
+        scope: &billing::Scope,
+        params: ListParamsQuery,
+    ) -> ApiResult<Json<Value>> {
+        let query = params.parse(&CDR_SPEC)?;
+        let (fields, except) = self.list;
+        page(db.list_cdrs(scope, &query, self.own).await?, fields, except)
+    }
+
+    async fn get(&self, db: &Db, scope: &billing::Scope, id: &str) -> ApiResult<Json<Value>> {
+        let cdr = db.get_cdr(scope, path_id(id, "CDR")?, self.own).await?;
+        let (fields, except) = self.detail;
+        Ok(Json(json!({ "items": pick(&cdr, fields, except)? })))
+    }
+}
+
 pub async fn list(
     State(db): State<Db>,
     TenantScope(scope): TenantScope,
     params: ListParamsQuery,
 ) -> ApiResult<Json<Value>> {
-    let query = params.parse(&CDR_SPEC)?;
-    page(
-        db.list_cdrs(&scope, &query, false).await?,
-        FIELDS,
-        NOT_IN_LIST,
-    )
+    TENANT.list(&db, &scope, params).await
 }
 
 pub async fn get(
@@ -192,8 +226,7 @@ pub async fn get(
     TenantScope(scope): TenantScope,
     Path(id): Path<String>,
 ) -> ApiResult<Json<Value>> {
-    let cdr = db.get_cdr(&scope, path_id(&id, "CDR")?, false).await?;
-    Ok(Json(json!({ "items": pick(&cdr, FIELDS, NOT_IN_DETAIL)? })))
+    TENANT.get(&db, &scope, &id).await
 }
 
 pub async fn list_own(
@@ -201,12 +234,7 @@ pub async fn list_own(
     TenantScope(scope): TenantScope,
     params: ListParamsQuery,
 ) -> ApiResult<Json<Value>> {
-    let query = params.parse(&CDR_SPEC)?;
-    page(
-        db.list_cdrs(&scope, &query, true).await?,
-        USER_LIST_FIELDS,
-        &[],
-    )
+    OWN.list(&db, &scope, params).await
 }
 
 pub async fn get_own(
@@ -214,10 +242,7 @@ pub async fn get_own(
     TenantScope(scope): TenantScope,
     Path(id): Path<String>,
 ) -> ApiResult<Json<Value>> {
-    let cdr = db.get_cdr(&scope, path_id(&id, "CDR")?, true).await?;
-    Ok(Json(
-        json!({ "items": pick(&cdr, FIELDS, NOT_IN_USER_DETAIL)? }),
-    ))
+    OWN.get(&db, &scope, &id).await
 }
 
 /// `POST /api/cdrs/rerate {from?, to?, prefix?, status?, call_ids?}`:

@@ -113,36 +113,40 @@ where
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
         let Auth(caller) = Auth::from_request_parts(parts, state).await?;
-        let NamedTenant(requested) = NamedTenant::from_request_parts(parts, state).await?;
-        Ok(TenantScope(caller.scope(requested)?))
+        Ok(TenantScope(Scope::for_caller(
+            &caller,
+            named_tenant_text(parts).as_deref(),
+        )?))
     }
 }
 
+/// The text of the tenant a request names: `X-Tenant-Id`, else `tenant_id`
+/// (query).
+fn named_tenant_text(parts: &Parts) -> Option<String> {
+    parts
+        .headers
+        .get("x-tenant-id")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string)
+        .or_else(|| {
+            parts.uri.query().and_then(|q| {
+                form_urlencoded_pairs(q)
+                    .find(|(k, _)| k == "tenant_id")
+                    .map(|(_, v)| v)
+            })
+        })
+}
+
 /// The tenant a request names, if any: `tenant_id` (query) or `X-Tenant-Id`.
-/// A name that is not an id is a tenant not found.
+/// Blank text names none; text that is not an id is a tenant not found.
 pub struct NamedTenant(pub Option<i64>);
 
 impl<S: Send + Sync> FromRequestParts<S> for NamedTenant {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, ApiError> {
-        let named = parts
-            .headers
-            .get("x-tenant-id")
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_string)
-            .or_else(|| {
-                parts.uri.query().and_then(|q| {
-                    form_urlencoded_pairs(q)
-                        .find(|(k, _)| k == "tenant_id")
-                        .map(|(_, v)| v)
-                })
-            });
-        let requested = match named {
-            Some(text) => Some(ApiId::decode(&text).ok_or(ApiError(Error::NotFound("tenant")))?),
-            None => None,
-        };
-        Ok(NamedTenant(requested))
+        let named = billing::scope::named_tenant(named_tenant_text(parts).as_deref())?;
+        Ok(NamedTenant(named))
     }
 }
 

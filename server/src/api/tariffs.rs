@@ -177,10 +177,9 @@ pub async fn update_rate(
     let tariff = TariffRef::Id(path_id(&id, "tariff")?);
     let rate_id = path_id(&rate_id, "call rate")?;
     let patch = RatePatch::from_json(&body)?;
-    if !patch.is_empty() {
-        db.update_rate(&scope, tariff, rate_id, patch).await?;
-    }
-    Ok(Json(db.get_rate(&scope, tariff, rate_id).await?.into()))
+    Ok(Json(
+        db.update_rate(&scope, tariff, rate_id, patch).await?.into(),
+    ))
 }
 
 pub async fn destroy_rate(

@@ -18,6 +18,7 @@ use model::tariff::{RatePatch, StoredRate};
 use model::{FieldError, Fields};
 use serde_json::{json, Map, Value};
 
+use crate::aliases::LEGACY_RATE;
 use crate::api::error::{wrong_method, ApiError, ApiResult};
 use crate::api::extract::{origin_of, JsonObject, TenantScope};
 use crate::state::AppState;
@@ -52,44 +53,11 @@ pub fn routes() -> Router<AppState> {
         .layer(axum::Extension(Surface::TariffApi))
 }
 
-/// This API's field names and the REST API's, for the fields they share.
-const NAMES: &[(&str, &str)] = &[
-    ("call_prefix", "prefix"),
-    ("type", "direction"),
-    ("interval1", "interval_1"),
-    ("intervaln", "interval_n"),
-    ("price1", "price_1"),
-    ("pricen", "price_n"),
-    ("grace_period", "grace_period"),
-    ("free_seconds", "free_seconds"),
-    ("connect_fee", "connect_fee"),
-    ("postcall_surcharge", "postcall_surcharge"),
-];
-
 /// Reads a body with this API's names through the REST API's checks; errors
 /// name this API's fields.
 fn read_patch(body: &Map<String, Value>) -> Result<RatePatch, ApiError> {
-    let mut renamed = Map::new();
-    for (ours, theirs) in NAMES {
-        if let Some(v) = body.get(*ours) {
-            renamed.insert((*theirs).to_string(), v.clone());
-        }
-    }
-    RatePatch::from_json(&renamed)
-        .map_err(|errors| ApiError(Error::Validation(legacy_names(errors))))
-}
-
-fn legacy_names(errors: Vec<FieldError>) -> Vec<FieldError> {
-    errors
-        .into_iter()
-        .map(|e| {
-            let name = NAMES
-                .iter()
-                .find(|(_, theirs)| *theirs == e.field)
-                .map_or(e.field.clone(), |(ours, _)| (*ours).to_string());
-            FieldError::new(name, e.message)
-        })
-        .collect()
+    RatePatch::from_json(&LEGACY_RATE.to_fields(body))
+        .map_err(|errors| ApiError(Error::Validation(LEGACY_RATE.to_names(errors))))
 }
 
 /// The rate as this API shows it: money as strings of exact digits.
@@ -174,7 +142,8 @@ async fn show(
     Ok(Json(view(rate)))
 }
 
-/// `POST /api/tariff/create`: every documented field is required.
+/// `POST /api/tariff/create`: every documented field is required; a
+/// `currency`, when sent, must be the default tariff's.
 async fn create(
     State(db): State<Db>,
     TenantScope(scope): TenantScope,
@@ -182,10 +151,10 @@ async fn create(
 ) -> ApiResult<Json<Value>> {
     scope.require_manager()?;
     let patch = read_patch(&body);
-    let mut missing: Vec<FieldError> = NAMES
-        .iter()
-        .filter(|(ours, _)| body.get(*ours).is_none_or(Value::is_null))
-        .map(|(ours, _)| FieldError::new(*ours, "is required"))
+    let mut missing: Vec<FieldError> = LEGACY_RATE
+        .pairs()
+        .filter(|(ours, field)| *field != "currency" && body.get(*ours).is_none_or(Value::is_null))
+        .map(|(ours, _)| FieldError::new(ours, "is required"))
         .collect();
     let patch = match patch {
         Ok(p) if missing.is_empty() => p,
@@ -196,7 +165,9 @@ async fn create(
         }
         Err(e) => return Err(e),
     };
-    let rate = patch.into_new(0).map_err(legacy_names)?;
+    let rate = patch
+        .into_new(0)
+        .map_err(|errors| LEGACY_RATE.to_names(errors))?;
     let id = db.create_rate(&scope, TariffRef::Default, rate).await?;
     Ok(Json(json!({ "id": id })))
 }
@@ -210,12 +181,8 @@ async fn update(
     scope.require_manager()?;
     let id = id_of(&body)?;
     let patch = read_patch(&body)?;
-    if patch.is_empty() {
-        db.get_rate(&scope, TariffRef::Default, id).await?;
-    } else {
-        db.update_rate(&scope, TariffRef::Default, id, patch)
-            .await?;
-    }
+    db.update_rate(&scope, TariffRef::Default, id, patch)
+        .await?;
     Ok(Json(json!({})))
 }
 

@@ -1,0 +1,77 @@
+//! The tenant a request acts on, from the caller and the tenant the request
+//! names (an opaque API id as text): one rule for the REST API, the portal's
+//! server functions and the portal's own routes.
+
+use model::ApiId;
+
+use crate::auth::{Caller, Scope};
+use crate::error::{Error, Result};
+
+/// The tenant a request names: blank text names none, and text that is not
+/// an id names a tenant that is not found.
+pub fn named_tenant(text: Option<&str>) -> Result<Option<i64>> {
+    match text.map(str::trim).filter(|t| !t.is_empty()) {
+        Some(text) => ApiId::decode(text)
+            .map(Some)
+            .ok_or(Error::NotFound("tenant")),
+        None => Ok(None),
+    }
+}
+
+impl Scope {
+    /// The tenant `caller` acts on when a request names `tenant`: a tenant
+    /// user's own (naming another is "not found"); for a system
+    /// administrator, the one named, which it must name.
+    pub fn for_caller(caller: &Caller, tenant: Option<&str>) -> Result<Scope> {
+        caller.scope(named_tenant(tenant)?)
+    }
+
+    /// Like [`Scope::for_caller`], but `None` for a system administrator who
+    /// has not named a tenant yet (a page then offers the choice).
+    pub fn chosen_for(caller: &Caller, tenant: Option<&str>) -> Result<Option<Scope>> {
+        match named_tenant(tenant)? {
+            None if caller.tenant_id.is_none() => Ok(None),
+            named => caller.scope(named).map(Some),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::system_admin;
+
+    #[test]
+    fn a_named_tenant_is_an_id_or_nothing() {
+        assert_eq!(named_tenant(None).ok(), Some(None));
+        assert_eq!(named_tenant(Some("  ")).ok(), Some(None));
+        assert_eq!(named_tenant(Some(&ApiId::encode(7))).ok(), Some(Some(7)));
+        assert!(matches!(
+            named_tenant(Some("nope")),
+            Err(Error::NotFound("tenant"))
+        ));
+    }
+
+    #[test]
+    fn a_system_administrator_names_the_tenant() {
+        let admin = system_admin();
+        assert!(matches!(Scope::chosen_for(&admin, Some("")), Ok(None)));
+        assert!(Scope::for_caller(&admin, None).is_err());
+        let scope = Scope::for_caller(&admin, Some(&ApiId::encode(3))).expect("scope");
+        assert_eq!(scope.tenant_id, 3);
+        let mut user = admin;
+        user.role = model::user::Role::Admin;
+        user.tenant_id = Some(5);
+        assert_eq!(
+            Scope::chosen_for(&user, None)
+                .ok()
+                .flatten()
+                .map(|s| s.tenant_id),
+            Some(5)
+        );
+        assert!(matches!(
+            Scope::for_caller(&user, Some(&ApiId::encode(3))),
+            Err(Error::NotFound("tenant"))
+        ));
+    }
+}
