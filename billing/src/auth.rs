@@ -51,7 +51,7 @@ impl TokenCache {
     }
 
     /// Forgets every token: called whenever tokens are revoked.
-    fn forget_all(&self) {
+    pub(crate) fn forget_all(&self) {
         if let Ok(mut callers) = self.callers.write() {
             callers.clear();
         }
@@ -366,6 +366,7 @@ impl Db {
             .try_get::<String, _>(3)?
             .parse()
             .map_err(Error::internal)?;
+        crate::standing::refuse_inactive(self, user_id).await?;
         let deleted =
             sqlx::query("DELETE FROM tokens WHERE family = $1 AND kind IN ('access', 'refresh')")
                 .bind(&family)
@@ -427,6 +428,7 @@ impl Db {
             },
             origin,
         };
+        crate::standing::refuse_inactive(self, caller.user_id).await?;
         self.token_cache().put(hash, &caller);
         Ok(caller)
     }
@@ -438,6 +440,7 @@ impl Db {
             .fetch_optional(self.pool())
             .await?
             .ok_or_else(|| Error::Unauthorized("the session's user no longer exists".into()))?;
+        crate::standing::refuse_inactive(self, user_id).await?;
         Ok(Caller {
             user_id: row.try_get(0)?,
             username: row.try_get(1)?,

@@ -47,6 +47,8 @@ pub mod resolver;
 /// Portal sessions in the application's database.
 pub mod sessions;
 mod sql;
+/// Whether a user may work now: tenant not suspended, user not disabled.
+pub mod standing;
 /// Tariffs: a tenant's named rate tables.
 pub mod tariffs;
 /// Tenants.
@@ -58,8 +60,10 @@ pub mod testing;
 pub mod throttle;
 /// Times on the wire.
 pub mod time;
-/// Users.
+/// Users: creating and reading them.
 pub mod users;
+/// Administering users: role, disabling, removal, passwords.
+pub mod user_admin;
 
 pub use audit::{Origin, Surface};
 pub use auth::{Caller, Scope};

@@ -91,6 +91,7 @@ impl From<Error> for Fault {
             Error::Forbidden(m) => Fault(FORBIDDEN, m),
             Error::Unauthorized(m) => Fault(UNAUTHORIZED, m),
             Error::Refused { code, message } => Fault(REFUSED, format!("{code}: {message}")),
+            Error::Inactive { code, message } => Fault(FORBIDDEN, format!("{code}: {message}")),
             Error::Conflict { code, message } => Fault(CONFLICT, format!("{code}: {message}")),
             e @ Error::TooManyRequests { .. } => Fault(TOO_MANY_REQUESTS, e.to_string()),
             Error::Internal(detail) => {
@@ -187,6 +188,7 @@ async fn authenticate(db: &Db, headers: &HeaderMap, origin: Origin) -> Result<Sc
         .ok_or_else(|| unauthorized("the Basic credentials do not decode"))?;
     let caller: Caller = match db.authenticate(password, origin).await {
         Ok(caller) => caller,
+        Err(e @ Error::Inactive { .. }) => return Err(Denied::Fault(e.into())),
         Err(_) => {
             let (name, domain) = match user.rsplit_once('@') {
                 Some((name, domain)) => (name, Some(domain)),
@@ -197,7 +199,9 @@ async fn authenticate(db: &Db, headers: &HeaderMap, origin: Origin) -> Result<Sc
                 Err(Error::TooManyRequests {
                     retry_after_seconds,
                 }) => return Err(Denied::Throttled(retry_after_seconds)),
-                Err(e @ Error::Internal(_)) => return Err(Denied::Fault(e.into())),
+                Err(e @ (Error::Internal(_) | Error::Inactive { .. })) => {
+                    return Err(Denied::Fault(e.into()))
+                }
                 Err(_) => return Err(unauthorized("invalid username@domain or password").into()),
             }
         }
