@@ -16,10 +16,10 @@ use leptos_router::components::{ParentRoute, Route, Router, Routes};
 use leptos_router::path;
 
 use crate::components::layout::Layout;
+use crate::pages::account::AccountPage;
 use crate::pages::billing_plans::BillingPlansPage;
 use crate::pages::billing_settings::BillingSettingsPage;
 use crate::pages::rates::RatesPage;
-use crate::pages::account::AccountPage;
 use crate::pages::tariffs::TariffsPage;
 use crate::pages::tenants::TenantsPage;
 use crate::pages::users::UsersPage;

@@ -60,10 +60,10 @@ pub mod testing;
 pub mod throttle;
 /// Times on the wire.
 pub mod time;
-/// Users: creating and reading them.
-pub mod users;
 /// Administering users: role, disabling, removal, passwords.
 pub mod user_admin;
+/// Users: creating and reading them.
+pub mod users;
 
 pub use audit::{Origin, Surface};
 pub use auth::{Caller, Scope};

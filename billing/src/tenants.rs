@@ -222,10 +222,11 @@ impl Db {
             after.status = status;
         }
         if let Some(currency) = currency.filter(|c| *c != before.currency) {
-            let charged = sqlx::query("SELECT id FROM balance_transactions WHERE tenant_id = $1 LIMIT 1")
-                .bind(id)
-                .fetch_optional(&mut *tx)
-                .await?;
+            let charged =
+                sqlx::query("SELECT id FROM balance_transactions WHERE tenant_id = $1 LIMIT 1")
+                    .bind(id)
+                    .fetch_optional(&mut *tx)
+                    .await?;
             if charged.is_some() {
                 return Err(Error::field(
                     "currency",

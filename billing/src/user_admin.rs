@@ -49,7 +49,12 @@ fn audited(user: &User) -> serde_json::Map<String, serde_json::Value> {
 impl Db {
     /// The user `id` as the caller may administer it, read for a change in
     /// `tx`, with its tenant.
-    async fn administered(&self, tx: &mut Tx, caller: &Caller, id: i64) -> Result<(User, Option<i64>)> {
+    async fn administered(
+        &self,
+        tx: &mut Tx,
+        caller: &Caller,
+        id: i64,
+    ) -> Result<(User, Option<i64>)> {
         if !caller.role.manages_tenant() {
             return Err(Error::Forbidden(format!(
                 "the role {} may not administer users",
@@ -193,7 +198,8 @@ impl Db {
         let hash = hash_password(password).await?;
         let mut tx = self.write().await?;
         let (_, tenant) = self.administered(&mut tx, caller, id).await?;
-        self.store_password(&mut tx, caller, tenant, id, hash).await?;
+        self.store_password(&mut tx, caller, tenant, id, hash)
+            .await?;
         tx.commit().await?;
         self.token_cache().forget_all();
         Ok(())
@@ -229,7 +235,10 @@ impl Db {
         let stored: String = row.try_get("password_hash")?;
         let tenant: Option<i64> = row.try_get("tenant_id")?;
         if !verify_password(current_password.to_string(), stored).await? {
-            return Err(Error::field("current_password", "is not your current password"));
+            return Err(Error::field(
+                "current_password",
+                "is not your current password",
+            ));
         }
         let hash = hash_password(new_password).await?;
         let mut tx = self.write().await?;
@@ -263,10 +272,7 @@ impl Db {
         .execute(&mut **tx)
         .await?;
         let mut changes = serde_json::Map::new();
-        changes.insert(
-            "password".into(),
-            serde_json::json!({ "after": "changed" }),
-        );
+        changes.insert("password".into(), serde_json::json!({ "after": "changed" }));
         audit::append(
             tx,
             Change::new(caller, tenant, Action::Update, Entity::User, Some(id)).with(changes),

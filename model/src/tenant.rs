@@ -42,11 +42,17 @@ mod tests {
 
     #[test]
     fn domains_and_names() {
-        assert_eq!(validate_sip_domain(" PBX.Example.com "), Ok("pbx.example.com".into()));
+        assert_eq!(
+            validate_sip_domain(" PBX.Example.com "),
+            Ok("pbx.example.com".into())
+        );
         assert!(validate_sip_domain("a b").is_err());
         assert!(validate_sip_domain(".x").is_err());
         assert!(validate_tenant_name("  ").is_err());
         assert_eq!(validate_tenant_name(" Acme "), Ok("Acme".into()));
-        assert_eq!("SUSPENDED".parse::<TenantStatus>(), Ok(TenantStatus::Suspended));
+        assert_eq!(
+            "SUSPENDED".parse::<TenantStatus>(),
+            Ok(TenantStatus::Suspended)
+        );
     }
 }

@@ -75,7 +75,10 @@ async fn portal_login(app: &TestApp, username: &str, password: &str) -> Answer {
 /// The id of a tenant's user by name, as its administrator sees it.
 async fn user_id(app: &TestApp, admin: &str, username: &str) -> String {
     let users = app
-        .get(&format!("/api/users?filter=username%20eq%20'{username}'"), admin)
+        .get(
+            &format!("/api/users?filter=username%20eq%20'{username}'"),
+            admin,
+        )
         .await;
     assert_eq!(users.status, StatusCode::OK, "{}", users.text);
     users.body["items"][0]["id"]
@@ -101,7 +104,9 @@ async fn a_suspended_tenant_cannot_log_in_but_its_pbx_still_posts_calls(backend:
     let root = app.admin().await;
     let (tenant, admin, user) = app.tenant(&root, DOMAIN).await;
     let (_, globex_admin, _) = app.tenant(&root, "globex.example.com").await;
-    let made = app.post("/api/tokens", &admin, json!({"name": "pbx"})).await;
+    let made = app
+        .post("/api/tokens", &admin, json!({"name": "pbx"}))
+        .await;
     assert_eq!(made.status, StatusCode::OK, "{}", made.text);
     let pbx = made.body["token"].as_str().expect("secret").to_string();
     app.post("/api/call_rates", &admin, rate("1")).await;
@@ -136,7 +141,11 @@ async fn a_suspended_tenant_cannot_log_in_but_its_pbx_still_posts_calls(backend:
     assert_eq!(login.status, StatusCode::FORBIDDEN, "{}", login.text);
     assert_eq!(login.code(), "TENANT_SUSPENDED");
     let wrong = rest_login(&app, "boss", "wrong-password").await;
-    assert_eq!(wrong.status, StatusCode::UNAUTHORIZED, "a wrong password tells nothing");
+    assert_eq!(
+        wrong.status,
+        StatusCode::UNAUTHORIZED,
+        "a wrong password tells nothing"
+    );
     for token in [&admin, &user, &pbx] {
         let read = app.get("/api/call_rates", token).await;
         assert_eq!(read.status, StatusCode::FORBIDDEN, "{}", read.text);
@@ -152,7 +161,10 @@ async fn a_suspended_tenant_cannot_log_in_but_its_pbx_still_posts_calls(backend:
         .await;
     assert_eq!(legacy.status, StatusCode::FORBIDDEN, "{}", legacy.text);
     assert_eq!(legacy.code(), "TENANT_SUSPENDED");
-    for (name, password) in [(format!("boss@{DOMAIN}"), PASSWORD), ("pbx".into(), pbx.as_str())] {
+    for (name, password) in [
+        (format!("boss@{DOMAIN}"), PASSWORD),
+        ("pbx".into(), pbx.as_str()),
+    ] {
         let (code, message) = xmlrpc_fault(&app, &name, password).await.expect("a fault");
         assert_eq!(code, server::xmlrpc::FORBIDDEN, "{message}");
         assert!(message.starts_with("TENANT_SUSPENDED"), "{message}");
@@ -206,9 +218,18 @@ async fn a_suspended_tenant_cannot_log_in_but_its_pbx_still_posts_calls(backend:
     // Resumed, the same logins and tokens work again.
     let resumed = app.post(&path, &root, json!({"status": "ACTIVE"})).await;
     assert_eq!(resumed.body["status"], "ACTIVE", "{}", resumed.text);
-    assert_eq!(app.get("/api/call_rates", &admin).await.status, StatusCode::OK);
-    assert_eq!(rest_login(&app, "boss", PASSWORD).await.status, StatusCode::OK);
-    assert_eq!(xmlrpc_fault(&app, &format!("boss@{DOMAIN}"), PASSWORD).await, None);
+    assert_eq!(
+        app.get("/api/call_rates", &admin).await.status,
+        StatusCode::OK
+    );
+    assert_eq!(
+        rest_login(&app, "boss", PASSWORD).await.status,
+        StatusCode::OK
+    );
+    assert_eq!(
+        xmlrpc_fault(&app, &format!("boss@{DOMAIN}"), PASSWORD).await,
+        None
+    );
 
     let audited = audit_entries(&app, &root, "TENANT", &tenant).await;
     let statuses: Vec<_> = audited
@@ -234,14 +255,22 @@ async fn a_tenants_currency_changes_only_before_money_moves(backend: Backend) {
 
     let acme_path = format!("/api/tenants/{acme}");
     let renamed = app
-        .post(&acme_path, &root, json!({"name": " Acme Ltd ", "currency": "eur"}))
+        .post(
+            &acme_path,
+            &root,
+            json!({"name": " Acme Ltd ", "currency": "eur"}),
+        )
         .await;
     assert_eq!(renamed.status, StatusCode::OK, "{}", renamed.text);
     assert_eq!(renamed.body["name"], "Acme Ltd");
     assert_eq!(renamed.body["currency"], "EUR");
     assert_eq!(renamed.body["sip_domain"], DOMAIN);
     let tariffs = app.get("/api/tariffs", &acme_admin).await;
-    assert_eq!(tariffs.body["items"][0]["currency"], "EUR", "{}", tariffs.text);
+    assert_eq!(
+        tariffs.body["items"][0]["currency"], "EUR",
+        "{}",
+        tariffs.text
+    );
 
     let bad = app
         .post(&acme_path, &root, json!({"name": "", "currency": "EURO"}))
@@ -253,12 +282,18 @@ async fn a_tenants_currency_changes_only_before_money_moves(backend: Backend) {
 
     // A rate priced in euros keeps the tenant in euros.
     app.post("/api/call_rates", &acme_admin, rate("1")).await;
-    let priced = app.post(&acme_path, &root, json!({"currency": "GBP"})).await;
+    let priced = app
+        .post(&acme_path, &root, json!({"currency": "GBP"}))
+        .await;
     assert_eq!(priced.fields(), ["currency"], "{}", priced.text);
     assert_eq!(
-        app.post(&acme_path, &root, json!({"currency": "EUR", "name": "Acme"}))
-            .await
-            .status,
+        app.post(
+            &acme_path,
+            &root,
+            json!({"currency": "EUR", "name": "Acme"})
+        )
+        .await
+        .status,
         StatusCode::OK,
         "the same currency is no change"
     );
@@ -311,7 +346,9 @@ async fn users_are_administered_within_their_tenant(backend: Backend) {
     assert_eq!(promoted.status, StatusCode::OK, "{}", promoted.text);
     assert_eq!(promoted.body["role"], "Admin");
     assert_eq!(promoted.body["enabled"], true);
-    let back = app.post(&path, &boss, json!({"role": "StandardUser"})).await;
+    let back = app
+        .post(&path, &boss, json!({"role": "StandardUser"}))
+        .await;
     assert_eq!(back.body["role"], "StandardUser");
     let system = app.post(&path, &root, json!({"role": "SystemAdmin"})).await;
     assert_eq!(system.fields(), ["role"], "{}", system.text);
@@ -331,10 +368,18 @@ async fn users_are_administered_within_their_tenant(backend: Backend) {
     for (url, body) in [
         (foreign.clone(), json!({"enabled": false})),
         (format!("{foreign}/destroy"), json!({})),
-        (format!("{foreign}/password"), json!({"password": "new-password-1"})),
+        (
+            format!("{foreign}/password"),
+            json!({"password": "new-password-1"}),
+        ),
     ] {
         let answer = app.post(&url, &boss, body).await;
-        assert_eq!(answer.status, StatusCode::NOT_FOUND, "{url}: {}", answer.text);
+        assert_eq!(
+            answer.status,
+            StatusCode::NOT_FOUND,
+            "{url}: {}",
+            answer.text
+        );
     }
     let by_user = app.post(&path, &user, json!({"enabled": false})).await;
     assert_eq!(by_user.status, StatusCode::FORBIDDEN, "{}", by_user.text);
@@ -345,18 +390,28 @@ async fn users_are_administered_within_their_tenant(backend: Backend) {
     let read = app.get("/api/user/balance", &user).await;
     assert_eq!(read.status, StatusCode::FORBIDDEN, "{}", read.text);
     assert_eq!(read.code(), "USER_DISABLED");
-    assert_eq!(rest_login(&app, "101", PASSWORD).await.code(), "USER_DISABLED");
+    assert_eq!(
+        rest_login(&app, "101", PASSWORD).await.code(),
+        "USER_DISABLED"
+    );
     let portal = portal_login(&app, "101", PASSWORD).await;
     assert_eq!(portal.status, StatusCode::FORBIDDEN, "{}", portal.text);
     let listed = app.get("/api/users?orderby=username", &boss).await;
     assert_eq!(listed.body["items"][0]["username"], "101");
     assert_eq!(listed.body["items"][0]["enabled"], false);
     app.post(&path, &boss, json!({"enabled": true})).await;
-    assert_eq!(app.get("/api/user/balance", &user).await.status, StatusCode::OK);
+    assert_eq!(
+        app.get("/api/user/balance", &user).await.status,
+        StatusCode::OK
+    );
 
     // A reset password ends the user's logins.
     let short = app
-        .post(&format!("{path}/password"), &boss, json!({"password": "short"}))
+        .post(
+            &format!("{path}/password"),
+            &boss,
+            json!({"password": "short"}),
+        )
         .await;
     assert_eq!(short.fields(), ["password"]);
     let reset = app
@@ -416,7 +471,9 @@ async fn users_are_administered_within_their_tenant(backend: Backend) {
     assert_eq!(kept.status, StatusCode::OK, "{}", kept.text);
     assert_eq!(kept.body["deleted"], false);
     assert_eq!(kept.body["disabled"], true);
-    assert!(kept.body["message"].as_str().is_some_and(|m| m.contains("disabled instead")));
+    assert!(kept.body["message"]
+        .as_str()
+        .is_some_and(|m| m.contains("disabled instead")));
     assert_eq!(app.get(&path, &boss).await.body["enabled"], false);
     let created = app
         .post(
@@ -443,12 +500,20 @@ async fn users_are_administered_within_their_tenant(backend: Backend) {
     );
 
     let audited = audit_entries(&app, &root, "USER", &extension).await;
-    assert!(audited.iter().any(|e| e["changes"]["password"] == json!({"after": "changed"})));
-    assert!(!audited.iter().any(|e| e.to_string().contains("reset-password-1")));
-    assert!(audited.iter().any(|e| e["changes"]["role"]
-        == json!({"before": "StandardUser", "after": "Admin"})));
+    assert!(audited
+        .iter()
+        .any(|e| e["changes"]["password"] == json!({"after": "changed"})));
+    assert!(!audited
+        .iter()
+        .any(|e| e.to_string().contains("reset-password-1")));
+    assert!(audited
+        .iter()
+        .any(|e| e["changes"]["role"] == json!({"before": "StandardUser", "after": "Admin"})));
     let removed = audit_entries(&app, &root, "USER", &fresh).await;
-    assert!(removed.iter().any(|e| e["action"] == "DELETE"), "{removed:?}");
+    assert!(
+        removed.iter().any(|e| e["action"] == "DELETE"),
+        "{removed:?}"
+    );
 }
 
 on_both_databases!(

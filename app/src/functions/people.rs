@@ -155,7 +155,11 @@ pub async fn set_tenant_status(id: String, status: TenantStatus) -> Result<Strin
         status: Some(status),
         ..TenantChange::default()
     };
-    let tenant = super::answer(db()?.update_tenant(&caller, decode(&id, "tenant")?, change).await)?;
+    let tenant = super::answer(
+        db()?
+            .update_tenant(&caller, decode(&id, "tenant")?, change)
+            .await,
+    )?;
     Ok(match tenant.status {
         TenantStatus::Suspended => format!(
             "{} is suspended: its users cannot log in; its PBX's calls are still taken.",
@@ -254,7 +258,11 @@ pub async fn save_user(
                 enabled: None,
             };
             let id = decode(&wire, "user")?;
-            super::answer(db.update_user(&scope.caller, id, change).await.map(|u| u.id))
+            super::answer(
+                db.update_user(&scope.caller, id, change)
+                    .await
+                    .map(|u| u.id),
+            )
         }
     }
 }
@@ -267,7 +275,11 @@ pub async fn delete_user(tenant: Option<String>, id: String) -> Result<(), Serve
     use crate::server::{db, scope};
     use ::billing::user_admin::{Removal, DISABLED_INSTEAD};
     let scope = scope(tenant).await?;
-    match super::answer(db()?.destroy_user(&scope.caller, decode(&id, "user")?).await)? {
+    match super::answer(
+        db()?
+            .destroy_user(&scope.caller, decode(&id, "user")?)
+            .await,
+    )? {
         Removal::Deleted => Ok(()),
         Removal::Disabled => Err(crate::server::to_server_error(::billing::Error::Conflict {
             code: "DISABLED_INSTEAD",
@@ -290,11 +302,18 @@ pub async fn set_user_enabled(
         role: None,
         enabled: Some(enabled),
     };
-    let user = super::answer(db()?.update_user(&scope.caller, decode(&id, "user")?, change).await)?;
+    let user = super::answer(
+        db()?
+            .update_user(&scope.caller, decode(&id, "user")?, change)
+            .await,
+    )?;
     Ok(if user.enabled {
         format!("{} is enabled again.", user.username)
     } else {
-        format!("{} is disabled: it cannot log in, and its tokens stop working.", user.username)
+        format!(
+            "{} is disabled: it cannot log in, and its tokens stop working.",
+            user.username
+        )
     })
 }
 

@@ -14,10 +14,13 @@ pub fn AccountPage() -> impl IntoView {
     let new = RwSignal::new(String::new());
     let errors = Signal::derive(move || action.value().with(refused_fields));
     let outcome = move || match action.value().get() {
-        Some(Ok(text)) => Some(view! { <p class="notice" role="status" data-testid="notice">{text}</p> }.into_any()),
-        Some(Err(e)) if invalid_fields(&e).is_none() => {
-            Some(view! { <p class="error" role="alert" data-testid="form-error">{error_text(&e)}</p> }.into_any())
-        }
+        Some(Ok(text)) => Some(
+            view! { <p class="notice" role="status" data-testid="notice">{text}</p> }.into_any(),
+        ),
+        Some(Err(e)) if invalid_fields(&e).is_none() => Some(
+            view! { <p class="error" role="alert" data-testid="form-error">{error_text(&e)}</p> }
+                .into_any(),
+        ),
         _ => None,
     };
     Effect::new(move |_| {

@@ -18,8 +18,8 @@ use crate::components::list_page::{
     Changes, Column, EditResource, ListPage, ListResource, Rows, Search, Window,
 };
 use crate::functions::people::{
-    list_tenant_rows, DeleteTenant, PeopleArgs, PeoplePage, SaveTenant, SetTenantStatus,
-    TenantRow, PAGE_SIZE,
+    list_tenant_rows, DeleteTenant, PeopleArgs, PeoplePage, SaveTenant, SetTenantStatus, TenantRow,
+    PAGE_SIZE,
 };
 
 /// The list parameters of a page, from its URL.
@@ -171,7 +171,10 @@ pub fn TenantsPage() -> impl IntoView {
     };
     let columns = vec![
         Column::new("name", "Name", |t: &TenantRow| t.name.clone()).sortable(),
-        Column::new("sip_domain", "SIP domain", |t: &TenantRow| t.sip_domain.clone()).sortable(),
+        Column::new("sip_domain", "SIP domain", |t: &TenantRow| {
+            t.sip_domain.clone()
+        })
+        .sortable(),
         Column::new("currency", "Currency", |t: &TenantRow| t.currency.clone()).sortable(),
         Column::new("status", "Status", |t: &TenantRow| {
             status_badge(t.status == TenantStatus::Active, "active", "suspended")
@@ -241,7 +244,10 @@ fn TenantEditor(row: Option<TenantRow>, form: RowForm) -> impl IntoView {
         let mut body = Map::new();
         body.insert("name".into(), Value::String(name.get_untracked()));
         if is_new {
-            body.insert("sip_domain".into(), Value::String(sip_domain.get_untracked()));
+            body.insert(
+                "sip_domain".into(),
+                Value::String(sip_domain.get_untracked()),
+            );
         }
         let money = currency.get_untracked().trim().to_string();
         if !money.is_empty() {

@@ -177,9 +177,8 @@ pub fn UsersPage() -> impl IntoView {
         .sortable(),
         Column::new("access", "Access", actions),
     ];
-    let changes = Changes::of::<Users>(|(row, form)| {
-        view! { <UserEditor row=row form=form /> }.into_any()
-    });
+    let changes =
+        Changes::of::<Users>(|(row, form)| view! { <UserEditor row=row form=form /> }.into_any());
     view! {
         {move || resetting.get().map(|(id, name)| view! { <ResetForm id=id name=name action=reset cancel=resetting /> })}
         <ListPage
