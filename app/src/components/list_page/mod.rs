@@ -313,6 +313,14 @@ pub fn ListPage<P: ListResource>(
             None => {}
         });
     }
+    // What the page's own changes answered replaces the last notice.
+    if let Some(message) = message {
+        Effect::new(move |_| {
+            if let Some(text) = message.get() {
+                notice.set(Some(text));
+            }
+        });
+    }
     // Another tenant, another list: what was open for the last one closes.
     Effect::new(move |previous: Option<Option<String>>| {
         let now = tenant.get();
@@ -406,7 +414,6 @@ pub fn ListPage<P: ListResource>(
         {move || {
             notice
                 .get()
-                .or_else(|| message.and_then(|m| m.get()))
                 .map(|text| view! { <p class="notice" role="status" data-testid="notice">{text}</p> })
         }}
         {move || changes.and_then(|changes| editing.get().map(|row| editor(changes, row)))}
