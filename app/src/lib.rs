@@ -16,10 +16,13 @@ use leptos_router::components::{ParentRoute, Route, Router, Routes};
 use leptos_router::path;
 
 use crate::components::layout::Layout;
+use crate::pages::account::AccountPage;
 use crate::pages::billing_plans::BillingPlansPage;
 use crate::pages::billing_settings::BillingSettingsPage;
 use crate::pages::rates::RatesPage;
 use crate::pages::tariffs::TariffsPage;
+use crate::pages::tenants::TenantsPage;
+use crate::pages::users::UsersPage;
 use crate::pages::{home::HomePage, login::LoginPage, not_found::NotFound};
 
 /// The HTML document around the app. On the server it also sets the page's
@@ -76,6 +79,9 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("tariffs") view=TariffsPage />
                     <Route path=path!("billing-plans") view=BillingPlansPage />
                     <Route path=path!("billing") view=BillingSettingsPage />
+                    <Route path=path!("tenants") view=TenantsPage />
+                    <Route path=path!("users") view=UsersPage />
+                    <Route path=path!("account") view=AccountPage />
                 </ParentRoute>
             </Routes>
         </Router>

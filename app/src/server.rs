@@ -78,7 +78,7 @@ pub fn status_of(e: &billing::Error) -> StatusCode {
     match e {
         billing::Error::Validation(_) | billing::Error::BadLines { .. } => StatusCode::BAD_REQUEST,
         billing::Error::Unauthorized(_) => StatusCode::UNAUTHORIZED,
-        billing::Error::Forbidden(_) => StatusCode::FORBIDDEN,
+        billing::Error::Forbidden(_) | billing::Error::Inactive { .. } => StatusCode::FORBIDDEN,
         billing::Error::NotFound(_) => StatusCode::NOT_FOUND,
         billing::Error::Conflict { .. } => StatusCode::CONFLICT,
         billing::Error::Refused { .. } => StatusCode::UNPROCESSABLE_ENTITY,

@@ -30,6 +30,11 @@ pub enum Error {
     /// destination, insufficient funds): the code says which.
     #[error("{message}")]
     Refused { code: &'static str, message: String },
+    /// The caller's tenant is suspended or the caller's user disabled
+    /// (`TENANT_SUSPENDED`, `USER_DISABLED`): the credentials are right but
+    /// may not be used now.
+    #[error("{message}")]
+    Inactive { code: &'static str, message: String },
     /// A request that is well-formed but cannot be done in the current state.
     #[error("{message}")]
     Conflict { code: &'static str, message: String },

@@ -49,6 +49,8 @@ pub mod scope;
 /// Portal sessions in the application's database.
 pub mod sessions;
 mod sql;
+/// Whether a user may work now: tenant not suspended, user not disabled.
+pub mod standing;
 /// Tariffs: a tenant's named rate tables.
 pub mod tariffs;
 /// Tenants.
@@ -60,7 +62,9 @@ pub mod testing;
 pub mod throttle;
 /// Times on the wire.
 pub mod time;
-/// Users.
+/// Administering users: role, disabling, removal, passwords.
+pub mod user_admin;
+/// Users: creating and reading them.
 pub mod users;
 
 pub use audit::{Origin, Surface};

@@ -1,9 +1,10 @@
 //! Tenants: companies on the PBX, each with its SIP domain, currency, billing
 //! settings (in [`billing_settings`](crate::billing_settings)) and default
-//! tariff.
+//! tariff, and its standing (active or suspended, see [`crate::standing`]).
 
 use model::currency::parse_currency;
 use model::query::{FieldKind, FieldSpec, ListQuery, ResourceSpec};
+use model::tenant::{validate_sip_domain, validate_tenant_name, TenantStatus};
 use model::{ApiId, FieldError};
 use serde::{Deserialize, Serialize};
 use sqlx::any::AnyRow;
@@ -22,7 +23,18 @@ pub struct Tenant {
     pub name: String,
     pub sip_domain: String,
     pub currency: String,
+    pub status: TenantStatus,
     pub created_at: String,
+}
+
+/// What changing a tenant takes: each field left out stays as it is.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TenantChange {
+    pub name: Option<String>,
+    /// Only while the tenant has no ledger rows and no rates in another
+    /// currency.
+    pub currency: Option<String>,
+    pub status: Option<TenantStatus>,
 }
 
 /// What creating a tenant takes.
@@ -39,6 +51,11 @@ pub static TENANT_SPEC: ResourceSpec = ResourceSpec {
         FieldSpec::new("name", "name", FieldKind::Text),
         FieldSpec::new("sip_domain", "sip_domain", FieldKind::Text),
         FieldSpec::new("currency", "currency", FieldKind::Text),
+        FieldSpec::new(
+            "status",
+            "status",
+            FieldKind::Enum(<TenantStatus as model::WireEnum>::ALL_WIRE),
+        ),
         FieldSpec::new("created_at", "created_at", FieldKind::Timestamp),
     ],
     search: &["name", "sip_domain"],
@@ -46,7 +63,7 @@ pub static TENANT_SPEC: ResourceSpec = ResourceSpec {
     decode_id: ApiId::decode,
 };
 
-const TENANT_COLUMNS: &str = "id, name, sip_domain, currency, created_at";
+const TENANT_COLUMNS: &str = "id, name, sip_domain, currency, created_at, status";
 
 fn tenant_from_row(row: &AnyRow) -> Result<Tenant> {
     Ok(Tenant {
@@ -55,22 +72,11 @@ fn tenant_from_row(row: &AnyRow) -> Result<Tenant> {
         sip_domain: row.try_get("sip_domain")?,
         currency: row.try_get("currency")?,
         created_at: crate::time::rfc3339(row.try_get("created_at")?),
+        status: row
+            .try_get::<String, _>("status")?
+            .parse()
+            .map_err(Error::internal)?,
     })
-}
-
-/// Checks a SIP domain: a host name or an IP address, 1..280 characters.
-fn validate_domain(domain: &str) -> Result<String, &'static str> {
-    let domain = domain.trim().to_ascii_lowercase();
-    if domain.is_empty() || domain.len() > 280 {
-        return Err("must be 1 to 280 characters");
-    }
-    let ok = domain
-        .chars()
-        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':' | '[' | ']'));
-    if !ok || domain.starts_with('.') || domain.ends_with('.') {
-        return Err("must be a host name or an IP address");
-    }
-    Ok(domain)
 }
 
 impl Db {
@@ -78,11 +84,10 @@ impl Db {
     pub async fn create_tenant(&self, caller: &Caller, new: NewTenant) -> Result<Tenant> {
         caller.require_system_admin()?;
         let mut errors = Vec::new();
-        let name = new.name.trim().to_string();
-        if name.is_empty() || name.chars().count() > 128 {
-            errors.push(FieldError::new("name", "must be 1 to 128 characters"));
-        }
-        let domain = validate_domain(&new.sip_domain)
+        let name = validate_tenant_name(&new.name)
+            .map_err(|m| errors.push(FieldError::new("name", m)))
+            .unwrap_or_default();
+        let domain = validate_sip_domain(&new.sip_domain)
             .map_err(|m| errors.push(FieldError::new("sip_domain", m)))
             .unwrap_or_default();
         let currency = parse_currency(new.currency.as_deref().unwrap_or("USD"))
@@ -137,6 +142,7 @@ impl Db {
             name,
             sip_domain: domain,
             currency,
+            status: TenantStatus::Active,
             created_at: crate::time::rfc3339(now),
         })
     }
@@ -169,5 +175,107 @@ impl Db {
             .await?
             .ok_or(Error::NotFound("tenant"))?;
         tenant_from_row(&row)
+    }
+
+    /// Changes a tenant's name, currency or standing (system administrators
+    /// only). The currency changes only while nothing was charged in the old
+    /// one: no ledger rows, and no rates in a tariff of another currency; the
+    /// tenant's tariffs in the old currency move with it. Suspending a
+    /// tenant stops its logins and tokens at once (see [`crate::standing`]).
+    pub async fn update_tenant(
+        &self,
+        caller: &Caller,
+        id: i64,
+        change: TenantChange,
+    ) -> Result<Tenant> {
+        caller.require_system_admin()?;
+        let mut errors = Vec::new();
+        let name = change.name.as_deref().and_then(|n| {
+            validate_tenant_name(n)
+                .map_err(|m| errors.push(FieldError::new("name", m)))
+                .ok()
+        });
+        let currency = change.currency.as_deref().and_then(|c| {
+            parse_currency(c)
+                .map_err(|m| errors.push(FieldError::new("currency", m)))
+                .ok()
+        });
+        if !errors.is_empty() {
+            return Err(Error::Validation(errors));
+        }
+        let mut tx = self.write().await?;
+        let sql = format!(
+            "SELECT {TENANT_COLUMNS} FROM tenants WHERE id = $1{}",
+            crate::sql::for_update(self.backend())
+        );
+        let before = sqlx::query(&sql)
+            .bind(id)
+            .fetch_optional(&mut *tx)
+            .await?
+            .ok_or(Error::NotFound("tenant"))?;
+        let before = tenant_from_row(&before)?;
+        let mut after = before.clone();
+        if let Some(name) = name {
+            after.name = name;
+        }
+        if let Some(status) = change.status {
+            after.status = status;
+        }
+        if let Some(currency) = currency.filter(|c| *c != before.currency) {
+            let charged =
+                sqlx::query("SELECT id FROM balance_transactions WHERE tenant_id = $1 LIMIT 1")
+                    .bind(id)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+            if charged.is_some() {
+                return Err(Error::field(
+                    "currency",
+                    "cannot change: the tenant's accounts have ledger entries in its currency",
+                ));
+            }
+            let priced = sqlx::query(
+                "SELECT r.id FROM call_rates r JOIN tariffs t ON t.id = r.tariff_id \
+                 WHERE r.tenant_id = $1 AND t.currency <> $2 LIMIT 1",
+            )
+            .bind(id)
+            .bind(&currency)
+            .fetch_optional(&mut *tx)
+            .await?;
+            if priced.is_some() {
+                return Err(Error::field(
+                    "currency",
+                    "cannot change: the tenant has rates in another currency",
+                ));
+            }
+            sqlx::query("UPDATE tariffs SET currency = $1 WHERE tenant_id = $2 AND currency = $3")
+                .bind(&currency)
+                .bind(id)
+                .bind(&before.currency)
+                .execute(&mut *tx)
+                .await?;
+            crate::resolver::bump_rates_version(&mut tx, id, None).await?;
+            after.currency = currency;
+        }
+        let changes = audit::diff(&audit::snapshot(&before), &audit::snapshot(&after));
+        if changes.is_empty() {
+            return Ok(before);
+        }
+        sqlx::query("UPDATE tenants SET name = $1, currency = $2, status = $3 WHERE id = $4")
+            .bind(&after.name)
+            .bind(&after.currency)
+            .bind(after.status.to_string())
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        audit::append(
+            &mut tx,
+            Change::new(caller, Some(id), Action::Update, Entity::Tenant, Some(id)).with(changes),
+        )
+        .await?;
+        tx.commit().await?;
+        if after.status != before.status {
+            self.token_cache().forget_all();
+        }
+        Ok(after)
     }
 }

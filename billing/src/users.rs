@@ -22,6 +22,8 @@ pub struct User {
     pub role: Role,
     pub tenant_id: Option<String>,
     pub created_at: String,
+    /// False once disabled: no login, no token, no portal session.
+    pub enabled: bool,
 }
 
 /// What creating a user takes.
@@ -60,9 +62,10 @@ pub static USER_SPEC: ResourceSpec = ResourceSpec {
     decode_id: ApiId::decode,
 };
 
-const USER_COLUMNS: &str = "id, username, role, tenant_id, created_at";
+pub(crate) const USER_COLUMNS: &str =
+    "id, username, role, tenant_id, created_at, CASE WHEN disabled THEN 0 ELSE 1 END AS enabled";
 
-fn user_from_row(row: &AnyRow) -> Result<User> {
+pub(crate) fn user_from_row(row: &AnyRow) -> Result<User> {
     Ok(User {
         id: ApiId::encode(row.try_get("id")?),
         username: row.try_get("username")?,
@@ -74,6 +77,7 @@ fn user_from_row(row: &AnyRow) -> Result<User> {
             .try_get::<Option<i64>, _>("tenant_id")?
             .map(ApiId::encode),
         created_at: crate::time::rfc3339(row.try_get("created_at")?),
+        enabled: row.try_get::<i64, _>("enabled")? != 0,
     })
 }
 
@@ -202,6 +206,7 @@ impl Db {
             role,
             tenant_id: tenant_id.map(ApiId::encode),
             created_at: crate::time::rfc3339(now),
+            enabled: true,
         })
     }
 

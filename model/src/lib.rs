@@ -13,6 +13,7 @@ pub mod money;
 pub mod number;
 pub mod query;
 pub mod tariff;
+pub mod tenant;
 pub mod user;
 
 pub use fields::{FieldError, Fields, WireEnum};

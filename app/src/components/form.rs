@@ -186,6 +186,9 @@ pub fn TextField(
     mode: &'static str,
     #[prop(default = "")] placeholder: &'static str,
     #[prop(optional)] wide: bool,
+    /// A password: typed unseen.
+    #[prop(optional)]
+    secret: bool,
 ) -> impl IntoView {
     let input_id = format!("{form}-{name}");
     let error_id = format!("{form}-{name}-error");
@@ -195,11 +198,11 @@ pub fn TextField(
         <div class="field" class:wide=wide class:invalid=invalid>
             <label for=input_id.clone()>{label}</label>
             <input
-                type="text"
+                type=if secret { "password" } else { "text" }
                 id=input_id
                 name=name
                 inputmode=mode
-                autocomplete="off"
+                autocomplete=if secret { "new-password" } else { "off" }
                 placeholder=placeholder
                 data-testid=format!("field-{name}")
                 aria-invalid=move || if invalid() { "true" } else { "false" }

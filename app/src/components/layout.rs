@@ -53,6 +53,17 @@ pub fn Layout() -> impl IntoView {
                 <A href=link("/tariffs")>"Tariffs"</A>
                 <A href=link("/billing-plans")>"Billing plans"</A>
                 <A href=link("/billing")>"Billing"</A>
+                <Suspense fallback=|| ()>
+                    {move || Suspend::new(async move {
+                        let me = user.await.ok().flatten()?;
+                        let operator = me.role == model::user::Role::SystemAdmin;
+                        Some(view! {
+                            {operator.then(|| view! { <A href="/tenants">"Tenants"</A> })}
+                            {me.manages_tenant.then(|| view! { <A href=link("/users")>"Users"</A> })}
+                            <A href="/account">"My account"</A>
+                        })
+                    })}
+                </Suspense>
             </nav>
             <Suspense fallback=|| ()>
                 {move || Suspend::new(async move {

@@ -51,6 +51,10 @@ pub async fn login(
         Err(e @ (::billing::Error::TooManyRequests { .. } | ::billing::Error::Internal(_))) => {
             return Err(to_server_error(e))
         }
+        Err(::billing::Error::Inactive { code, .. }) => {
+            set_status(axum::http::StatusCode::FORBIDDEN);
+            return Err(ServerFnError::new(inactive_text(code)));
+        }
         Err(_) => {
             set_status(axum::http::StatusCode::UNAUTHORIZED);
             return Err(ServerFnError::new("Wrong user name, password or domain."));
@@ -68,6 +72,17 @@ pub async fn login(
         .map_err(|e| ServerFnError::new(format!("session: {e}")))?;
     leptos_axum::redirect("/");
     Ok(())
+}
+
+/// What the login form says to a user whose credentials are right but who
+/// may not work now.
+#[cfg(feature = "ssr")]
+fn inactive_text(code: &str) -> String {
+    if code == ::billing::standing::TENANT_SUSPENDED {
+        format!("This tenant is suspended ({code}): ask the operator to resume it.")
+    } else {
+        format!("This user is disabled ({code}): ask your administrator.")
+    }
 }
 
 /// Ends the portal session.

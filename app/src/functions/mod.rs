@@ -12,6 +12,7 @@
 pub mod auth;
 pub mod billing_plans;
 pub mod billing_settings;
+pub mod people;
 pub mod rates;
 pub mod tariffs;
 pub mod tenants;

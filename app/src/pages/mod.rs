@@ -1,3 +1,4 @@
+pub mod account;
 pub mod billing_plans;
 pub mod billing_settings;
 pub mod home;
@@ -5,3 +6,5 @@ pub mod login;
 pub mod not_found;
 pub mod rates;
 pub mod tariffs;
+pub mod tenants;
+pub mod users;

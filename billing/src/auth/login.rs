@@ -170,6 +170,7 @@ impl Db {
             .try_get::<String, _>("role")?
             .parse()
             .map_err(Error::internal)?;
+        crate::standing::refuse_inactive(self, user_id).await?;
         let deleted =
             sqlx::query("DELETE FROM tokens WHERE family = $1 AND kind IN ('access', 'refresh')")
                 .bind(&family)
@@ -193,6 +194,7 @@ impl Db {
                 .fetch_optional(self.pool())
                 .await?
                 .ok_or_else(|| Error::Unauthorized("the session's user no longer exists".into()))?;
+        crate::standing::refuse_inactive(self, user_id).await?;
         caller_from_row(&row, origin)
     }
 

@@ -13,6 +13,7 @@ mod tokens;
 
 pub use caller::{Caller, Scope};
 pub use login::Login;
+pub(crate) use tokens::token_hash;
 pub use password::{hash_password, validate_password, verify_password};
 pub(crate) use tokens::TokenCache;
 pub use tokens::{

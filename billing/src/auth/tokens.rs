@@ -47,7 +47,7 @@ impl TokenCache {
     }
 
     /// Forgets every token: called whenever tokens are revoked.
-    pub(super) fn forget_all(&self) {
+    pub(crate) fn forget_all(&self) {
         if let Ok(mut callers) = self.callers.write() {
             callers.clear();
         }
@@ -123,6 +123,7 @@ impl Db {
             },
             ..caller_from_row(&row, origin)?
         };
+        crate::standing::refuse_inactive(self, caller.user_id).await?;
         self.token_cache().put(hash, &caller);
         Ok(caller)
     }

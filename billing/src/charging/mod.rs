@@ -139,6 +139,7 @@ impl Db {
     pub async fn authorize_call(&self, scope: &Scope, request: Authorization) -> Result<Grant> {
         scope.require_manager()?;
         request.validate()?;
+        self.refuse_suspended_tenant(scope.tenant_id).await?;
         let call_id = request.call_id.trim();
         let callee = request.callee.trim();
         let maker = request

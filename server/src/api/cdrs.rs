@@ -12,7 +12,7 @@ use model::FieldError;
 use serde_json::{json, Map, Value};
 
 use super::error::{ApiError, ApiResult};
-use super::extract::{path_id, JsonObject, ListParamsQuery, TenantScope};
+use super::extract::{path_id, CarriedScope, JsonObject, ListParamsQuery, TenantScope};
 
 /// Every field a CDR shows, in the v22 order.
 const FIELDS: &[&str] = &[
@@ -101,7 +101,7 @@ fn page(page: billing::Page<Cdr>, fields: &[&str], except: &[&str]) -> ApiResult
 /// (up to 10,000). Taken or refused whole; every bad entry is named.
 pub async fn ingest(
     State(db): State<Db>,
-    TenantScope(scope): TenantScope,
+    CarriedScope(scope): CarriedScope,
     body: Bytes,
 ) -> ApiResult<Json<Ingested>> {
     scope.require_manager()?;

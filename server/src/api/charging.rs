@@ -8,7 +8,7 @@ use billing::charging::{seconds_from_json, Authorization, Grant, Remaining, Sett
 use billing::Db;
 
 use super::error::ApiResult;
-use super::extract::{JsonObject, TenantScope};
+use super::extract::{CarriedScope, JsonObject, TenantScope};
 
 /// `{call_id, caller, callee, extension?}` → the grant, or 422 with
 /// `INSUFFICIENT_FUNDS`, `NO_RATE` or `FORBIDDEN_DESTINATION`.
@@ -21,11 +21,14 @@ pub async fn authorize(
     Ok(Json(db.authorize_call(&scope, request).await?))
 }
 
+/// A call in progress when its tenant was suspended still reports its use
+/// and its end (the PBX's API token works here), so that it is charged.
+///
 /// `{used_seconds}` → what is left of the grant (extended when funds were
 /// added since).
 pub async fn update(
     State(db): State<Db>,
-    TenantScope(scope): TenantScope,
+    CarriedScope(scope): CarriedScope,
     Path(call_id): Path<String>,
     JsonObject(body): JsonObject,
 ) -> ApiResult<Json<Remaining>> {
@@ -37,7 +40,7 @@ pub async fn update(
 /// answer again for a call already terminated.
 pub async fn terminate(
     State(db): State<Db>,
-    TenantScope(scope): TenantScope,
+    CarriedScope(scope): CarriedScope,
     Path(call_id): Path<String>,
     JsonObject(body): JsonObject,
 ) -> ApiResult<Json<Settlement>> {

@@ -164,6 +164,14 @@ impl IntoResponse for ApiError {
                 StatusCode::UNPROCESSABLE_ENTITY,
                 vec![entry(code, message, String::new())],
             ),
+            Error::Inactive { code, message } => (
+                StatusCode::FORBIDDEN,
+                vec![entry(
+                    code,
+                    message,
+                    "The credentials are right, but this account may not be used now.".into(),
+                )],
+            ),
             Error::Conflict { code, message } => (
                 StatusCode::CONFLICT,
                 vec![entry(code, message, String::new())],

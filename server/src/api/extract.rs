@@ -137,6 +137,38 @@ fn named_tenant_text(parts: &Parts) -> Option<String> {
         })
 }
 
+/// Like [`TenantScope`], for what a PBX reports of calls it has already
+/// carried (CDRs, a live call's update and end): a suspended tenant's API
+/// tokens still work here, so that no call is lost
+/// ([`Db::authenticate_carried`]).
+pub struct CarriedScope(pub Scope);
+
+impl<S> FromRequestParts<S> for CarriedScope
+where
+    Db: FromRef<S>,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        let caller = match parts.extensions.get::<Caller>() {
+            Some(caller) => caller.clone(),
+            None => {
+                let token = bearer_token(parts).ok_or_else(|| {
+                    ApiError(Error::Unauthorized("an access token is required".into()))
+                })?;
+                Db::from_ref(state)
+                    .authenticate_carried(&token, origin_of(&parts.extensions))
+                    .await?
+            }
+        };
+        Ok(CarriedScope(Scope::for_caller(
+            &caller,
+            named_tenant_text(parts).as_deref(),
+        )?))
+    }
+}
+
 /// The tenant a request names, if any: `tenant_id` (query) or `X-Tenant-Id`.
 /// Blank text names none; text that is not an id is a tenant not found.
 pub struct NamedTenant(pub Option<i64>);

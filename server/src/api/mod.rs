@@ -42,9 +42,14 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("GET", "/api/tenants"),
     ("POST", "/api/tenants"),
     ("GET", "/api/tenants/{id}"),
+    ("POST", "/api/tenants/{id}"),
     ("GET", "/api/users"),
     ("POST", "/api/users"),
     ("GET", "/api/users/{id}"),
+    ("POST", "/api/users/{id}"),
+    ("POST", "/api/users/{id}/destroy"),
+    ("POST", "/api/users/{id}/password"),
+    ("POST", "/api/user/password"),
     ("GET", "/api/tenant/billing"),
     ("POST", "/api/tenant/billing"),
     ("GET", "/api/call_rates"),
@@ -108,12 +113,21 @@ pub fn routes() -> Router<AppState> {
             "/api/tenants",
             get(tenants::list_tenants).post(tenants::create_tenant),
         )
-        .route("/api/tenants/{id}", get(tenants::get_tenant))
+        .route(
+            "/api/tenants/{id}",
+            get(tenants::get_tenant).post(tenants::update_tenant),
+        )
         .route(
             "/api/users",
             get(tenants::list_users).post(tenants::create_user),
         )
-        .route("/api/users/{id}", get(tenants::get_user))
+        .route(
+            "/api/users/{id}",
+            get(tenants::get_user).post(tenants::update_user),
+        )
+        .route("/api/users/{id}/destroy", post(tenants::destroy_user))
+        .route("/api/users/{id}/password", post(tenants::reset_password))
+        .route("/api/user/password", post(tenants::change_own_password))
         .route(
             "/api/tenant/billing",
             get(billing_settings::get).post(billing_settings::set),

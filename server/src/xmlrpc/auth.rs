@@ -28,7 +28,7 @@ impl From<Error> for Denied {
                 retry_after_seconds,
             } => Denied::Throttled(retry_after_seconds),
             // Logged once, without the credentials, by the fault itself.
-            e @ Error::Internal(_) => Denied::Fault(e.into()),
+            e @ (Error::Internal(_) | Error::Inactive { .. }) => Denied::Fault(e.into()),
             _ => Denied::Fault(unauthorized("invalid username@domain or password")),
         }
     }

@@ -124,6 +124,7 @@ impl From<Error> for Fault {
             Error::Forbidden(m) => Fault(FORBIDDEN, m),
             Error::Unauthorized(m) => Fault(UNAUTHORIZED, m),
             Error::Refused { code, message } => Fault(REFUSED, format!("{code}: {message}")),
+            Error::Inactive { code, message } => Fault(FORBIDDEN, format!("{code}: {message}")),
             Error::Conflict { code, message } => Fault(CONFLICT, format!("{code}: {message}")),
             e @ Error::TooManyRequests { .. } => Fault(TOO_MANY_REQUESTS, e.to_string()),
             Error::Internal(detail) => {

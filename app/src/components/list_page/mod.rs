@@ -267,6 +267,16 @@ pub fn ListPage<P: ListResource>(
     /// What an empty list says when nothing was searched (else "No {nouns} yet.").
     #[prop(optional)]
     empty: Option<&'static str>,
+    /// The list spans every tenant (the tenants page): no tenant picker.
+    #[prop(optional)]
+    across_tenants: bool,
+    /// Counts the page's own changes made outside the row editor (a row's
+    /// suspend or disable button): the list reloads after each.
+    #[prop(optional, into)]
+    reload: Option<Signal<usize>>,
+    /// What those changes answered, shown where the page's notices are.
+    #[prop(optional, into)]
+    message: Option<Signal<Option<String>>>,
 ) -> impl IntoView {
     let _ = resource;
     let user = use_current_user();
@@ -275,8 +285,15 @@ pub fn ListPage<P: ListResource>(
     let args = Memo::new(move |_| P::args(&query.read()));
     let tenants = tenant_choices_resource();
     let list = Resource::new(
-        move || (tenant.get(), args.get(), changes.map(|c| c.versions.get())),
-        |(tenant, args, _)| P::list(tenant, args),
+        move || {
+            (
+                tenant.get(),
+                args.get(),
+                changes.map(|c| c.versions.get()),
+                reload.map(|r| r.get()),
+            )
+        },
+        |(tenant, args, _, _)| P::list(tenant, args),
     );
     // `Some(None)`: a new row.
     let editing = RwSignal::new(None::<Option<P::Row>>);
@@ -294,6 +311,14 @@ pub fn ListPage<P: ListResource>(
             Some(Ok(())) => notice.set(Some(format!("The {} was deleted.", P::NOUN))),
             Some(Err(e)) => notice.set(Some(format!("Not deleted: {}", error_text(&e)))),
             None => {}
+        });
+    }
+    // What the page's own changes answered replaces the last notice.
+    if let Some(message) = message {
+        Effect::new(move |_| {
+            if let Some(text) = message.get() {
+                notice.set(Some(text));
+            }
         });
     }
     // Another tenant, another list: what was open for the last one closes.
@@ -377,7 +402,7 @@ pub fn ListPage<P: ListResource>(
                 let tools = tools.clone();
                 Suspend::new(async move {
                     let me = user.signed_in().await?;
-                    let picks = me.role == Role::SystemAdmin;
+                    let picks = me.role == Role::SystemAdmin && !across_tenants;
                     let tenants = tenants.await.unwrap_or_default();
                     Some(view! {
                         {picks.then(|| view! { <TenantPicker tenants=tenants /> })}
