@@ -267,6 +267,14 @@ pub fn ListPage<P: ListResource>(
     /// What an empty list says when nothing was searched (else "No {nouns} yet.").
     #[prop(optional)]
     empty: Option<&'static str>,
+    /// A section of the page's own between the toolbar and the table (the
+    /// rates page's deck upload).
+    #[prop(optional, into)]
+    panel: Option<ViewFn>,
+    /// The list reloads each time this changes (after a change the page
+    /// made itself, such as an import).
+    #[prop(optional, into)]
+    reload: Option<Signal<usize>>,
 ) -> impl IntoView {
     let _ = resource;
     let user = use_current_user();
@@ -275,8 +283,11 @@ pub fn ListPage<P: ListResource>(
     let args = Memo::new(move |_| P::args(&query.read()));
     let tenants = tenant_choices_resource();
     let list = Resource::new(
-        move || (tenant.get(), args.get(), changes.map(|c| c.versions.get())),
-        |(tenant, args, _)| P::list(tenant, args),
+        move || {
+            let versions = changes.map(|c| c.versions.get());
+            (tenant.get(), args.get(), versions, reload.map(|r| r.get()))
+        },
+        |(tenant, args, _, _)| P::list(tenant, args),
     );
     // `Some(None)`: a new row.
     let editing = RwSignal::new(None::<Option<P::Row>>);
@@ -391,6 +402,7 @@ pub fn ListPage<P: ListResource>(
                 .get()
                 .map(|text| view! { <p class="notice" role="status" data-testid="notice">{text}</p> })
         }}
+        {panel.map(|panel| panel.run())}
         {move || changes.and_then(|changes| editing.get().map(|row| editor(changes, row)))}
         <Transition fallback=move || view! { <p class="loading">{format!("Loading {}…", P::NOUNS)}</p> }>
             {move || {
