@@ -289,7 +289,7 @@ fn DeckForm(imported: Callback<()>) -> impl IntoView {
 }
 
 /// The progress bar of a dry run or an import.
-fn progress(commit: bool, sent: RwSignal<f64>) -> impl IntoView {
+fn progress(commit: bool, sent: RwSignal<f64>) -> AnyView {
     let percent = move || (sent.get() * 100.0).clamp(0.0, 100.0).round();
     let text = move || {
         let p = percent();
@@ -307,10 +307,11 @@ fn progress(commit: bool, sent: RwSignal<f64>) -> impl IntoView {
             </progress>
         </div>
     }
+    .into_any()
 }
 
 /// The bad lines of a refused file.
-fn refused(lines: Vec<LineProblem>, other: Vec<String>) -> impl IntoView {
+fn refused(lines: Vec<LineProblem>, other: Vec<String>) -> AnyView {
     view! {
         <p>"The file was refused; nothing was imported. Its bad lines:"</p>
         <div class="table-wrap">
@@ -340,10 +341,11 @@ fn refused(lines: Vec<LineProblem>, other: Vec<String>) -> impl IntoView {
         </div>
         {other.into_iter().map(|text| view! { <p>{text}</p> }).collect_view()}
     }
+    .into_any()
 }
 
 /// The counts of a report.
-fn counts(report: &DeckReport) -> impl IntoView {
+fn counts(report: &DeckReport) -> AnyView {
     let mut items = vec![
         ("new", "New", report.new),
         ("changed", "Changed", report.changed),
@@ -367,6 +369,7 @@ fn counts(report: &DeckReport) -> impl IntoView {
                 .collect_view()}
         </dl>
     }
+    .into_any()
 }
 
 /// What a dry run found: the counts, the first lines of each kind, and the
@@ -407,7 +410,7 @@ fn Preview(report: DeckReport, commit: Callback<()>, cancel: Callback<()>) -> im
 }
 
 /// What an import did.
-fn committed(report: &DeckReport) -> impl IntoView {
+fn committed(report: &DeckReport) -> AnyView {
     let mut text = format!(
         "The deck was imported: {} new, {} changed, {} unchanged",
         grouped(report.new),
@@ -424,6 +427,7 @@ fn committed(report: &DeckReport) -> impl IntoView {
             {counts(report)}
         </section>
     }
+    .into_any()
 }
 
 /// The caption of a kind's first lines: "New rates (the first 10 of 9,500)".
@@ -441,7 +445,7 @@ fn rates_table(
     total: u64,
     rates: Vec<DeckRate>,
     lines: bool,
-) -> Option<impl IntoView> {
+) -> Option<AnyView> {
     if rates.is_empty() {
         return None;
     }
@@ -478,60 +482,64 @@ fn rates_table(
                 </tbody>
             </table>
         </div>
-    })
+    }
+    .into_any())
 }
 
-fn changes_table(total: u64, changes: Vec<DeckChange>) -> Option<impl IntoView> {
+fn changes_table(total: u64, changes: Vec<DeckChange>) -> Option<AnyView> {
     if changes.is_empty() {
         return None;
     }
     let caption = caption("Changed rates", changes.len(), total);
-    Some(view! {
-        <div class="table-wrap">
-            <table class="list deck-rates" data-testid="deck-changed">
-                <caption>{caption}</caption>
-                <thead>
-                    <tr>
-                        <th scope="col" class="num">"Line"</th>
-                        <th scope="col">"Prefix"</th>
-                        <th scope="col">"Changes (old → new)"</th>
-                    </tr>
-                </thead>
-                <tbody>
-                    {changes
-                        .into_iter()
-                        .map(|c| {
-                            let list = c
-                                .changes
-                                .into_iter()
-                                .map(|f| {
-                                    view! {
-                                        <li>
-                                            <span class="deck-field">{f.field}</span>
-                                            " "
-                                            <del>{f.old}</del>
-                                            " → "
-                                            <ins>{f.new}</ins>
-                                        </li>
-                                    }
-                                })
-                                .collect_view();
-                            let mark = c.prefix.clone();
-                            view! {
-                                <tr data-prefix=mark>
-                                    <td class="num">{c.line}</td>
-                                    <td data-field="prefix">{c.prefix}</td>
-                                    <td>
-                                        <ul class="deck-changes">{list}</ul>
-                                    </td>
-                                </tr>
-                            }
-                        })
-                        .collect_view()}
-                </tbody>
-            </table>
-        </div>
-    })
+    Some(
+        view! {
+            <div class="table-wrap">
+                <table class="list deck-rates" data-testid="deck-changed">
+                    <caption>{caption}</caption>
+                    <thead>
+                        <tr>
+                            <th scope="col" class="num">"Line"</th>
+                            <th scope="col">"Prefix"</th>
+                            <th scope="col">"Changes (old → new)"</th>
+                        </tr>
+                    </thead>
+                    <tbody>
+                        {changes
+                            .into_iter()
+                            .map(|c| {
+                                let list = c
+                                    .changes
+                                    .into_iter()
+                                    .map(|f| {
+                                        view! {
+                                            <li>
+                                                <span class="deck-field">{f.field}</span>
+                                                " "
+                                                <del>{f.old}</del>
+                                                " → "
+                                                <ins>{f.new}</ins>
+                                            </li>
+                                        }
+                                    })
+                                    .collect_view();
+                                let mark = c.prefix.clone();
+                                view! {
+                                    <tr data-prefix=mark>
+                                        <td class="num">{c.line}</td>
+                                        <td data-field="prefix">{c.prefix}</td>
+                                        <td>
+                                            <ul class="deck-changes">{list}</ul>
+                                        </td>
+                                    </tr>
+                                }
+                            })
+                            .collect_view()}
+                    </tbody>
+                </table>
+            </div>
+        }
+        .into_any(),
+    )
 }
 
 #[cfg(test)]
