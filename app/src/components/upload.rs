@@ -18,13 +18,17 @@ pub struct Answer {
 /// (0 to 1) as it goes, `done` the answer, or why there is none. `false`
 /// when no file is chosen (nothing is sent).
 ///
+/// They are plain closures, not `Callback`s: a callback belongs to the
+/// reactive owner it was made under, and the view that starts an upload may
+/// be gone (and its callbacks with it) before the answer comes.
+///
 /// Only in the browser; on the server (where no one clicks) it does nothing.
 pub fn post_file(
     input: NodeRef<Input>,
     url: String,
     content_type: &'static str,
-    progress: Callback<f64>,
-    done: Callback<Result<Answer, String>>,
+    progress: impl Fn(f64) + 'static,
+    done: impl Fn(Result<Answer, String>) + 'static,
 ) -> bool {
     #[cfg(feature = "hydrate")]
     {
@@ -52,6 +56,8 @@ pub fn has_file(input: NodeRef<Input>) -> bool {
 
 #[cfg(feature = "hydrate")]
 mod browser {
+    use std::rc::Rc;
+
     use leptos::html::Input;
     use leptos::prelude::*;
     use leptos::wasm_bindgen::closure::Closure;
@@ -68,14 +74,15 @@ mod browser {
         input: NodeRef<Input>,
         url: &str,
         content_type: &str,
-        progress: Callback<f64>,
-        done: Callback<Result<Answer, String>>,
+        progress: impl Fn(f64) + 'static,
+        done: impl Fn(Result<Answer, String>) + 'static,
     ) -> bool {
         let Some(file) = chosen(input) else {
             return false;
         };
-        if let Err(e) = send(&file, url, content_type, progress, done) {
-            done.run(Err(format!("the upload could not start: {e:?}")));
+        let done: Rc<dyn Fn(Result<Answer, String>)> = Rc::new(done);
+        if let Err(e) = send(&file, url, content_type, progress, Rc::clone(&done)) {
+            done(Err(format!("the upload could not start: {e:?}")));
         }
         true
     }
@@ -84,8 +91,8 @@ mod browser {
         file: &File,
         url: &str,
         content_type: &str,
-        progress: Callback<f64>,
-        done: Callback<Result<Answer, String>>,
+        progress: impl Fn(f64) + 'static,
+        done: Rc<dyn Fn(Result<Answer, String>)>,
     ) -> Result<(), leptos::wasm_bindgen::JsValue> {
         let xhr = XmlHttpRequest::new()?;
         xhr.open("POST", url)?;
@@ -94,7 +101,7 @@ mod browser {
         let upload = xhr.upload()?;
         let on_progress = Closure::<dyn FnMut(ProgressEvent)>::new(move |e: ProgressEvent| {
             if e.length_computable() && e.total() > 0.0 {
-                progress.run(e.loaded() / e.total());
+                progress(e.loaded() / e.total());
             }
         });
         upload.set_onprogress(Some(on_progress.as_ref().unchecked_ref()));
@@ -105,7 +112,7 @@ mod browser {
             drop(on_progress);
             let status = answered.status().unwrap_or(0);
             let body = answered.response_text().ok().flatten().unwrap_or_default();
-            done.run(if status == 0 {
+            done(if status == 0 {
                 Err("the upload did not reach the server (the connection failed)".into())
             } else {
                 Ok(Answer { status, body })

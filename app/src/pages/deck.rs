@@ -179,14 +179,14 @@ fn DeckForm(imported: Callback<()>) -> impl IntoView {
             input,
             url,
             "text/csv",
-            Callback::new(move |part| sent.set(part)),
-            Callback::new(move |answer| {
+            move |part| sent.set(part),
+            move |answer| {
                 let next = outcome(commit, answer);
                 if matches!(next, Step::Committed(_)) {
                     imported.run(());
                 }
                 step.set(next);
-            }),
+            },
         );
     };
     // Another file or mode: the last preview no longer holds.
