@@ -527,7 +527,7 @@ fn changes_table(total: u64, changes: Vec<DeckChange>) -> Option<AnyView> {
                                     <tr data-prefix=mark>
                                         <td class="num">{c.line}</td>
                                         <td data-field="prefix">{c.prefix}</td>
-                                        <td>
+                                        <td class="deck-wide">
                                             <ul class="deck-changes">{list}</ul>
                                         </td>
                                     </tr>
