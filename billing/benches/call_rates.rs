@@ -15,7 +15,7 @@ use futures::StreamExt;
 use model::query::{ListParams, ListQuery};
 
 mod common;
-use common::deck;
+use common::{deck, deck_priced};
 
 /// Resets the kernel's peak-RSS mark so the next reading is of what follows.
 fn reset_peak() {
@@ -117,6 +117,24 @@ async fn run(backend: Backend, rows: u64) {
     let took = start.elapsed();
     println!(
         "  import {} rows: {:.1?} ({:.0} rows/s), peak RSS {:.0} MiB (was {:.0} MiB before)",
+        imported.imported,
+        took,
+        imported.imported as f64 / took.as_secs_f64(),
+        peak_mib(),
+        before
+    );
+
+    // The same deck again, one rate in ten with a new price.
+    let before = rss_mib();
+    reset_peak();
+    let start = Instant::now();
+    let imported = db
+        .import_call_rates(&scope, deck_priced(rows, 10))
+        .await
+        .expect("re-import");
+    let took = start.elapsed();
+    println!(
+        "  re-import {} rows (1 in 10 changed): {:.1?} ({:.0} rows/s), peak RSS {:.0} MiB (was {:.0} MiB before)",
         imported.imported,
         took,
         imported.imported as f64 / took.as_secs_f64(),

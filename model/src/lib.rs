@@ -7,6 +7,7 @@ pub mod bounds;
 pub mod call_rate;
 pub mod cdr;
 pub mod currency;
+pub mod deck;
 pub mod fields;
 pub mod id;
 pub mod money;

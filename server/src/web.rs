@@ -2,16 +2,19 @@
 //! and the APIs, with the session and safety layers around them.
 
 use app::{shell, App};
+use axum::extract::DefaultBodyLimit;
 use axum::extract::{Query, Request, State};
 use axum::http::{header, HeaderValue, Method, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
+use axum::Json;
 use axum::Router;
 use billing::sessions::DbSessionStore;
 use billing::{Db, Scope};
 use leptos::prelude::provide_context;
 use leptos_axum::{generate_route_list, LeptosRoutes};
+use model::deck::DeckReport;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_sessions::cookie::SameSite;
@@ -44,6 +47,10 @@ pub fn router(state: AppState, secure_cookies: bool) -> Router {
             },
         )
         .route("/portal/export/call_rates.csv", get(export_call_rates))
+        .route(
+            "/portal/import/call_rates",
+            post(import_call_rates).layer(DefaultBodyLimit::max(crate::api::IMPORT_LIMIT)),
+        )
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
         .layer(middleware::from_fn(same_origin_writes))
         .layer(sessions);
@@ -131,6 +138,22 @@ struct ExportQuery {
     tenant: Option<String>,
 }
 
+/// The scope of the portal's logged-in user on `tenant` (a system
+/// administrator's choice, an opaque id); `refusal` says what to do when
+/// nobody is logged in.
+async fn portal_scope(
+    db: &Db,
+    session: &Session,
+    client: Option<std::net::IpAddr>,
+    tenant: Option<&str>,
+    refusal: &str,
+) -> Result<Scope, ApiError> {
+    let caller = app::server::session_caller(db, session, client)
+        .await?
+        .ok_or_else(|| billing::Error::Unauthorized(refusal.into()))?;
+    Ok(Scope::for_caller(&caller, tenant)?)
+}
+
 /// `GET /portal/export/call_rates.csv[?tenant=…]`: the call-rate export
 /// for the portal's logged-in user. The API's own route takes a Bearer
 /// token, which the portal's pages do not hold; this one takes the session.
@@ -140,14 +163,42 @@ async fn export_call_rates(
     crate::client::ClientAddr(client): crate::client::ClientAddr,
     Query(query): Query<ExportQuery>,
 ) -> Result<Response, ApiError> {
-    let caller = app::server::session_caller(&db, &session, client)
-        .await?
-        .ok_or_else(|| {
-            billing::Error::Unauthorized("log in to the portal to export the rates".into())
-        })?;
-    let scope = Scope::for_caller(&caller, query.tenant.as_deref())?;
+    let scope = portal_scope(
+        &db,
+        &session,
+        client,
+        query.tenant.as_deref(),
+        "log in to the portal to export the rates",
+    )
+    .await?;
     let stream = db.export_call_rates(&scope).await?;
     Ok(crate::download::attachment(stream, "call_rates.csv"))
+}
+
+/// `POST /portal/import/call_rates?[tenant=…&]dry_run=…&mode=…`: the REST
+/// API's deck import (the CSV as the body) for the portal's logged-in user.
+/// It answers the whole report, a commit's as well as a dry run's.
+async fn import_call_rates(
+    State(db): State<Db>,
+    session: Session,
+    crate::client::ClientAddr(client): crate::client::ClientAddr,
+    request: Request,
+) -> Result<Json<DeckReport>, ApiError> {
+    let query = request.uri().query();
+    let tenant = form_urlencoded::parse(query.unwrap_or("").as_bytes())
+        .find(|(k, _)| k == "tenant")
+        .map(|(_, v)| v.into_owned());
+    let options = crate::api::call_rates::import_options(query)?;
+    let scope = portal_scope(
+        &db,
+        &session,
+        client,
+        tenant.as_deref(),
+        "log in to the portal to import rates",
+    )
+    .await?;
+    let report = crate::api::call_rates::import_deck(&db, &scope, options, request).await?;
+    Ok(Json(report))
 }
 
 /// Cookie-authenticated writes must come from the portal's own pages: a

@@ -1342,6 +1342,20 @@ async fn answers_match_the_documented_schemas() {
         .await;
     api.status(&a, StatusCode::BAD_REQUEST);
     api.same(&a.json["errors"][0]["line"], &json!(2));
+    // A dry run answers its preview, as documented.
+    let a = api
+        .call(
+            "POST",
+            "/api/call_rates/import",
+            "",
+            "?dry_run=true&mode=replace",
+            &by_header,
+            "text/csv",
+            csv.clone().into_bytes(),
+        )
+        .await;
+    api.status(&a, StatusCode::OK);
+    api.same(&a.json["unchanged"], &json!(1));
 
     let a = api
         .json(

@@ -4,6 +4,7 @@ pub mod form;
 pub mod layout;
 pub mod list_page;
 pub mod tenant;
+pub mod upload;
 
 use leptos::prelude::ServerFnError;
 

@@ -1,6 +1,7 @@
 pub mod account;
 pub mod billing_plans;
 pub mod billing_settings;
+pub mod deck;
 pub mod home;
 pub mod login;
 pub mod not_found;

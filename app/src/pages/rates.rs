@@ -2,7 +2,8 @@
 //! [list-page skeleton](crate::components::list_page) that can be searched,
 //! sorted, paged through and exported. Changes go through a form that runs
 //! the shared validator in the browser first and shows the server's own
-//! refusals (a duplicate prefix) next to their fields.
+//! refusals (a duplicate prefix) next to their fields. A whole deck is
+//! uploaded from the [deck section](crate::pages::deck) above the table.
 
 use std::future::Future;
 
@@ -19,6 +20,7 @@ use crate::components::tenant::use_tenant;
 use crate::functions::rates::{
     list_rates, DeleteRate, RateListArgs, RatePage, SaveRate, PAGE_SIZE,
 };
+use crate::pages::deck::DeckUpload;
 
 /// How a field is entered.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -208,7 +210,8 @@ impl EditResource for Rates {
     }
 }
 
-/// The rates page: every field a sortable column, the CSV export on the toolbar.
+/// The rates page: every field a sortable column, the CSV export on the
+/// toolbar, the deck upload below it.
 #[component]
 pub fn RatesPage() -> impl IntoView {
     let tenant = use_tenant();
@@ -242,6 +245,9 @@ pub fn RatesPage() -> impl IntoView {
     let changes = Changes::of::<Rates>(|(rate, form)| {
         view! { <RateEditor rate=rate form=form /> }.into_any()
     });
+    // Each import reloads the list.
+    let imports = RwSignal::new(0usize);
+    let deck = move || view! { <DeckUpload imported=move |()| imports.update(|n| *n += 1) /> };
     view! {
         <ListPage
             resource=Rates
@@ -254,6 +260,8 @@ pub fn RatesPage() -> impl IntoView {
             }
             actions=export
             changes=changes
+            panel=deck
+            reload=imports
         />
     }
 }

@@ -4,6 +4,16 @@ use futures::StreamExt;
 
 /// A deterministic deck of `rows` distinct prefixes, as CSV chunks.
 pub fn deck(rows: u64) -> impl futures::Stream<Item = Result<Vec<u8>, std::io::Error>> + Unpin {
+    deck_priced(rows, 0)
+}
+
+/// [`deck`] with every `every`-th rate's prices raised (none when 0): the
+/// same prefixes, some of them changed.
+#[allow(dead_code)]
+pub fn deck_priced(
+    rows: u64,
+    every: u64,
+) -> impl futures::Stream<Item = Result<Vec<u8>, std::io::Error>> + Unpin {
     let header = futures::stream::iter([Ok(
         b"prefix,type,free_seconds,grace_period,interval_1,interval_n,connect_fee,postcall_surcharge,price_1,price_n,description\n"
             .to_vec(),
@@ -11,7 +21,10 @@ pub fn deck(rows: u64) -> impl futures::Stream<Item = Result<Vec<u8>, std::io::E
     let body = futures::stream::iter((0..rows).step_by(10_000)).map(move |start| {
         let mut chunk = String::with_capacity(10_000 * 64);
         for i in start..(start + 10_000).min(rows) {
-            let price = 100 + (i * 7919) % 90_000;
+            let mut price = 100 + (i * 7919) % 90_000;
+            if every > 0 && i % every == 0 {
+                price += 1;
+            }
             chunk.push_str(&format!(
                 "{},INTERNATIONAL,0,0,60,6,0,0,0.{:05},0.{:05},Destination {}\n",
                 10_000_000 + i,

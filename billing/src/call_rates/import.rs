@@ -1,23 +1,31 @@
 //! CSV imports into the default tariff's rates: all or nothing, every bad
 //! line named with its number and field.
+//!
+//! Each rate of the file is new (its prefix is not in the tariff), changed
+//! or unchanged; only new and changed ones are written. In replace mode the
+//! tariff's rates whose prefix the file does not name are removed, in the
+//! same transaction (a prefix the file names keeps its rates of other
+//! activation dates). A dry run reads the file and the tariff the same way,
+//! writes nothing and answers what the import would do.
 
 use std::collections::HashMap;
 
 use futures::{Stream, StreamExt};
 use model::call_rate::{prefix_key, CallRateFields, CSV_COLUMNS};
-use model::query::SqlValue;
-use model::{ApiId, FieldError};
+use model::deck::{DeckChange, DeckRate, DeckReport, FieldChange, ImportMode, PREVIEW_LINES};
+use model::{ApiId, FieldError, Money};
 use serde::{Deserialize, Serialize};
+use sqlx::any::AnyRow;
 use sqlx::Row;
 
+use super::spec::{fields_from_row, COLUMNS, FROM};
 use super::{default_tariff, money_units};
 use crate::audit::{self, Action, Change, Entity};
 use crate::auth::Scope;
 use crate::csv::{self, CsvReader};
-use crate::db::{now_ms, Db, Tx};
+use crate::db::{now_ms, Backend, Db, Tx};
 use crate::error::{Error, Result};
-use crate::listing::bind_all;
-use crate::resolver::bump_rates_version;
+use crate::sql::{Binds, Insert, Params};
 
 /// One line of an import that cannot be taken, and why.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -29,41 +37,117 @@ pub struct LineError {
 
 /// Lines named in a refused import, at most.
 pub const IMPORT_ERRORS_LISTED: usize = 1000;
-/// Rows written per INSERT statement during an import (8,000 parameters).
+/// File rows looked up (and written) together during an import.
 const IMPORT_BATCH: usize = 500;
+/// Tariff rates read at a time when a replacing import looks for those to remove.
+const SCAN_PAGE: i64 = 5000;
+/// Rates removed per DELETE statement.
+const DELETE_BATCH: usize = 500;
 
-/// The outcome of an import.
+/// The outcome of an import, as the v22 API answers it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Imported {
     pub imported: u64,
 }
 
+/// How an import runs.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ImportOptions {
+    pub mode: ImportMode,
+    /// Reads everything, writes nothing, answers what it would do.
+    pub dry_run: bool,
+}
+
+/// The columns an import writes; the rest keep their defaults (a new rate)
+/// or their values (a changed one).
+const RATE_INSERT: Insert = Insert {
+    table: "call_rates",
+    columns: &[
+        "tenant_id",
+        "tariff_id",
+        "prefix",
+        "prefix_key",
+        "rate_type",
+        "free_seconds",
+        "grace_period",
+        "interval_1",
+        "interval_n",
+        "connect_fee",
+        "postcall_surcharge",
+        "price_1",
+        "price_n",
+        "description",
+        "created_at",
+        "updated_at",
+    ],
+};
+
+const UPSERT: &str = " ON CONFLICT (tariff_id, prefix_key, activation_at) DO UPDATE SET \
+    prefix = excluded.prefix, rate_type = excluded.rate_type, free_seconds = excluded.free_seconds, \
+    grace_period = excluded.grace_period, interval_1 = excluded.interval_1, \
+    interval_n = excluded.interval_n, connect_fee = excluded.connect_fee, \
+    postcall_surcharge = excluded.postcall_surcharge, price_1 = excluded.price_1, \
+    price_n = excluded.price_n, description = excluded.description, updated_at = excluded.updated_at";
+
 impl Db {
-    /// Imports CSV in the export's format into the default tariff, all or
-    /// nothing: a rate whose prefix exists is updated, others are added. Bad
-    /// lines are all reported (up to [`IMPORT_ERRORS_LISTED`]) and nothing is
-    /// written.
-    pub async fn import_call_rates<S, B, E>(&self, scope: &Scope, mut body: S) -> Result<Imported>
+    /// Imports CSV in the export's format into the default tariff, merging
+    /// (a rate whose prefix exists is updated, others are added), all or
+    /// nothing: the v22 import.
+    pub async fn import_call_rates<S, B, E>(&self, scope: &Scope, body: S) -> Result<Imported>
+    where
+        S: Stream<Item = std::result::Result<B, E>> + Unpin,
+        B: AsRef<[u8]>,
+        E: std::fmt::Display,
+    {
+        let report = self
+            .import_deck(scope, ImportOptions::default(), body)
+            .await?;
+        Ok(Imported {
+            imported: report.imported,
+        })
+    }
+
+    /// Imports (or on a dry run, previews the import of) CSV in the export's
+    /// format into the default tariff, all or nothing. Bad lines are all
+    /// reported (up to [`IMPORT_ERRORS_LISTED`]) and nothing is written.
+    pub async fn import_deck<S, B, E>(
+        &self,
+        scope: &Scope,
+        options: ImportOptions,
+        mut body: S,
+    ) -> Result<DeckReport>
     where
         S: Stream<Item = std::result::Result<B, E>> + Unpin,
         B: AsRef<[u8]>,
         E: std::fmt::Display,
     {
         scope.require_manager()?;
-        let mut tx = self.write().await?;
+        // A dry run only reads: on SQLite it does not hold the write lock.
+        let mut tx = if options.dry_run {
+            self.pool().begin().await?
+        } else {
+            self.write().await?
+        };
         let tariff = default_tariff(&mut *tx, scope.tenant_id).await?;
         let rates_before = count_rates(&mut tx, tariff).await?;
         let mut import = Import {
+            backend: self.backend(),
             tenant_id: scope.tenant_id,
             tariff,
             now: now_ms(),
+            options,
+            // A tariff without rates has nothing to compare with.
+            compare: rates_before > 0,
             columns: None,
             seen: HashMap::new(),
             batch: Vec::with_capacity(IMPORT_BATCH),
-            backend: self.backend(),
             errors: Vec::new(),
             more_errors: 0,
-            imported: 0,
+            report: DeckReport {
+                mode: options.mode,
+                dry_run: options.dry_run,
+                ..DeckReport::default()
+            },
         };
         let mut reader = CsvReader::new();
         loop {
@@ -107,8 +191,14 @@ impl Db {
                 more: import.more_errors,
             });
         }
-        let added = count_rates(&mut tx, tariff).await? - rates_before;
-        let updated = i64::try_from(import.imported).unwrap_or(i64::MAX) - added;
+        if options.mode == ImportMode::Replace && rates_before > 0 {
+            import.remove_unnamed(&mut tx).await?;
+        }
+        let report = import.report;
+        if options.dry_run {
+            tx.rollback().await?;
+            return Ok(report);
+        }
         audit::append(
             &mut tx,
             Change::new(
@@ -120,16 +210,17 @@ impl Db {
             )
             .with(audit::counts(&[
                 ("tariff_id", ApiId::encode(tariff).into()),
-                ("added", added.into()),
-                ("updated", updated.into()),
+                ("mode", options.mode.to_string().into()),
+                ("added", report.new.into()),
+                ("updated", report.changed.into()),
+                ("unchanged", report.unchanged.into()),
+                ("removed", report.removed.into()),
             ])),
         )
         .await?;
-        bump_rates_version(&mut tx, scope.tenant_id, Some(tariff)).await?;
+        crate::resolver::bump_rates_version(&mut tx, scope.tenant_id, Some(tariff)).await?;
         tx.commit().await?;
-        Ok(Imported {
-            imported: import.imported,
-        })
+        Ok(report)
     }
 }
 
@@ -146,18 +237,22 @@ async fn count_rates(tx: &mut Tx, tariff: i64) -> Result<i64> {
 
 /// The state of one import.
 struct Import {
-    backend: crate::db::Backend,
+    backend: Backend,
     tenant_id: i64,
     tariff: i64,
     now: i64,
+    options: ImportOptions,
+    /// Whether the tariff's rates are looked up to tell changed from new.
+    compare: bool,
     /// For each CSV column, the API field it holds (from the header line).
     columns: Option<Vec<&'static str>>,
     /// Prefix keys seen so far, with their line: a file may not name one twice.
     seen: HashMap<Box<str>, u64>,
-    batch: Vec<CallRateFields>,
+    /// Rates read and not yet looked up, with their lines.
+    batch: Vec<(u64, CallRateFields)>,
     errors: Vec<LineError>,
     more_errors: u64,
-    imported: u64,
+    report: DeckReport,
 }
 
 impl Import {
@@ -210,7 +305,7 @@ impl Import {
             }
         }
         match CallRateFields::from_json(&body) {
-            Ok(rate) if !repeated && self.errors.is_empty() => self.batch.push(rate),
+            Ok(rate) if !repeated && self.errors.is_empty() => self.batch.push((record.line, rate)),
             Ok(_) => {}
             Err(errors) => {
                 for FieldError { field, message } in errors {
@@ -250,7 +345,9 @@ impl Import {
         self.columns = Some(columns);
     }
 
-    /// Writes the pending rows in one statement (unless the import already failed).
+    /// Sorts the pending rates into new, changed and unchanged and writes
+    /// the new and changed ones (unless the import already failed or is a
+    /// dry run).
     async fn flush(&mut self, tx: &mut Tx) -> Result<()> {
         if self.batch.is_empty() {
             return Ok(());
@@ -259,46 +356,207 @@ impl Import {
         if !self.errors.is_empty() {
             return Ok(());
         }
-        const PER_ROW: usize = 16;
-        let mut sql = String::from(
-            "INSERT INTO call_rates (tenant_id, tariff_id, prefix, prefix_key, rate_type, free_seconds, \
-             grace_period, interval_1, interval_n, connect_fee, postcall_surcharge, price_1, price_n, \
-             description, created_at, updated_at) VALUES ",
-        );
-        sql.push_str(&crate::sql::placeholders(self.backend, rows.len(), PER_ROW));
-        let mut binds = Vec::with_capacity(rows.len() * PER_ROW);
-        for r in &rows {
-            binds.extend([
-                SqlValue::Int(self.tenant_id),
-                SqlValue::Int(self.tariff),
-                SqlValue::Text(r.prefix.clone()),
-                SqlValue::Text(prefix_key(&r.prefix).to_string()),
-                SqlValue::Text(r.rate_type.to_string()),
-                SqlValue::Int(r.free_seconds),
-                SqlValue::Int(r.grace_period),
-                SqlValue::Int(r.interval_1),
-                SqlValue::Int(r.interval_n),
-                SqlValue::Int(money_units(r.connect_fee)?),
-                SqlValue::Int(money_units(r.postcall_surcharge)?),
-                SqlValue::Int(money_units(r.price_1)?),
-                SqlValue::Int(money_units(r.price_n)?),
-                SqlValue::Text(r.description.clone()),
-                SqlValue::Int(self.now),
-                SqlValue::Int(self.now),
-            ]);
+        let mut existing = if self.compare {
+            self.look_up(tx, &rows).await?
+        } else {
+            HashMap::new()
+        };
+        let mut writes = Vec::with_capacity(rows.len());
+        let report = &mut self.report;
+        for (line, rate) in rows {
+            let before = existing.remove(prefix_key(&rate.prefix));
+            match before {
+                None => {
+                    report.new += 1;
+                    if report.preview.new.len() < PREVIEW_LINES {
+                        report.preview.new.push(deck_rate(Some(line), &rate));
+                    }
+                    writes.push(rate);
+                }
+                Some(old) if old == rate => {
+                    report.unchanged += 1;
+                    if report.preview.unchanged.len() < PREVIEW_LINES {
+                        report.preview.unchanged.push(deck_rate(Some(line), &rate));
+                    }
+                }
+                Some(old) => {
+                    report.changed += 1;
+                    if report.preview.changed.len() < PREVIEW_LINES {
+                        report.preview.changed.push(DeckChange {
+                            line,
+                            prefix: rate.prefix.clone(),
+                            changes: changes(&old, &rate),
+                        });
+                    }
+                    writes.push(rate);
+                }
+            }
+            report.imported += 1;
         }
-        sql.push_str(
-            " ON CONFLICT (tariff_id, prefix_key, activation_at) DO UPDATE SET \
-             prefix = excluded.prefix, rate_type = excluded.rate_type, free_seconds = excluded.free_seconds, \
-             grace_period = excluded.grace_period, interval_1 = excluded.interval_1, \
-             interval_n = excluded.interval_n, connect_fee = excluded.connect_fee, \
-             postcall_surcharge = excluded.postcall_surcharge, price_1 = excluded.price_1, \
-             price_n = excluded.price_n, description = excluded.description, updated_at = excluded.updated_at",
-        );
-        bind_all(sqlx::query(&sql), &binds)
-            .execute(&mut **tx)
-            .await?;
-        self.imported += rows.len() as u64;
+        if !self.options.dry_run {
+            self.write(tx, &writes).await?;
+        }
         Ok(())
     }
+
+    /// The tariff's rates (as the API shows them) of the same prefixes as
+    /// `rows`, with the activation date an import writes, by prefix key.
+    async fn look_up(
+        &self,
+        tx: &mut Tx,
+        rows: &[(u64, CallRateFields)],
+    ) -> Result<HashMap<String, CallRateFields>> {
+        let keys: Vec<&str> = rows.iter().map(|(_, r)| prefix_key(&r.prefix)).collect();
+        // Always as many keys as a full batch (the last repeated): one
+        // statement text, prepared once per connection.
+        let mut params = Params::new(self.backend);
+        let tariff = params.next();
+        let list = params.list(IMPORT_BATCH);
+        let sql = format!(
+            "SELECT {COLUMNS}, r.prefix_key FROM {FROM} \
+             WHERE r.tariff_id = {tariff} AND r.activation_at = 0 AND r.prefix_key IN ({list})"
+        );
+        let mut query = Binds::new(&sql, params.count()).bind(self.tariff);
+        let last = keys.last().copied().unwrap_or_default();
+        for i in 0..IMPORT_BATCH {
+            query = query.bind(keys.get(i).copied().unwrap_or(last).to_string());
+        }
+        let found = query.query()?.fetch_all(&mut **tx).await?;
+        let mut existing = HashMap::with_capacity(found.len());
+        for row in &found {
+            existing.insert(row.try_get::<String, _>(18)?, fields_from_row(row)?);
+        }
+        Ok(existing)
+    }
+
+    /// Adds or changes `rates` in multi-row upserts.
+    async fn write(&self, tx: &mut Tx, rates: &[CallRateFields]) -> Result<()> {
+        for chunk in RATE_INSERT.chunks(rates) {
+            let sql = RATE_INSERT.sql(self.backend, chunk.len(), UPSERT);
+            let mut binds = RATE_INSERT.binds(&sql, chunk.len());
+            for r in chunk {
+                binds = binds
+                    .bind(self.tenant_id)
+                    .bind(self.tariff)
+                    .bind(r.prefix.clone())
+                    .bind(prefix_key(&r.prefix).to_string())
+                    .bind(r.rate_type.to_string())
+                    .bind(r.free_seconds)
+                    .bind(r.grace_period)
+                    .bind(r.interval_1)
+                    .bind(r.interval_n)
+                    .bind(money_units(r.connect_fee)?)
+                    .bind(money_units(r.postcall_surcharge)?)
+                    .bind(money_units(r.price_1)?)
+                    .bind(money_units(r.price_n)?)
+                    .bind(r.description.clone())
+                    .bind(self.now)
+                    .bind(self.now);
+            }
+            binds.query()?.execute(&mut **tx).await?;
+        }
+        Ok(())
+    }
+
+    /// Replace mode: counts (and unless this is a dry run, removes) the
+    /// tariff's rates whose prefix the file does not name.
+    async fn remove_unnamed(&mut self, tx: &mut Tx) -> Result<()> {
+        let sql = format!(
+            "SELECT {COLUMNS}, r.prefix_key FROM {FROM} \
+             WHERE r.tariff_id = $1 AND r.id > $2 ORDER BY r.id LIMIT {SCAN_PAGE}"
+        );
+        let mut doomed = Vec::new();
+        let mut after = 0i64;
+        loop {
+            let rows: Vec<AnyRow> = sqlx::query(&sql)
+                .bind(self.tariff)
+                .bind(after)
+                .fetch_all(&mut **tx)
+                .await?;
+            for row in &rows {
+                after = row.try_get(0)?;
+                let key: String = row.try_get(18)?;
+                if self.seen.contains_key(key.as_str()) {
+                    continue;
+                }
+                self.report.removed += 1;
+                if self.report.preview.removed.len() < PREVIEW_LINES {
+                    let rate = fields_from_row(row)?;
+                    self.report.preview.removed.push(deck_rate(None, &rate));
+                }
+                doomed.push(after);
+            }
+            if rows.len() < SCAN_PAGE as usize {
+                break;
+            }
+        }
+        if self.options.dry_run {
+            return Ok(());
+        }
+        let mut params = Params::new(self.backend);
+        let list = params.list(DELETE_BATCH);
+        let sql = format!("DELETE FROM call_rates WHERE id IN ({list})");
+        for ids in doomed.chunks(DELETE_BATCH) {
+            let mut query = Binds::new(&sql, params.count());
+            let last = ids.last().copied().unwrap_or_default();
+            for i in 0..DELETE_BATCH {
+                query = query.bind(ids.get(i).copied().unwrap_or(last));
+            }
+            query.query()?.execute(&mut **tx).await?;
+        }
+        Ok(())
+    }
+}
+
+fn deck_rate(line: Option<u64>, rate: &CallRateFields) -> DeckRate {
+    DeckRate {
+        line,
+        prefix: rate.prefix.clone(),
+        price_1: rate.price_1,
+        price_n: rate.price_n,
+        description: rate.description.clone(),
+    }
+}
+
+/// The fields that differ between two rates, as the export writes them.
+fn changes(old: &CallRateFields, new: &CallRateFields) -> Vec<FieldChange> {
+    let mut changes = Vec::new();
+    let mut compare = |field: &str, old: String, new: String| {
+        if old != new {
+            changes.push(FieldChange {
+                field: field.into(),
+                old,
+                new,
+            });
+        }
+    };
+    let money = |m: Money| m.to_string();
+    compare("prefix", old.prefix.clone(), new.prefix.clone());
+    compare("type", old.rate_type.to_string(), new.rate_type.to_string());
+    for (field, o, n) in [
+        ("free_seconds", old.free_seconds, new.free_seconds),
+        ("grace_period", old.grace_period, new.grace_period),
+        ("interval_1", old.interval_1, new.interval_1),
+        ("interval_n", old.interval_n, new.interval_n),
+    ] {
+        compare(field, o.to_string(), n.to_string());
+    }
+    for (field, o, n) in [
+        ("connect_fee", old.connect_fee, new.connect_fee),
+        (
+            "postcall_surcharge",
+            old.postcall_surcharge,
+            new.postcall_surcharge,
+        ),
+        ("price_1", old.price_1, new.price_1),
+        ("price_n", old.price_n, new.price_n),
+    ] {
+        compare(field, money(o), money(n));
+    }
+    compare(
+        "description",
+        old.description.clone(),
+        new.description.clone(),
+    );
+    changes
 }

@@ -9,7 +9,7 @@ mod export;
 mod import;
 mod spec;
 
-pub use import::{Imported, LineError, IMPORT_ERRORS_LISTED};
+pub use import::{ImportOptions, Imported, LineError, IMPORT_ERRORS_LISTED};
 use spec::{stored_from_row, COLUMNS, FROM};
 pub use spec::{CALL_RATE_SPEC, TARIFF_RATE_SPEC};
 

@@ -2,12 +2,13 @@
 
 use axum::extract::{FromRequest, Multipart, Path, Request, State};
 use axum::http::{header, StatusCode};
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use axum::Json;
-use billing::call_rates::{Imported, CALL_RATE_SPEC};
-use billing::{Db, Page};
+use billing::call_rates::{ImportOptions, Imported, CALL_RATE_SPEC};
+use billing::{Db, Page, Scope};
 use futures::TryStreamExt;
 use model::call_rate::{CallRate, CallRateFields, CallRatePatch};
+use model::deck::{DeckReport, ImportMode};
 use model::ApiId;
 use serde_json::{json, Value};
 
@@ -73,13 +74,61 @@ pub async fn export(State(db): State<Db>, TenantScope(scope): TenantScope) -> Ap
     Ok(crate::download::attachment(stream, "call_rates.csv"))
 }
 
-/// `POST /api/call_rates/import`: the export's CSV as the body (`text/csv`) or
-/// as the file of a multipart form.
+/// `POST /api/call_rates/import[?dry_run=true][&mode=merge|replace]`: the
+/// export's CSV as the body (`text/csv`) or as the file of a multipart form.
+/// A commit answers the v22 `{"imported": n}`; a dry run, what the import
+/// would do ([`DeckReport`]).
 pub async fn import(
     State(db): State<Db>,
     TenantScope(scope): TenantScope,
     request: Request,
-) -> ApiResult<Json<Imported>> {
+) -> ApiResult<Response> {
+    scope.require_manager()?;
+    let options = import_options(request.uri().query())?;
+    let report = import_deck(&db, &scope, options, request).await?;
+    Ok(if options.dry_run {
+        Json(report).into_response()
+    } else {
+        Json(Imported {
+            imported: report.imported,
+        })
+        .into_response()
+    })
+}
+
+/// The import's options from a query string: `dry_run` (`true` or `false`,
+/// default false) and `mode` (`merge`, the default, or `replace`).
+pub fn import_options(query: Option<&str>) -> ApiResult<ImportOptions> {
+    let mut options = ImportOptions::default();
+    for (key, value) in form_urlencoded::parse(query.unwrap_or("").as_bytes()) {
+        match key.as_ref() {
+            "dry_run" => {
+                options.dry_run = match value.as_ref() {
+                    "true" => true,
+                    "false" => false,
+                    _ => return Err(ApiError::validation("dry_run", "must be true or false")),
+                }
+            }
+            "mode" => {
+                options.mode = value
+                    .parse::<ImportMode>()
+                    .map_err(|m| ApiError::validation("mode", m))?
+            }
+            _ => {}
+        }
+    }
+    Ok(options)
+}
+
+/// Runs the import (or its dry run) of the deck a request carries, as the
+/// body or as the `file` of a multipart form; the REST API and the portal
+/// both go through here.
+pub async fn import_deck(
+    db: &Db,
+    scope: &Scope,
+    options: ImportOptions,
+    request: Request,
+) -> ApiResult<DeckReport> {
     scope.require_manager()?;
     let content_type = request
         .headers()
@@ -87,7 +136,7 @@ pub async fn import(
         .and_then(|v| v.to_str().ok())
         .unwrap_or("")
         .to_ascii_lowercase();
-    let imported = if content_type.starts_with("multipart/form-data") {
+    let report = if content_type.starts_with("multipart/form-data") {
         let mut form = Multipart::from_request(request, &())
             .await
             .map_err(|e| ApiError::validation("file", format!("bad multipart body: {e}")))?;
@@ -111,14 +160,14 @@ pub async fn import(
                 }
             }
         };
-        db.import_call_rates(&scope, field.map_err(|e| e.to_string()))
+        db.import_deck(scope, options, field.map_err(|e| e.to_string()))
             .await?
     } else {
         let stream = request
             .into_body()
             .into_data_stream()
             .map_err(|e| e.to_string());
-        db.import_call_rates(&scope, stream).await?
+        db.import_deck(scope, options, stream).await?
     };
-    Ok(Json(imported))
+    Ok(report)
 }

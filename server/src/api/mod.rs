@@ -25,7 +25,7 @@ use crate::state::AppState;
 const CDR_BATCH_LIMIT: usize = 32 << 20;
 
 /// Largest call-rate deck an import takes (about ten million rows).
-const IMPORT_LIMIT: usize = 1 << 30;
+pub(crate) const IMPORT_LIMIT: usize = 1 << 30;
 
 /// Every operation [`routes`] serves, as `(method, path)` with axum's path
 /// syntax (which is also OpenAPI's), less the two catch-all fallbacks. The

@@ -277,6 +277,10 @@ pub fn ListPage<P: ListResource>(
     /// What those changes answered, shown where the page's notices are.
     #[prop(optional, into)]
     message: Option<Signal<Option<String>>>,
+    /// A section of the page's own between the toolbar and the table (the
+    /// rates page's deck upload).
+    #[prop(optional, into)]
+    panel: Option<ViewFn>,
 ) -> impl IntoView {
     let _ = resource;
     let user = use_current_user();
@@ -286,12 +290,8 @@ pub fn ListPage<P: ListResource>(
     let tenants = tenant_choices_resource();
     let list = Resource::new(
         move || {
-            (
-                tenant.get(),
-                args.get(),
-                changes.map(|c| c.versions.get()),
-                reload.map(|r| r.get()),
-            )
+            let versions = changes.map(|c| c.versions.get());
+            (tenant.get(), args.get(), versions, reload.map(|r| r.get()))
         },
         |(tenant, args, _, _)| P::list(tenant, args),
     );
@@ -416,6 +416,7 @@ pub fn ListPage<P: ListResource>(
                 .get()
                 .map(|text| view! { <p class="notice" role="status" data-testid="notice">{text}</p> })
         }}
+        {panel.map(|panel| panel.run())}
         {move || changes.and_then(|changes| editing.get().map(|row| editor(changes, row)))}
         <Transition fallback=move || view! { <p class="loading">{format!("Loading {}…", P::NOUNS)}</p> }>
             {move || {
