@@ -18,6 +18,7 @@ use leptos_router::path;
 use crate::components::layout::Layout;
 use crate::pages::billing_plans::BillingPlansPage;
 use crate::pages::billing_settings::BillingSettingsPage;
+use crate::pages::cdrs::{CdrDetailPage, CdrsPage};
 use crate::pages::rates::RatesPage;
 use crate::pages::tariffs::TariffsPage;
 use crate::pages::{home::HomePage, login::LoginPage, not_found::NotFound};
@@ -76,6 +77,8 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("tariffs") view=TariffsPage />
                     <Route path=path!("billing-plans") view=BillingPlansPage />
                     <Route path=path!("billing") view=BillingSettingsPage />
+                    <Route path=path!("cdrs") view=CdrsPage />
+                    <Route path=path!("cdrs/:id") view=CdrDetailPage />
                 </ParentRoute>
             </Routes>
         </Router>

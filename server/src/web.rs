@@ -45,6 +45,7 @@ pub fn router(state: AppState, secure_cookies: bool) -> Router {
             },
         )
         .route("/portal/export/call_rates.csv", get(export_call_rates))
+        .route("/portal/export/cdrs.csv", get(export_cdrs))
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
         .layer(middleware::from_fn(same_origin_writes))
         .layer(sessions);
@@ -132,6 +133,30 @@ struct ExportQuery {
     tenant: Option<String>,
 }
 
+/// The scope of the portal's logged-in user, for the portal's own routes
+/// outside the server functions (`what` says what needs the login).
+async fn portal_scope(
+    db: &Db,
+    session: &Session,
+    client: Option<std::net::IpAddr>,
+    tenant: Option<&str>,
+    what: &str,
+) -> Result<billing::Scope, ApiError> {
+    let user_id: Option<i64> = session
+        .get(app::server::USER_KEY)
+        .await
+        .map_err(billing::Error::internal)?;
+    let user_id = user_id
+        .ok_or_else(|| billing::Error::Unauthorized(format!("log in to the portal to {what}")))?;
+    let origin = billing::Origin::new(billing::Surface::Portal, client);
+    let caller = db.caller_for_user(user_id, origin).await?;
+    let tenant = match tenant.filter(|t| !t.is_empty()) {
+        Some(text) => Some(model::ApiId::decode(text).ok_or(billing::Error::NotFound("tenant"))?),
+        None => None,
+    };
+    Ok(caller.scope(tenant)?)
+}
+
 /// `GET /portal/export/call_rates.csv[?tenant=…]`: the REST API's call-rate
 /// export for the portal's logged-in user. The API's own route takes a Bearer
 /// token, which the portal's pages do not hold; this one takes the session.
@@ -141,21 +166,50 @@ async fn export_call_rates(
     crate::client::ClientAddr(client): crate::client::ClientAddr,
     Query(query): Query<ExportQuery>,
 ) -> Result<Response, ApiError> {
-    let user_id: Option<i64> = session
-        .get(app::server::USER_KEY)
-        .await
-        .map_err(billing::Error::internal)?;
-    let user_id = user_id.ok_or_else(|| {
-        billing::Error::Unauthorized("log in to the portal to export the rates".into())
-    })?;
-    let origin = billing::Origin::new(billing::Surface::Portal, client);
-    let caller = db.caller_for_user(user_id, origin).await?;
-    let tenant = match query.tenant.as_deref().filter(|t| !t.is_empty()) {
-        Some(text) => Some(model::ApiId::decode(text).ok_or(billing::Error::NotFound("tenant"))?),
-        None => None,
-    };
-    let scope = caller.scope(tenant)?;
+    let scope = portal_scope(
+        &db,
+        &session,
+        client,
+        query.tenant.as_deref(),
+        "export the rates",
+    )
+    .await?;
     crate::api::call_rates::export(State(db), TenantScope(scope)).await
+}
+
+/// `GET /portal/export/cdrs.csv[?tenant=…&from=…]`: the REST API's CDR
+/// export for the portal's logged-in user, with the calls page's filters.
+async fn export_cdrs(
+    State(db): State<Db>,
+    session: Session,
+    crate::client::ClientAddr(client): crate::client::ClientAddr,
+    Query(query): Query<std::collections::HashMap<String, String>>,
+) -> Result<Response, ApiError> {
+    let scope = portal_scope(
+        &db,
+        &session,
+        client,
+        query.get("tenant").map(String::as_str),
+        "export the calls",
+    )
+    .await?;
+    let arg = |key: &str| query.get(key).cloned();
+    let args = app::functions::cdrs::CdrListArgs {
+        from: arg("from"),
+        to: arg("to"),
+        search: arg("search"),
+        status: arg("status"),
+        direction: arg("direction"),
+        orderby: arg("orderby"),
+        skip: None,
+        top: None,
+    };
+    let errors = args.check();
+    if !errors.is_empty() {
+        return Err(billing::Error::Validation(errors).into());
+    }
+    let params = crate::api::extract::ListParamsQuery(args.list_params());
+    crate::api::cdrs::export(State(db), TenantScope(scope), params).await
 }
 
 /// Cookie-authenticated writes must come from the portal's own pages: a

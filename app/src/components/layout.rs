@@ -53,6 +53,12 @@ pub fn Layout() -> impl IntoView {
                 <A href=link("/tariffs")>"Tariffs"</A>
                 <A href=link("/billing-plans")>"Billing plans"</A>
                 <A href=link("/billing")>"Billing"</A>
+                <Suspense fallback=|| ()>
+                    {move || Suspend::new(async move {
+                        let manages = matches!(user.await, Ok(Some(me)) if me.manages_tenant);
+                        manages.then(|| view! { <ManagerLinks link=link /> })
+                    })}
+                </Suspense>
             </nav>
             <Suspense fallback=|| ()>
                 {move || Suspend::new(async move {
@@ -77,5 +83,18 @@ pub fn Layout() -> impl IntoView {
         <main class="page">
             <Outlet />
         </main>
+    }
+}
+
+/// The navigation's pages for those who manage a tenant (system and tenant
+/// administrators); a standard user has none of them.
+#[component]
+fn ManagerLinks<L, F>(link: L) -> impl IntoView
+where
+    L: Fn(&'static str) -> F + Copy + Send + Sync + 'static,
+    F: Fn() -> String + Send + Sync + 'static,
+{
+    view! {
+        <A href=link("/cdrs")>"Calls"</A>
     }
 }

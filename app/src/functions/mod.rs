@@ -12,6 +12,7 @@
 pub mod auth;
 pub mod billing_plans;
 pub mod billing_settings;
+pub mod cdrs;
 pub mod rates;
 pub mod tariffs;
 pub mod tenants;
@@ -55,4 +56,17 @@ pub(crate) fn invalid(errors: Vec<FieldError>) -> ServerFnError {
 #[cfg(feature = "ssr")]
 pub(crate) fn answer<T>(result: ::billing::Result<T>) -> Result<T, ServerFnError> {
     result.map_err(crate::server::to_server_error)
+}
+
+/// Refuses (403) a caller who does not manage the scope's tenant: `what`
+/// says what only its administrators do ("see its calls").
+#[cfg(feature = "ssr")]
+pub(crate) fn managers_only(scope: &::billing::Scope, what: &str) -> Result<(), ServerFnError> {
+    if scope.caller.role.manages_tenant() {
+        Ok(())
+    } else {
+        Err(crate::server::to_server_error(::billing::Error::Forbidden(
+            format!("only the tenant's administrators {what}"),
+        )))
+    }
 }

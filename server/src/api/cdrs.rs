@@ -1,12 +1,15 @@
 //! `/api/cdrs` (the PBX posts finished calls; administrators read them) and
 //! `/api/user/cdrs` (a user reads its own calls), in the v22 CDR shapes.
 
-use axum::body::Bytes;
+use axum::body::{Body, Bytes};
 use axum::extract::{Path, State};
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
 use axum::Json;
 use billing::cdrs::{Cdr, Ingested, CDR_SPEC};
 use billing::rerate::{RerateFilter, Rerated};
 use billing::{Db, Error};
+use futures::StreamExt;
 use model::cdr::{NewCdr, MAX_BATCH};
 use model::FieldError;
 use serde_json::{json, Map, Value};
@@ -185,6 +188,40 @@ pub async fn list(
         FIELDS,
         NOT_IN_LIST,
     )
+}
+
+/// `GET /api/cdrs/export`: every CDR the list options (`filter`, `search`,
+/// `orderby`) match, as a CSV attachment, streamed.
+pub async fn export(
+    State(db): State<Db>,
+    TenantScope(scope): TenantScope,
+    params: ListParamsQuery,
+) -> ApiResult<Response> {
+    let params = ListParamsQuery(model::query::ListParams {
+        skip: None,
+        top: None,
+        ..params.0
+    });
+    let query = params.parse(&CDR_SPEC)?;
+    scope.require_manager()?;
+    let stream = db.export_cdrs(&scope, &query).await?;
+    let body = Body::from_stream(stream.map(|chunk| {
+        chunk.map_err(|e| {
+            tracing::error!(error = %e, "CDR export stopped");
+            std::io::Error::other("export failed")
+        })
+    }));
+    Ok((
+        [
+            (header::CONTENT_TYPE, "text/csv; charset=utf-8"),
+            (
+                header::CONTENT_DISPOSITION,
+                "attachment; filename=\"cdrs.csv\"",
+            ),
+        ],
+        body,
+    )
+        .into_response())
 }
 
 pub async fn get(
