@@ -16,6 +16,7 @@ use leptos_router::components::{ParentRoute, Route, Router, Routes};
 use leptos_router::path;
 
 use crate::components::layout::Layout;
+use crate::pages::balances::BalancesPage;
 use crate::pages::billing_plans::BillingPlansPage;
 use crate::pages::billing_settings::BillingSettingsPage;
 use crate::pages::cdrs::{CdrDetailPage, CdrsPage};
@@ -78,6 +79,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("billing-plans") view=BillingPlansPage />
                     <Route path=path!("billing") view=BillingSettingsPage />
                     <Route path=path!("cdrs") view=CdrsPage />
+                    <Route path=path!("balances") view=BalancesPage />
                     <Route path=path!("cdrs/:id") view=CdrDetailPage />
                 </ParentRoute>
             </Routes>

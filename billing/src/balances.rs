@@ -5,7 +5,7 @@
 //! append-only `balance_transactions` ledger carrying the balance after it,
 //! so the ledger always sums to the balance.
 
-use model::query::{FieldKind, FieldSpec, ListQuery, ResourceSpec, SqlValue};
+use model::query::{FieldKind, FieldSpec, ListQuery, ResourceSpec};
 use model::user::Role;
 use model::{ApiId, Money};
 use serde::{Deserialize, Serialize};
@@ -16,7 +16,7 @@ use crate::audit::{self, Action, Change, Entity};
 use crate::auth::Scope;
 use crate::db::{now_ms, Backend, Db, Tx};
 use crate::error::{Error, Result};
-use crate::listing::{Listing, Page};
+use crate::listing::Page;
 use crate::sql::Insert;
 
 /// The largest single recharge (and credit limit) taken: far above any real
@@ -92,7 +92,7 @@ pub static TRANSACTION_SPEC: ResourceSpec = ResourceSpec {
     decode_id: ApiId::decode,
 };
 
-fn transaction_from_row(row: &AnyRow) -> Result<Transaction> {
+pub(crate) fn transaction_from_row(row: &AnyRow) -> Result<Transaction> {
     Ok(Transaction {
         id: ApiId::encode(row.try_get("id")?),
         user_id: row.try_get::<Option<i64>, _>("user_id")?.map(ApiId::encode),
@@ -582,29 +582,10 @@ impl Db {
         scope: &Scope,
         query: &ListQuery,
     ) -> Result<Page<Transaction>> {
-        let (condition, binds) = if scope.caller.role.manages_tenant() {
-            ("tenant_id = $1", vec![SqlValue::Int(scope.tenant_id)])
-        } else {
-            (
-                "tenant_id = $1 AND user_id = $2",
-                vec![
-                    SqlValue::Int(scope.tenant_id),
-                    SqlValue::Int(scope.caller.user_id),
-                ],
-            )
-        };
-        self.page(
-            Listing {
-                columns:
-                    "id, user_id, kind, amount, balance_after, call_id, description, created_at",
-                from: "balance_transactions",
-                scope: condition,
-                scope_binds: binds,
-                spec: &TRANSACTION_SPEC,
-            },
-            query,
-            transaction_from_row,
-        )
-        .await
+        let filter = crate::ledger::LedgerFilter::default();
+        Ok(self
+            .list_ledger(scope, &filter, query)
+            .await?
+            .map(|entry| entry.transaction))
     }
 }

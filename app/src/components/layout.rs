@@ -96,5 +96,6 @@ where
 {
     view! {
         <A href=link("/cdrs")>"Calls"</A>
+        <A href=link("/balances")>"Balances"</A>
     }
 }

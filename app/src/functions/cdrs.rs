@@ -71,8 +71,21 @@ fn days_in(year: u32, month: u32) -> u32 {
     }
 }
 
+/// Unix milliseconds at the start (UTC) of a day [`parse_day`] read.
+pub fn day_start_ms((y, m, d): (u32, u32, u32)) -> i64 {
+    // Days from 1970-01-01 by the civil calendar (Howard Hinnant's algorithm).
+    let (y, m, d) = (i64::from(y), i64::from(m), i64::from(d));
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (m + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    (era * 146_097 + doe - 719_468) * 86_400_000
+}
+
 /// The day after.
-fn next_day((y, m, d): (u32, u32, u32)) -> (u32, u32, u32) {
+pub fn next_day((y, m, d): (u32, u32, u32)) -> (u32, u32, u32) {
     if d < days_in(y, m) {
         (y, m, d + 1)
     } else if m < 12 {
@@ -447,6 +460,9 @@ mod tests {
         assert_eq!(parse_day("2024-02-29"), Some((2024, 2, 29)));
         assert_eq!(parse_day("2023-02-29"), None);
         assert_eq!(parse_day("2024-2-1"), None);
+        assert_eq!(day_start_ms((1970, 1, 1)), 0);
+        assert_eq!(day_start_ms((2026, 1, 1)), 1_767_225_600_000);
+        assert_eq!(day_start_ms(next_day((2024, 2, 29))), 1_709_251_200_000);
         let fields: Vec<_> = args("2026-01-05", "2026-01-04")
             .check()
             .into_iter()

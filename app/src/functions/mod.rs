@@ -10,6 +10,7 @@
 //! to its field.
 
 pub mod auth;
+pub mod balances;
 pub mod billing_plans;
 pub mod billing_settings;
 pub mod cdrs;

@@ -1,3 +1,4 @@
+pub mod balances;
 pub mod billing_plans;
 pub mod billing_settings;
 pub mod cdrs;
