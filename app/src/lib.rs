@@ -17,8 +17,10 @@ use leptos_router::path;
 
 use crate::components::layout::Layout;
 use crate::pages::account::AccountPage;
+use crate::pages::balances::BalancesPage;
 use crate::pages::billing_plans::BillingPlansPage;
 use crate::pages::billing_settings::BillingSettingsPage;
+use crate::pages::cdrs::{CdrDetailPage, CdrsPage};
 use crate::pages::rates::RatesPage;
 use crate::pages::tariffs::TariffsPage;
 use crate::pages::tenants::TenantsPage;
@@ -82,6 +84,9 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("tenants") view=TenantsPage />
                     <Route path=path!("users") view=UsersPage />
                     <Route path=path!("account") view=AccountPage />
+                    <Route path=path!("cdrs") view=CdrsPage />
+                    <Route path=path!("balances") view=BalancesPage />
+                    <Route path=path!("cdrs/:id") view=CdrDetailPage />
                 </ParentRoute>
             </Routes>
         </Router>

@@ -34,6 +34,8 @@ pub mod csv;
 pub mod db;
 /// The one error type of the use cases.
 pub mod error;
+/// The accounts as administrators oversee them, and the filtered ledger.
+pub mod ledger;
 /// One page of a list.
 pub mod listing;
 /// Quotes: what a call would cost, with the breakdown.

@@ -41,7 +41,7 @@ pub struct QuoteBreakdown {
     pub rounding: String,
 }
 
-fn breakdown(b: &Breakdown) -> QuoteBreakdown {
+pub(crate) fn breakdown(b: &Breakdown) -> QuoteBreakdown {
     QuoteBreakdown {
         billable_seconds: b.billable_seconds,
         within_grace: b.within_grace,

@@ -51,6 +51,7 @@ pub fn router(state: AppState, secure_cookies: bool) -> Router {
             "/portal/import/call_rates",
             post(import_call_rates).layer(DefaultBodyLimit::max(crate::api::IMPORT_LIMIT)),
         )
+        .route("/portal/export/cdrs.csv", get(export_cdrs))
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
         .layer(middleware::from_fn(same_origin_writes))
         .layer(sessions);
@@ -172,7 +173,11 @@ async fn export_call_rates(
     )
     .await?;
     let stream = db.export_call_rates(&scope).await?;
-    Ok(crate::download::attachment(stream, "call_rates.csv"))
+    Ok(crate::download::attachment(
+        stream,
+        "call_rates.csv",
+        "application/octet-stream",
+    ))
 }
 
 /// `POST /portal/import/call_rates?[tenant=…&]dry_run=…&mode=…`: the REST
@@ -199,6 +204,46 @@ async fn import_call_rates(
     .await?;
     let report = crate::api::call_rates::import_deck(&db, &scope, options, request).await?;
     Ok(Json(report))
+}
+
+/// `GET /portal/export/cdrs.csv[?tenant=…&from=…]`: the REST API's CDR
+/// export for the portal's logged-in user, with the calls page's filters.
+async fn export_cdrs(
+    State(db): State<Db>,
+    session: Session,
+    crate::client::ClientAddr(client): crate::client::ClientAddr,
+    Query(query): Query<std::collections::HashMap<String, String>>,
+) -> Result<Response, ApiError> {
+    let scope = portal_scope(
+        &db,
+        &session,
+        client,
+        query.get("tenant").map(String::as_str),
+        "log in to the portal to export the calls",
+    )
+    .await?;
+    let arg = |key: &str| query.get(key).cloned();
+    let args = app::functions::cdrs::CdrListArgs {
+        from: arg("from"),
+        to: arg("to"),
+        search: arg("search"),
+        status: arg("status"),
+        direction: arg("direction"),
+        orderby: arg("orderby"),
+        skip: None,
+        top: None,
+    };
+    let errors = args.check();
+    if !errors.is_empty() {
+        return Err(billing::Error::Validation(errors).into());
+    }
+    let query = model::query::ListQuery::parse(&args.list_params(), &billing::cdrs::CDR_SPEC)?;
+    let stream = db.export_cdrs(&scope, &query).await?;
+    Ok(crate::download::attachment(
+        stream,
+        "cdrs.csv",
+        "text/csv; charset=utf-8",
+    ))
 }
 
 /// Cookie-authenticated writes must come from the portal's own pages: a

@@ -59,7 +59,10 @@ pub fn Layout() -> impl IntoView {
                         let operator = me.role == model::user::Role::SystemAdmin;
                         Some(view! {
                             {operator.then(|| view! { <A href="/tenants">"Tenants"</A> })}
-                            {me.manages_tenant.then(|| view! { <A href=link("/users")>"Users"</A> })}
+                            {me.manages_tenant.then(|| view! {
+                                <A href=link("/users")>"Users"</A>
+                                <ManagerLinks link=link />
+                            })}
                             <A href="/account">"My account"</A>
                         })
                     })}
@@ -88,5 +91,19 @@ pub fn Layout() -> impl IntoView {
         <main class="page">
             <Outlet />
         </main>
+    }
+}
+
+/// The navigation's pages for those who manage a tenant (system and tenant
+/// administrators); a standard user has none of them.
+#[component]
+fn ManagerLinks<L, F>(link: L) -> impl IntoView
+where
+    L: Fn(&'static str) -> F + Copy + Send + Sync + 'static,
+    F: Fn() -> String + Send + Sync + 'static,
+{
+    view! {
+        <A href=link("/cdrs")>"Calls"</A>
+        <A href=link("/balances")>"Balances"</A>
     }
 }

@@ -10,8 +10,10 @@
 //! to its field.
 
 pub mod auth;
+pub mod balances;
 pub mod billing_plans;
 pub mod billing_settings;
+pub mod cdrs;
 pub mod people;
 pub mod rates;
 pub mod tariffs;
@@ -85,4 +87,17 @@ pub(crate) fn read<T>(read: Result<T, Vec<FieldError>>) -> Result<T, ServerFnErr
 pub(crate) fn id_of(wire: &str, what: &'static str) -> Result<i64, ServerFnError> {
     model::ApiId::decode(wire)
         .ok_or_else(|| crate::server::to_server_error(::billing::Error::NotFound(what)))
+}
+
+/// Refuses (403) a caller who does not manage the scope's tenant: `what`
+/// says what only its administrators do ("see its calls").
+#[cfg(feature = "ssr")]
+pub(crate) fn managers_only(scope: &::billing::Scope, what: &str) -> Result<(), ServerFnError> {
+    if scope.caller.role.manages_tenant() {
+        Ok(())
+    } else {
+        Err(crate::server::to_server_error(::billing::Error::Forbidden(
+            format!("only the tenant's administrators {what}"),
+        )))
+    }
 }

@@ -1,6 +1,8 @@
 pub mod account;
+pub mod balances;
 pub mod billing_plans;
 pub mod billing_settings;
+pub mod cdrs;
 pub mod deck;
 pub mod home;
 pub mod login;

@@ -13,8 +13,8 @@ mod tokens;
 
 pub use caller::{Caller, Scope};
 pub use login::Login;
-pub(crate) use tokens::token_hash;
 pub use password::{hash_password, validate_password, verify_password};
+pub(crate) use tokens::token_hash;
 pub(crate) use tokens::TokenCache;
 pub use tokens::{
     new_secret, ApiTokenInfo, ACCESS_TOKEN_SECONDS, REFRESH_TOKEN_SECONDS, TOKEN_CACHE_TTL,

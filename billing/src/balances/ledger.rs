@@ -1,7 +1,7 @@
 //! The ledger: one row for every change of a balance, written in the same
 //! transaction as the change, and its listing.
 
-use model::query::{FieldKind, FieldSpec, ListQuery, ResourceSpec, SqlValue};
+use model::query::{FieldKind, FieldSpec, ListQuery, ResourceSpec};
 use model::{ApiId, Money};
 use serde::{Deserialize, Serialize};
 use sqlx::any::AnyRow;
@@ -10,7 +10,7 @@ use sqlx::Row;
 use crate::auth::Scope;
 use crate::db::{now_ms, Backend, Db, Tx};
 use crate::error::{Error, Result};
-use crate::listing::{Listing, Page};
+use crate::listing::Page;
 use crate::sql::Insert;
 
 model::wire_enum! {
@@ -58,7 +58,7 @@ pub static TRANSACTION_SPEC: ResourceSpec = ResourceSpec {
     decode_id: ApiId::decode,
 };
 
-fn transaction_from_row(row: &AnyRow) -> Result<Transaction> {
+pub(crate) fn transaction_from_row(row: &AnyRow) -> Result<Transaction> {
     Ok(Transaction {
         id: ApiId::encode(row.try_get("id")?),
         user_id: row.try_get::<Option<i64>, _>("user_id")?.map(ApiId::encode),
@@ -235,29 +235,10 @@ impl Db {
         scope: &Scope,
         query: &ListQuery,
     ) -> Result<Page<Transaction>> {
-        let (condition, binds) = if scope.caller.role.manages_tenant() {
-            ("tenant_id = $1", vec![SqlValue::Int(scope.tenant_id)])
-        } else {
-            (
-                "tenant_id = $1 AND user_id = $2",
-                vec![
-                    SqlValue::Int(scope.tenant_id),
-                    SqlValue::Int(scope.caller.user_id),
-                ],
-            )
-        };
-        self.page(
-            Listing {
-                columns:
-                    "id, user_id, kind, amount, balance_after, call_id, description, created_at",
-                from: "balance_transactions",
-                scope: condition,
-                scope_binds: binds,
-                spec: &TRANSACTION_SPEC,
-            },
-            query,
-            transaction_from_row,
-        )
-        .await
+        let filter = crate::ledger::LedgerFilter::default();
+        Ok(self
+            .list_ledger(scope, &filter, query)
+            .await?
+            .map(|entry| entry.transaction))
     }
 }

@@ -12,6 +12,7 @@ mod ledger;
 mod recharge;
 
 pub use accounts::Balance;
+pub(crate) use ledger::transaction_from_row;
 pub(crate) use ledger::{post, post_many, record, record_calls, Calls, Entry};
 pub use ledger::{Transaction, TransactionKind, TRANSACTION_SPEC};
 

@@ -26,8 +26,12 @@ use crate::db::{now_ms, Backend, Db};
 use crate::error::{Error, Result};
 use crate::listing::{Listing, Page};
 
+mod breakdown;
+mod export;
 mod store;
 
+pub use breakdown::{CdrRating, RateTermsView};
+pub use export::EXPORT_COLUMNS;
 use store::{insert_cdrs, Outcome};
 
 pub use crate::cdr_rating::RatingStatus;

@@ -2,10 +2,11 @@
 //! `/api/user/balance`), credit limits and the ledger
 //! (`/api/balance_transactions`).
 
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::Json;
-use billing::balances::{Balance, Transaction, TRANSACTION_SPEC};
+use billing::balances::{Balance, Transaction, TransactionKind, TRANSACTION_SPEC};
+use billing::ledger::LedgerFilter;
 use billing::{Db, Page};
 use model::{Fields, Money};
 
@@ -146,11 +147,45 @@ pub async fn get_own(State(db): State<Db>, Auth(caller): Auth) -> ApiResult<Json
     Ok(Json(db.user_balance(&scope, caller.user_id).await?))
 }
 
+/// `GET /api/balance_transactions`: the list options, and the ledger's own
+/// `kind`, `from` and `to` (RFC 3339; rows written at or after `from`,
+/// before `to`).
 pub async fn transactions(
     State(db): State<Db>,
     TenantScope(scope): TenantScope,
     params: ListParamsQuery,
+    Query(own): Query<std::collections::HashMap<String, String>>,
 ) -> ApiResult<Json<Page<Transaction>>> {
     let query = params.parse(&TRANSACTION_SPEC)?;
-    Ok(Json(db.list_balance_transactions(&scope, &query).await?))
+    let given: serde_json::Map<String, serde_json::Value> = ["kind", "from", "to"]
+        .into_iter()
+        .filter_map(|k| own.get(k).map(|v| (k.to_string(), v.clone().into())))
+        .collect();
+    let mut f = Fields::new(&given);
+    let kind = f.string("kind");
+    let from = f.timestamp("from");
+    let to = f.timestamp("to");
+    let kind = match kind.as_deref().map(str::parse::<TransactionKind>) {
+        None => None,
+        Some(Ok(kind)) => Some(kind),
+        Some(Err(_)) => {
+            f.error(
+                "kind",
+                "must be RECHARGE, CALL_CHARGE, HOLD, RELEASE or RERATE",
+            );
+            None
+        }
+    };
+    f.finish()?;
+    let filter = LedgerFilter {
+        account: None,
+        kind,
+        from,
+        to,
+    };
+    Ok(Json(
+        db.list_ledger(&scope, &filter, &query)
+            .await?
+            .map(|entry| entry.transaction),
+    ))
 }

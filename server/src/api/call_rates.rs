@@ -71,7 +71,11 @@ pub async fn destroy(
 /// `GET /api/call_rates/export`: a CSV attachment, streamed.
 pub async fn export(State(db): State<Db>, TenantScope(scope): TenantScope) -> ApiResult<Response> {
     let stream = db.export_call_rates(&scope).await?;
-    Ok(crate::download::attachment(stream, "call_rates.csv"))
+    Ok(crate::download::attachment(
+        stream,
+        "call_rates.csv",
+        "application/octet-stream",
+    ))
 }
 
 /// `POST /api/call_rates/import[?dry_run=true][&mode=merge|replace]`: the

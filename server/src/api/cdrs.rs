@@ -3,6 +3,7 @@
 
 use axum::body::Bytes;
 use axum::extract::{Path, State};
+use axum::response::Response;
 use axum::Json;
 use billing::cdrs::{Cdr, Ingested, CDR_SPEC};
 use billing::rerate::{RerateFilter, Rerated};
@@ -219,6 +220,27 @@ pub async fn list(
     params: ListParamsQuery,
 ) -> ApiResult<Json<Value>> {
     TENANT.list(&db, &scope, params).await
+}
+
+/// `GET /api/cdrs/export`: every CDR the list options (`filter`, `search`,
+/// `orderby`) match, as a CSV attachment, streamed.
+pub async fn export(
+    State(db): State<Db>,
+    TenantScope(scope): TenantScope,
+    params: ListParamsQuery,
+) -> ApiResult<Response> {
+    let params = ListParamsQuery(model::query::ListParams {
+        skip: None,
+        top: None,
+        ..params.0
+    });
+    let query = params.parse(&CDR_SPEC)?;
+    let stream = db.export_cdrs(&scope, &query).await?;
+    Ok(crate::download::attachment(
+        stream,
+        "cdrs.csv",
+        "text/csv; charset=utf-8",
+    ))
 }
 
 pub async fn get(

@@ -71,6 +71,7 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("GET", "/api/cdrs"),
     ("POST", "/api/cdrs"),
     ("POST", "/api/cdrs/rerate"),
+    ("GET", "/api/cdrs/export"),
     ("GET", "/api/cdrs/{id}"),
     ("GET", "/api/user/cdrs"),
     ("GET", "/api/user/cdrs/{id}"),
@@ -172,6 +173,7 @@ pub fn routes() -> Router<AppState> {
                 .layer(DefaultBodyLimit::max(CDR_BATCH_LIMIT)),
         )
         .route("/api/cdrs/rerate", post(cdrs::rerate))
+        .route("/api/cdrs/export", get(cdrs::export))
         .route("/api/cdrs/{id}", get(cdrs::get))
         .route("/api/user/cdrs", get(cdrs::list_own))
         .route("/api/user/cdrs/{id}", get(cdrs::get_own))

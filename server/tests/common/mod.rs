@@ -13,6 +13,8 @@ use serde_json::{json, Value};
 use server::AppState;
 use tower::ServiceExt;
 
+pub mod portal;
+
 pub const ADMIN_PASSWORD: &str = "admin-password-1";
 
 pub struct TestApp {

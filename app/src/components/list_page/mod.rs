@@ -261,6 +261,15 @@ pub fn ListPage<P: ListResource>(
     /// Or a hint there.
     #[prop(optional)]
     hint: Option<&'static str>,
+    /// Or a filter form of the page's own there (the CDRs' dates, status, ...).
+    #[prop(optional, into)]
+    filters: Option<ViewFn>,
+    /// Shown below the toolbar (the outcome of a toolbar action).
+    #[prop(optional, into)]
+    below: Option<ViewFn>,
+    /// Counts changes made by the page's own actions: the list reloads after each.
+    #[prop(optional, into)]
+    reload: Option<Signal<usize>>,
     /// More of the toolbar's actions, before "New …" (shown to every user).
     #[prop(optional, into)]
     actions: Option<ViewFn>,
@@ -270,10 +279,6 @@ pub fn ListPage<P: ListResource>(
     /// The list spans every tenant (the tenants page): no tenant picker.
     #[prop(optional)]
     across_tenants: bool,
-    /// Counts the page's own changes made outside the row editor (a row's
-    /// suspend or disable button): the list reloads after each.
-    #[prop(optional, into)]
-    reload: Option<Signal<usize>>,
     /// What those changes answered, shown where the page's notices are.
     #[prop(optional, into)]
     message: Option<Signal<Option<String>>>,
@@ -360,13 +365,15 @@ pub fn ListPage<P: ListResource>(
 
     let tools = move |manages: bool| {
         let can_edit = manages && changes.is_some();
-        let left = match search {
-            Some(search) => untrack(|| search_form::<P>(search)).into_any(),
-            None => hint
+        let left = match (search, filters.clone()) {
+            (Some(search), _) => untrack(|| search_form::<P>(search)).into_any(),
+            (None, Some(filters)) => untrack(|| filters.run()),
+            (None, None) => hint
                 .map(|text| view! { <p class="hint">{text}</p> })
                 .into_any(),
         };
         let actions = actions.clone();
+        let below = below.clone();
         view! {
             <div class="toolbar">
                 {left}
@@ -382,6 +389,7 @@ pub fn ListPage<P: ListResource>(
                         })}
                 </div>
             </div>
+            {below.map(|below| below.run())}
             {(changes.is_some() && !manages)
                 .then(|| {
                     view! {
