@@ -1,4 +1,5 @@
 import { test, expect, type Page } from "@playwright/test";
+import { collectProblems, hydrated } from "./support";
 
 /**
  * Tenants and users from the browser alone: a system administrator creates
@@ -15,32 +16,6 @@ const TENANT_NAME = `People ${RUN}`;
 const BOSS = { username: "chief", password: "chief-password-1" };
 const CLERK = { username: "desk", password: "desk-password-1" };
 const SHOTS = "../target/e2e/screenshots";
-
-function collectProblems(page: Page): string[] {
-  const problems: string[] = [];
-  const refusal = (url: string, status: number) =>
-    new URL(url).pathname.startsWith("/portal/fn/") && status >= 400 && status < 500;
-  page.on("pageerror", (e) => problems.push(`page error: ${e.message}`));
-  page.on("console", (message) => {
-    if (message.type() === "error") {
-      const status = Number(/status of (\d{3})/.exec(message.text())?.[1] ?? 0);
-      const url = message.location().url;
-      if (!(url && refusal(url, status))) {
-        problems.push(`console error: ${message.text()}`);
-      }
-    }
-  });
-  page.on("response", (response) => {
-    if (response.status() >= 400 && !refusal(response.url(), response.status())) {
-      problems.push(`HTTP ${response.status()} for ${response.url()}`);
-    }
-  });
-  return problems;
-}
-
-async function hydrated(page: Page): Promise<void> {
-  await expect(page.locator("body[data-hydrated='true']")).toHaveCount(1, { timeout: 30_000 });
-}
 
 async function loginForm(page: Page, username: string, password: string, domain = ""): Promise<void> {
   await page.goto("/login");

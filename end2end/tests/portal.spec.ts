@@ -1,4 +1,5 @@
 import { test, expect, type APIRequestContext, type Page } from "@playwright/test";
+import { collectProblems, hydrated } from "./support";
 
 /**
  * The portal end to end, in a real browser, against a fresh server: a system
@@ -18,43 +19,6 @@ const CLERK = { username: "clerk", password: "clerk-password-1" };
 /** Rates made through the REST API, so that there is more than one page. */
 const SEEDED = 30;
 
-/**
- * Fails the test on anything that goes wrong in the page: a panic in the wasm,
- * a console error (a resource that did not load, a failed hydration, a
- * script the Content-Security-Policy blocked), an error answer other than a
- * server function's refusal, or a request that did not complete.
- */
-function collectProblems(page: Page): string[] {
-  const problems: string[] = [];
-  // A server function's refusal (a field problem, a tariff in use, ...)
-  // answers its 4xx status on purpose, and the page shows its message.
-  const refusal = (url: string, status: number) =>
-    new URL(url).pathname.startsWith("/portal/fn/") && status >= 400 && status < 500;
-  page.on("pageerror", (e) => problems.push(`page error: ${e.message}`));
-  page.on("console", (message) => {
-    if (message.type() === "error") {
-      const status = Number(/status of (\d{3})/.exec(message.text())?.[1] ?? 0);
-      const url = message.location().url;
-      if (!(url && refusal(url, status))) {
-        problems.push(`console error: ${message.text()}`);
-      }
-    }
-  });
-  page.on("response", (response) => {
-    if (response.status() >= 400 && !refusal(response.url(), response.status())) {
-      problems.push(`HTTP ${response.status()} for ${response.url()}`);
-    }
-  });
-  page.on("requestfailed", (request) => {
-    const reason = request.failure()?.errorText ?? "";
-    // A navigation may cancel what the page it leaves was still loading.
-    if (!reason.includes("ERR_ABORTED")) {
-      problems.push(`request failed: ${request.url()} ${reason}`);
-    }
-  });
-  return problems;
-}
-
 /** Counts the page's calls of server functions. */
 function countServerCalls(page: Page): () => number {
   let calls = 0;
@@ -66,11 +30,6 @@ function countServerCalls(page: Page): () => number {
   return () => calls;
 }
 
-/** Waits until the wasm has hydrated the page (set by the frontend's `hydrate`). */
-async function hydrated(page: Page): Promise<void> {
-  // A debug build's wasm is large: compiling it can take a while on a busy machine.
-  await expect(page.locator("body[data-hydrated='true']")).toHaveCount(1, { timeout: 30_000 });
-}
 
 async function apiLogin(
   request: APIRequestContext,
