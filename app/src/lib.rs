@@ -17,6 +17,7 @@ use leptos_router::path;
 
 use crate::components::layout::Layout;
 use crate::pages::account::AccountPage;
+use crate::pages::audit::AuditPage;
 use crate::pages::balances::BalancesPage;
 use crate::pages::billing_plans::BillingPlansPage;
 use crate::pages::billing_settings::BillingSettingsPage;
@@ -24,6 +25,7 @@ use crate::pages::cdrs::{CdrDetailPage, CdrsPage};
 use crate::pages::rates::RatesPage;
 use crate::pages::tariffs::TariffsPage;
 use crate::pages::tenants::TenantsPage;
+use crate::pages::tokens::TokensPage;
 use crate::pages::users::UsersPage;
 use crate::pages::{home::HomePage, login::LoginPage, not_found::NotFound};
 
@@ -84,6 +86,8 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("tenants") view=TenantsPage />
                     <Route path=path!("users") view=UsersPage />
                     <Route path=path!("account") view=AccountPage />
+                    <Route path=path!("tokens") view=TokensPage />
+                    <Route path=path!("audit") view=AuditPage />
                     <Route path=path!("cdrs") view=CdrsPage />
                     <Route path=path!("balances") view=BalancesPage />
                     <Route path=path!("cdrs/:id") view=CdrDetailPage />

@@ -206,7 +206,9 @@ impl Db {
     }
 
     /// Changes the caller's own password, given the current one; the
-    /// caller's other logins end.
+    /// caller's other logins end. A wrong current password counts as a
+    /// failed login ([`crate::throttle`]): five lock the account, and while
+    /// it is locked this is refused with `TooManyRequests` whatever is given.
     pub async fn change_own_password(
         &self,
         caller: &Caller,
@@ -227,19 +229,36 @@ impl Db {
         if !errors.is_empty() {
             return Err(Error::Validation(errors));
         }
-        let row = sqlx::query("SELECT password_hash, tenant_id FROM users WHERE id = $1")
-            .bind(caller.user_id)
-            .fetch_optional(self.pool())
-            .await?
-            .ok_or(Error::NotFound("user"))?;
+        let row = sqlx::query(
+            "SELECT u.password_hash AS password_hash, u.tenant_id AS tenant_id, \
+             t.sip_domain AS sip_domain \
+             FROM users u LEFT JOIN tenants t ON t.id = u.tenant_id WHERE u.id = $1",
+        )
+        .bind(caller.user_id)
+        .fetch_optional(self.pool())
+        .await?
+        .ok_or(Error::NotFound("user"))?;
         let stored: String = row.try_get("password_hash")?;
         let tenant: Option<i64> = row.try_get("tenant_id")?;
+        let domain: Option<String> = row.try_get("sip_domain")?;
+        // A wrong current password is a failed login of the account: the
+        // throttle counts it, and refuses every try while the account is locked.
+        let attempt = crate::throttle::Attempt::new(
+            &caller.username,
+            domain.as_deref(),
+            caller.origin.client,
+        );
+        let standing = self.check_login_throttle(&attempt).await?;
         if !verify_password(current_password.to_string(), stored).await? {
+            self.record_login_failure(&attempt).await?;
+            self.audit_failed_login(caller.origin, &caller.username, domain.as_deref(), tenant)
+                .await?;
             return Err(Error::field(
                 "current_password",
                 "is not your current password",
             ));
         }
+        self.clear_login_failures(&attempt, standing).await?;
         let hash = hash_password(new_password).await?;
         let mut tx = self.write().await?;
         self.store_password(&mut tx, caller, tenant, caller.user_id, hash)

@@ -308,7 +308,72 @@ async fn concurrent_failures_are_each_counted(backend: Backend) {
     retry_after(&rest_login(&app, client, "boss", PASSWORD).await);
 }
 
+async fn wrong_current_passwords_count_as_failed_logins(backend: Backend) {
+    let app = TestApp::new(backend).await;
+    let root = app.admin().await;
+    let (_, boss, _) = app.tenant(&root, DOMAIN).await;
+    let change = |current: &'static str| {
+        let app = &app;
+        let boss = boss.clone();
+        async move {
+            app.post(
+                "/api/user/password",
+                &boss,
+                json!({"current_password": current, "new_password": "new-password-456"}),
+            )
+            .await
+        }
+    };
+    for _ in 0..5 {
+        let wrong = change("wrong-password").await;
+        assert_eq!(wrong.status, StatusCode::BAD_REQUEST, "{}", wrong.text);
+        assert_eq!(wrong.fields(), ["current_password"]);
+    }
+    // Locked: the right current password is refused too, and so is a login.
+    let locked = change(PASSWORD).await;
+    retry_after(&locked);
+    assert_eq!(locked.code(), "TOO_MANY_REQUESTS");
+    retry_after(&rest_login(&app, "192.0.2.40:4000", "boss", PASSWORD).await);
+    let failed = app
+        .get(
+            "/api/audit_log?filter=action%20eq%20%27LOGIN_FAILED%27%20and%20actor_name%20eq%20%27boss@acme.example.com%27",
+            &root,
+        )
+        .await;
+    assert_eq!(failed.body["count"], 5, "{}", failed.text);
+
+    // The portal's form is throttled the same way, and says how long to wait.
+    app.db.db.throttle_clock().advance(Duration::from_secs(301));
+    let cookie = common::portal::session(&app, "101", DOMAIN).await;
+    let portal_change = |current: &'static str| {
+        let app = &app;
+        let cookie = cookie.clone();
+        async move {
+            common::portal::call(
+                app,
+                &cookie,
+                "change_my_password",
+                json!({"current_password": current, "new_password": "new-password-456"}),
+            )
+            .await
+        }
+    };
+    for _ in 0..5 {
+        let wrong = portal_change("wrong-password").await;
+        assert_eq!(wrong.status, StatusCode::BAD_REQUEST, "{}", wrong.text);
+        assert_eq!(common::portal::refused_fields(&wrong), ["current_password"]);
+    }
+    let locked = portal_change(PASSWORD).await;
+    retry_after(&locked);
+    assert!(locked.text.contains("try again in"), "{}", locked.text);
+    // Once the window has passed, the right password changes it.
+    app.db.db.throttle_clock().advance(Duration::from_secs(301));
+    let done = portal_change(PASSWORD).await;
+    assert_eq!(done.status, StatusCode::OK, "{}", done.text);
+}
+
 on_both_databases!(
+    wrong_current_passwords_count_as_failed_logins,
     concurrent_failures_are_each_counted,
     five_failures_lock_an_account_everywhere,
     failed_xmlrpc_and_portal_logins_count_too,

@@ -63,6 +63,7 @@ pub fn Layout() -> impl IntoView {
                                 <A href=link("/users")>"Users"</A>
                                 <ManagerLinks link=link />
                             })}
+                            <A href="/tokens">"API tokens"</A>
                             <A href="/account">"My account"</A>
                         })
                     })}
@@ -105,5 +106,6 @@ where
     view! {
         <A href=link("/cdrs")>"Calls"</A>
         <A href=link("/balances")>"Balances"</A>
+        <A href="/audit">"Audit log"</A>
     }
 }

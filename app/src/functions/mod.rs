@@ -9,6 +9,7 @@
 //! [`invalid_fields`] reads them, so that the form can show each message next
 //! to its field.
 
+pub mod audit;
 pub mod auth;
 pub mod balances;
 pub mod billing_plans;
@@ -18,6 +19,7 @@ pub mod people;
 pub mod rates;
 pub mod tariffs;
 pub mod tenants;
+pub mod tokens;
 
 use leptos::prelude::ServerFnError;
 use model::FieldError;

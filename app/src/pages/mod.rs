@@ -1,4 +1,5 @@
 pub mod account;
+pub mod audit;
 pub mod balances;
 pub mod billing_plans;
 pub mod billing_settings;
@@ -10,4 +11,5 @@ pub mod not_found;
 pub mod rates;
 pub mod tariffs;
 pub mod tenants;
+pub mod tokens;
 pub mod users;

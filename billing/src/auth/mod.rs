@@ -17,5 +17,6 @@ pub use password::{hash_password, validate_password, verify_password};
 pub(crate) use tokens::token_hash;
 pub(crate) use tokens::TokenCache;
 pub use tokens::{
-    new_secret, ApiTokenInfo, ACCESS_TOKEN_SECONDS, REFRESH_TOKEN_SECONDS, TOKEN_CACHE_TTL,
+    new_secret, ApiTokenInfo, ApiTokenListing, ACCESS_TOKEN_SECONDS, LAST_USED_PRECISION_MS,
+    REFRESH_TOKEN_SECONDS, TOKEN_CACHE_TTL, TOKEN_SPEC,
 };
