@@ -1,4 +1,5 @@
 import { expect, type APIRequestContext, type Page } from "@playwright/test";
+import { readFile } from "node:fs/promises";
 
 /**
  * What the money-and-calls specs share: logins, a fresh tenant with its
@@ -130,4 +131,46 @@ export async function shoot(page: Page, name: string): Promise<void> {
   if (before) {
     await page.setViewportSize(before);
   }
+}
+
+/** A short id unique to one spec run, for names and SIP domains. */
+export function runId(): string {
+  return `${Date.now().toString(36)}${Math.floor(Math.random() * 1296).toString(36)}`;
+}
+
+/** Logs out from the top bar. */
+export async function logout(page: Page): Promise<void> {
+  await page.getByTestId("logout").click();
+  await expect(page).toHaveURL(/\/login$/);
+}
+
+/** Opens a page from the navigation and waits for it to be hydrated. */
+export async function openPage(page: Page, name: string, path: RegExp): Promise<void> {
+  await navLink(page, name).click();
+  await expect(page).toHaveURL(path);
+  await hydrated(page);
+}
+
+/** Chooses a tenant in a system administrator's picker, by its name and SIP domain. */
+export async function pickTenant(page: Page, name: string, domain: string): Promise<void> {
+  await page.getByTestId("tenant-picker").selectOption({ label: `${name} (${domain})` });
+  await expect(page).toHaveURL(/tenant=/);
+}
+
+/** Clicks a download link and answers the file's name and text. */
+export async function download(
+  page: Page,
+  testId: string,
+): Promise<{ name: string; text: string }> {
+  const [file] = await Promise.all([page.waitForEvent("download"), page.getByTestId(testId).click()]);
+  return { name: file.suggestedFilename(), text: await readFile(await file.path(), "utf8") };
+}
+
+/** Makes an API token on the tokens page; answers the secret the page shows once. */
+export async function makeToken(page: Page, name: string): Promise<string> {
+  await page.getByTestId("token-form").getByTestId("field-name").fill(name);
+  await page.getByTestId("create-token").click();
+  const secret = page.getByTestId("token-secret");
+  await expect(secret).toHaveText(/^[0-9a-f]{64}$/);
+  return (await secret.textContent()) ?? "";
 }

@@ -97,7 +97,8 @@ pub fn TokensPage() -> impl IntoView {
             let id = id.clone();
             if confirming.get().as_deref() == Some(id.as_str()) {
                 view! {
-                    <span class="confirm">{format!("Revoke “{name}”? Requests with it are refused at once.")}</span>
+                    <span class="confirm-revoke">
+                    <span class="confirm" title=format!("Requests with “{name}” are refused at once.")>"Revoke it?"</span>
                     <button
                         type="button"
                         class="danger"
@@ -113,6 +114,7 @@ pub fn TokensPage() -> impl IntoView {
                     <button type="button" class="secondary" on:click=move |_| confirming.set(None)>
                         "Keep"
                     </button>
+                    </span>
                 }
                 .into_any()
             } else {
@@ -217,7 +219,7 @@ fn TokenCreator(action: ServerAction<CreateToken>) -> impl IntoView {
             <p class="hint">
                 "The token acts as you, with your rights: send it as "
                 <code>"Authorization: Bearer …"</code>
-                " to the REST API."
+                " to the REST API. A revoked token is refused at once."
             </p>
             {move || general.get().map(|text| view! { <p class="error" role="alert" data-testid="form-error">{text}</p> })}
             <div class="buttons">
