@@ -5,7 +5,6 @@
 
 use leptos::prelude::*;
 use leptos::server_fn::codec::Json;
-use model::FieldError;
 use serde::{Deserialize, Serialize};
 
 /// Rows per page unless the page asks for another size.
@@ -95,7 +94,7 @@ pub async fn list_live_calls(
     };
     let query =
         model::query::ListQuery::parse(&args.list_params(), &::billing::charging::LIVE_CALL_SPEC)
-            .map_err(|e| super::invalid(vec![FieldError::new(e.parameter, e.message)]))?;
+            .map_err(|e| super::invalid(vec![model::FieldError::new(e.parameter, e.message)]))?;
     let db = db()?;
     let live = db
         .list_live_calls(&scope, &query)

@@ -54,7 +54,7 @@ fn Stat(
 fn figures(o: OverviewView, me: &SignedIn, tenant: &Option<String>) -> impl IntoView {
     let manages = me.manages_tenant;
     let balance_title = if o.tenant_account {
-        format!("Balance · {}", o.account_name)
+        "Balance".to_string()
     } else {
         "My balance".to_string()
     };
@@ -71,7 +71,7 @@ fn figures(o: OverviewView, me: &SignedIn, tenant: &Option<String>) -> impl Into
     let today = view! {
         <Stat
             key="overview-today"
-            title=format!("Calls today ({} UTC)", o.day)
+            title="Calls today (UTC)".to_string()
             figure=format!("{} {calls_word}", o.calls_today)
             sub=format!("Spent {}", amounts_text(&o.spend_today, "nothing"))
             link=manages.then(|| href("/cdrs", tenant, &[("from", &o.day), ("to", &o.day)]))
