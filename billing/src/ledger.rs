@@ -135,6 +135,25 @@ impl Db {
         summary_from_row(&row, false)
     }
 
+    /// The caller's own account (a user of the scope's tenant): its
+    /// figures as [`Db::tenant_account`] gives the tenant's.
+    pub async fn own_account(&self, scope: &Scope) -> Result<AccountSummary> {
+        let held = HELD
+            .replace("{tenant}", "users.tenant_id")
+            .replace("{account}", "s.user_id = users.id");
+        let sql = format!(
+            "SELECT id, username, balance, credit_limit, {held} FROM users \
+             WHERE id = $1 AND tenant_id = $2"
+        );
+        let row = sqlx::query(&sql)
+            .bind(scope.caller.user_id)
+            .bind(scope.tenant_id)
+            .fetch_optional(self.pool())
+            .await?
+            .ok_or(Error::NotFound("user"))?;
+        summary_from_row(&row, true)
+    }
+
     /// The tenant's users' accounts (its administrators), searched and paged.
     pub async fn list_user_accounts(
         &self,

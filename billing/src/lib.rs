@@ -6,7 +6,8 @@
 //!
 //! Each feature has its module: [`call_rates`], [`tariffs`],
 //! [`billing_plans`], [`billing_settings`], [`cdrs`], [`rerate`],
-//! [`balances`], [`charging`], [`quote`], [`tenants`], [`users`], [`auth`]
+//! [`balances`], [`charging`], [`overview`], [`quote`], [`tenants`],
+//! [`users`], [`auth`]
 //! (logins and API tokens). Every rating (ingestion, re-rating, charging,
 //! quotes) goes through the [`resolver`] and its rate-table cache.
 
@@ -38,6 +39,8 @@ pub mod error;
 pub mod ledger;
 /// One page of a list.
 pub mod listing;
+/// The overview of a scope: account, today's calls, live calls, last import.
+pub mod overview;
 /// Quotes: what a call would cost, with the breakdown.
 pub mod quote;
 /// A quote request as every surface reads it.

@@ -63,6 +63,7 @@ pub fn Layout() -> impl IntoView {
                                 <A href=link("/users")>"Users"</A>
                                 <ManagerLinks link=link />
                             })}
+                            <A href=link("/live-calls")>"Live calls"</A>
                             <A href="/tokens">"API tokens"</A>
                             <A href="/account">"My account"</A>
                         })

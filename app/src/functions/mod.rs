@@ -15,6 +15,8 @@ pub mod balances;
 pub mod billing_plans;
 pub mod billing_settings;
 pub mod cdrs;
+pub mod live;
+pub mod overview;
 pub mod people;
 pub mod rates;
 pub mod tariffs;

@@ -6,6 +6,7 @@ pub mod billing_settings;
 pub mod cdrs;
 pub mod deck;
 pub mod home;
+pub mod live_calls;
 pub mod login;
 pub mod not_found;
 pub mod rates;

@@ -16,8 +16,8 @@
 //! The modules: `request` (what the requests carry, checked once),
 //! `session` (a call's session and its states), `price` (the rate a call is
 //! charged at), `funds` (billed accounts' funds and holds), `group`
-//! (authorisations granted together), `settle` (a call's end) and `expiry`
-//! (holds of calls never reported).
+//! (authorisations granted together), `settle` (a call's end), `expiry`
+//! (holds of calls never reported) and `live` (the calls in progress, listed).
 
 use std::time::Duration;
 
@@ -32,12 +32,14 @@ use crate::quote::QuotedRate;
 mod expiry;
 mod funds;
 mod group;
+mod live;
 mod price;
 mod request;
 mod session;
 mod settle;
 
 pub(crate) use group::Queue;
+pub use live::{HeldTotal, LiveCall, LiveCalls, LIVE_CALL_SPEC};
 pub(crate) use price::ChargingRates;
 pub use request::{seconds_from_json, Authorization};
 pub(crate) use session::sessions_of;

@@ -1,14 +1,30 @@
 //! `/api/charging`: online charging of calls (the ONLINE billing type). The
 //! PBX authorises a call before it starts, may ask how much is left while it
-//! lasts, and terminates it with its duration.
+//! lasts, and terminates it with its duration. Its calls in progress are
+//! listed with what they hold.
 
 use axum::extract::{Path, State};
 use axum::Json;
-use billing::charging::{seconds_from_json, Authorization, Grant, Remaining, Settlement};
+use billing::charging::{
+    seconds_from_json, Authorization, Grant, LiveCalls, Remaining, Settlement, LIVE_CALL_SPEC,
+};
 use billing::Db;
 
 use super::error::ApiResult;
-use super::extract::{CarriedScope, JsonObject, TenantScope};
+use super::extract::{CarriedScope, JsonObject, ListParamsQuery, TenantScope};
+
+/// `GET /api/charging/sessions`: the calls in progress (the tenant's for
+/// its administrators, those billed to one's own account for a standard
+/// user), paged and filtered like every list, with what all those matching
+/// hold per currency.
+pub async fn sessions(
+    State(db): State<Db>,
+    TenantScope(scope): TenantScope,
+    params: ListParamsQuery,
+) -> ApiResult<Json<LiveCalls>> {
+    let query = params.parse(&LIVE_CALL_SPEC)?;
+    Ok(Json(db.list_live_calls(&scope, &query).await?))
+}
 
 /// `{call_id, caller, callee, extension?}` → the grant, or 422 with
 /// `INSUFFICIENT_FUNDS`, `NO_RATE` or `FORBIDDEN_DESTINATION`.

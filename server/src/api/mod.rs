@@ -91,6 +91,7 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("GET", "/api/billing_plans/{id}"),
     ("POST", "/api/billing_plans/{id}"),
     ("POST", "/api/billing_plans/{id}/destroy"),
+    ("GET", "/api/charging/sessions"),
     ("POST", "/api/charging/authorize"),
     ("POST", "/api/charging/{id}/update"),
     ("POST", "/api/charging/{id}/terminate"),
@@ -205,6 +206,7 @@ pub fn routes() -> Router<AppState> {
             "/api/billing_plans/{id}/destroy",
             post(billing_plans::destroy),
         )
+        .route("/api/charging/sessions", get(charging::sessions))
         .route("/api/charging/authorize", post(charging::authorize))
         .route("/api/charging/{id}/update", post(charging::update))
         .route("/api/charging/{id}/terminate", post(charging::terminate))

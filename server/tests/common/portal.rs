@@ -9,7 +9,12 @@ use super::{Answer, TestApp};
 /// Logs in to the portal as a user of `domain` (password `password-123`,
 /// as [`TestApp::tenant`] makes them); answers the session cookie.
 pub async fn session(app: &TestApp, username: &str, domain: &str) -> String {
-    let form = format!("username={username}&password=password-123&domain={domain}");
+    session_of(app, username, "password-123", domain).await
+}
+
+/// Logs in to the portal with a password; answers the session cookie.
+pub async fn session_of(app: &TestApp, username: &str, password: &str, domain: &str) -> String {
+    let form = format!("username={username}&password={password}&domain={domain}");
     let request = Request::builder()
         .method("POST")
         .uri("/portal/fn/login")

@@ -73,6 +73,11 @@ pub trait ListResource: Send + Sync + 'static {
     fn rows(list: Self::List) -> Rows<Self::Row>;
     /// The attribute of the row's `<tr>` that tells it apart (`data-prefix`).
     fn mark(row: &Self::Row) -> (&'static str, String);
+    /// What a loaded list shows above its table (totals, a note about it);
+    /// nothing unless the page says.
+    fn summary(_list: &Self::List) -> Option<AnyView> {
+        None
+    }
 }
 
 /// A listed resource whose rows a tenant administrator creates, changes and
@@ -438,13 +443,17 @@ pub fn ListPage<P: ListResource>(
                             // Row actions for those who may change the rows.
                             let changes = changes.filter(|_| me.manages_tenant);
                             untrack(|| {
-                                list_table::<P>(
-                                    P::rows(list),
-                                    columns,
-                                    changes,
-                                    Callback::new(move |row| open(Some(row))),
-                                    empty,
-                                )
+                                let summary = P::summary(&list);
+                                view! {
+                                    {summary}
+                                    {list_table::<P>(
+                                        P::rows(list),
+                                        columns,
+                                        changes,
+                                        Callback::new(move |row| open(Some(row))),
+                                        empty,
+                                    )}
+                                }
                             })
                             .into_any()
                         }
