@@ -22,6 +22,7 @@ use crate::pages::balances::BalancesPage;
 use crate::pages::billing_plans::BillingPlansPage;
 use crate::pages::billing_settings::BillingSettingsPage;
 use crate::pages::cdrs::{CdrDetailPage, CdrsPage};
+use crate::pages::prices::PricesPage;
 use crate::pages::rates::RatesPage;
 use crate::pages::tariffs::TariffsPage;
 use crate::pages::tenants::TenantsPage;
@@ -90,6 +91,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("audit") view=AuditPage />
                     <Route path=path!("cdrs") view=CdrsPage />
                     <Route path=path!("balances") view=BalancesPage />
+                    <Route path=path!("prices") view=PricesPage />
                     <Route path=path!("cdrs/:id") view=CdrDetailPage />
                 </ParentRoute>
             </Routes>

@@ -8,6 +8,7 @@ pub mod deck;
 pub mod home;
 pub mod login;
 pub mod not_found;
+pub mod prices;
 pub mod rates;
 pub mod tariffs;
 pub mod tenants;
