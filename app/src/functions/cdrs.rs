@@ -356,7 +356,7 @@ pub async fn get_cdr_detail(
             ));
         }
         if let Some(b) = &r.breakdown {
-            rating.extend(breakdown_lines(b, &r.currency));
+            rating.extend(super::prices::breakdown_lines(b, &r.currency));
         }
         if let Some(amount) = r.amount {
             rating.push(line(
@@ -394,40 +394,6 @@ pub async fn get_cdr_detail(
         rating,
         rating_note,
     })
-}
-
-/// The parts of an amount as (label, value) lines, amounts in `currency`:
-/// how a call's cost (or a quote) was reached.
-#[cfg(feature = "ssr")]
-pub(crate) fn breakdown_lines(
-    b: &::billing::quote::QuoteBreakdown,
-    currency: &str,
-) -> Vec<(String, String)> {
-    let money = |v: &str| format!("{v} {currency}");
-    let line = |label: &str, value: String| (label.to_string(), value);
-    let mut lines = vec![line("Billable seconds", b.billable_seconds.to_string())];
-    if b.within_grace {
-        lines.push(line("Within the grace period", "free".into()));
-    }
-    lines.extend([
-        line("Connect fee", money(&b.connect_fee)),
-        line("First interval", money(&b.first_interval)),
-        line(
-            "Blocks",
-            format!("{} · {}", b.blocks, money(&b.blocks_cost)),
-        ),
-        line("Surcharge", money(&b.surcharge)),
-        line(
-            "Rounding",
-            if b.rounding == "UP" {
-                "up"
-            } else {
-                "half away from zero"
-            }
-            .into(),
-        ),
-    ]);
-    lines
 }
 
 /// Re-rates the calls the filters match with the current rates (the

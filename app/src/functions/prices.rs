@@ -87,10 +87,7 @@ pub async fn quote_call(
         .await
         .map_err(to_server_error)?;
     let mut lines = vec![("Matched prefix".to_string(), quote.rate.prefix.clone())];
-    lines.extend(super::cdrs::breakdown_lines(
-        &quote.breakdown,
-        &quote.currency,
-    ));
+    lines.extend(breakdown_lines(&quote.breakdown, &quote.currency));
     Ok(QuoteView {
         callee: request.callee,
         duration: quote.duration,
@@ -99,6 +96,40 @@ pub async fn quote_call(
         prefix: quote.rate.prefix,
         lines,
     })
+}
+
+/// The parts of an amount as (label, value) lines, amounts in `currency`:
+/// how a call's cost (or a quote) was reached.
+#[cfg(feature = "ssr")]
+pub(crate) fn breakdown_lines(
+    b: &::billing::quote::QuoteBreakdown,
+    currency: &str,
+) -> Vec<(String, String)> {
+    let money = |v: &str| format!("{v} {currency}");
+    let line = |label: &str, value: String| (label.to_string(), value);
+    let mut lines = vec![line("Billable seconds", b.billable_seconds.to_string())];
+    if b.within_grace {
+        lines.push(line("Within the grace period", "free".into()));
+    }
+    lines.extend([
+        line("Connect fee", money(&b.connect_fee)),
+        line("First interval", money(&b.first_interval)),
+        line(
+            "Blocks",
+            format!("{} · {}", b.blocks, money(&b.blocks_cost)),
+        ),
+        line("Surcharge", money(&b.surcharge)),
+        line(
+            "Rounding",
+            if b.rounding == "UP" {
+                "up"
+            } else {
+                "half away from zero"
+            }
+            .into(),
+        ),
+    ]);
+    lines
 }
 
 #[cfg(test)]
