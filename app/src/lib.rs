@@ -23,6 +23,7 @@ use crate::pages::billing_plans::BillingPlansPage;
 use crate::pages::billing_settings::BillingSettingsPage;
 use crate::pages::cdrs::{CdrDetailPage, CdrsPage};
 use crate::pages::live_calls::LiveCallsPage;
+use crate::pages::prices::PricesPage;
 use crate::pages::rates::RatesPage;
 use crate::pages::tariffs::TariffsPage;
 use crate::pages::tenants::TenantsPage;
@@ -92,6 +93,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("cdrs") view=CdrsPage />
                     <Route path=path!("balances") view=BalancesPage />
                     <Route path=path!("live-calls") view=LiveCallsPage />
+                    <Route path=path!("prices") view=PricesPage />
                     <Route path=path!("cdrs/:id") view=CdrDetailPage />
                 </ParentRoute>
             </Routes>

@@ -163,6 +163,18 @@ pub async fn chosen_scope(tenant: Option<String>) -> Result<Option<Scope>, Serve
     Scope::chosen_for(&caller().await?, tenant.as_deref()).map_err(to_server_error)
 }
 
+/// The scope a page reads the tenant's data with: the tenant's for its
+/// administrators (`None` until a system administrator has chosen one), the
+/// caller's own account for a standard user, whatever tenant the page names.
+pub async fn reading_scope(tenant: Option<String>) -> Result<Option<Scope>, ServerFnError> {
+    Scope::reading_for(&caller().await?, tenant.as_deref()).map_err(to_server_error)
+}
+
+/// Like [`reading_scope`], for a request that must act on a tenant.
+pub async fn read_scope(tenant: Option<String>) -> Result<Scope, ServerFnError> {
+    Scope::reading(&caller().await?, tenant.as_deref()).map_err(to_server_error)
+}
+
 /// The Content-Security-Policy of a portal page: the site's own files, the
 /// wasm they compile, and the inline hydration script carrying this
 /// answer's nonce; nothing from elsewhere, no frames, no plugins.

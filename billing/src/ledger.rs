@@ -135,9 +135,13 @@ impl Db {
         summary_from_row(&row, false)
     }
 
-    /// The caller's own account (a user of the scope's tenant): its
-    /// figures as [`Db::tenant_account`] gives the tenant's.
+    /// The caller's own account (a scope of its own account, any role, or a standard user's scope).
     pub async fn own_account(&self, scope: &Scope) -> Result<AccountSummary> {
+        if !scope.only_own() {
+            return Err(Error::Forbidden(
+                "only one's own account is read here".into(),
+            ));
+        }
         let held = HELD
             .replace("{tenant}", "users.tenant_id")
             .replace("{account}", "s.user_id = users.id");
@@ -180,7 +184,9 @@ impl Db {
     }
 
     /// The ledger, narrowed by `filter` and then by `query`: every account
-    /// of the tenant for its administrators, one's own for a standard user.
+    /// of the tenant for its administrators, one's own for a standard user
+    /// or a scope of one's own account (an account `filter` names cannot
+    /// widen that).
     pub async fn list_ledger(
         &self,
         scope: &Scope,
@@ -194,7 +200,7 @@ impl Db {
             binds.push(value);
             format!("${}", binds.len())
         };
-        if !scope.caller.role.manages_tenant() {
+        if scope.only_own() || !scope.caller.role.manages_tenant() {
             let p = next(&mut binds, SqlValue::Int(scope.caller.user_id));
             conditions.push(format!("user_id = {p}"));
         }

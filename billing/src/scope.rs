@@ -2,6 +2,7 @@
 //! names (an opaque API id as text): one rule for the REST API, the portal's
 //! server functions and the portal's own routes.
 
+use model::user::Role;
 use model::ApiId;
 
 use crate::auth::{Caller, Scope};
@@ -24,6 +25,47 @@ impl Scope {
     /// administrator, the one named, which it must name.
     pub fn for_caller(caller: &Caller, tenant: Option<&str>) -> Result<Scope> {
         caller.scope(named_tenant(tenant)?)
+    }
+
+    /// The caller's own account in its own tenant: what a user's "my"
+    /// pages and the `/api/user/...` routes act on. Nothing a request names
+    /// (a tenant, a user) widens it; a system administrator, who has no
+    /// account of its own, is refused.
+    pub fn own_account(caller: &Caller) -> Result<Scope> {
+        match caller.tenant_id {
+            Some(tenant_id) => Ok(Scope {
+                caller: caller.clone(),
+                tenant_id,
+                own: true,
+            }),
+            None => Err(Error::Forbidden(
+                "a system administrator has no account of its own".into(),
+            )),
+        }
+    }
+
+    /// The scope a tenant's own data is read with: the tenant's for its
+    /// administrators, the caller's own account for a standard user.
+    pub fn reading_for(caller: &Caller, tenant: Option<&str>) -> Result<Option<Scope>> {
+        if caller.role == Role::StandardUser {
+            return Scope::own_account(caller).map(Some);
+        }
+        Scope::chosen_for(caller, tenant)
+    }
+
+    /// Like [`Scope::reading_for`], for a request that must act on a tenant
+    /// (a system administrator names it).
+    pub fn reading(caller: &Caller, tenant: Option<&str>) -> Result<Scope> {
+        if caller.role == Role::StandardUser {
+            return Scope::own_account(caller);
+        }
+        Scope::for_caller(caller, tenant)
+    }
+
+    /// Whether what the scope reads is only the caller's own: a scope of its
+    /// own account, or any scope of a standard user.
+    pub fn only_own(&self) -> bool {
+        self.own || self.caller.role == Role::StandardUser
     }
 
     /// Like [`Scope::for_caller`], but `None` for a system administrator who
@@ -50,6 +92,28 @@ mod tests {
             named_tenant(Some("nope")),
             Err(Error::NotFound("tenant"))
         ));
+    }
+
+    #[test]
+    fn an_own_account_is_the_callers_whatever_it_names() {
+        let mut user = system_admin();
+        assert!(matches!(
+            Scope::own_account(&user),
+            Err(Error::Forbidden(_))
+        ));
+        user.role = model::user::Role::StandardUser;
+        user.tenant_id = Some(5);
+        let scope = Scope::own_account(&user).expect("scope");
+        assert_eq!((scope.tenant_id, scope.own), (5, true));
+        let read = Scope::reading_for(&user, Some(&ApiId::encode(3)))
+            .expect("scope")
+            .expect("chosen");
+        assert_eq!((read.tenant_id, read.only_own()), (5, true));
+        user.role = model::user::Role::Admin;
+        let read = Scope::reading_for(&user, None)
+            .expect("scope")
+            .expect("chosen");
+        assert!(!read.only_own());
     }
 
     #[test]

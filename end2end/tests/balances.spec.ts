@@ -15,7 +15,7 @@ import {
 /**
  * The balances page: the operator recharges a tenant and sets its credit
  * limit; the tenant administrator recharges a user, is refused at the field
- * for a bad amount, and filters the ledger; a standard user has no such page.
+ * for a bad amount, and filters the ledger; a standard user sees only its own.
  */
 
 let tenant: Tenant;
@@ -91,9 +91,15 @@ test("a tenant administrator recharges a user and filters the ledger", async ({ 
   expect(problems).toEqual([]);
 });
 
-test("a standard user has no balances page", async ({ page }) => {
+test("a standard user sees only its own account", async ({ page }) => {
   await portalLogin(page, CLERK.username, CLERK.password, tenant.domain);
   await expect(navLink(page, "Balances")).toHaveCount(0);
-  await page.goto("/balances");
-  await expect(page.getByTestId("list-error")).toContainText("administrator");
+  await navLink(page, "My balance").click();
+  await expect(page).toHaveURL(/\/balances$/);
+  await hydrated(page);
+  // The tenant administrator's recharge above, and nobody else's account.
+  await expect(page.getByTestId("figure-balance")).toHaveText("4.20000 EUR");
+  await expect(page.getByTestId("accounts")).toHaveCount(0);
+  await expect(page.getByTestId("recharge-form")).toHaveCount(0);
+  await expect(page.getByTestId("ledger-row")).toHaveCount(1);
 });

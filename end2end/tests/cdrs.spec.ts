@@ -18,7 +18,7 @@ import {
  * The calls page: the PBX posts its calls through the REST API with an API
  * token; the tenant administrator finds them with their cost, filters them,
  * opens one's rating, downloads them as CSV and re-rates them after a rate
- * change; a standard user has no such page.
+ * change; a standard user sees only its own calls.
  */
 
 let tenant: Tenant;
@@ -193,10 +193,14 @@ test("a system administrator opens a tenant's calls", async ({ page }) => {
   expect(problems).toEqual([]);
 });
 
-test("a standard user has no calls page", async ({ page }) => {
+test("a standard user sees its own calls, without re-rating", async ({ page }) => {
   await portalLogin(page, CLERK.username, CLERK.password, tenant.domain);
-  await expect(navLink(page, "Call rates")).toBeVisible();
+  await expect(navLink(page, "Call rates")).toHaveCount(0);
   await expect(navLink(page, "Calls")).toHaveCount(0);
-  await page.goto("/cdrs");
-  await expect(page.getByTestId("list-error")).toContainText("administrator");
+  await navLink(page, "My calls").click();
+  await expect(page).toHaveURL(/\/cdrs$/);
+  await hydrated(page);
+  // The calls here are 101's, not the clerk's.
+  await expect(page.getByTestId("empty")).toBeVisible();
+  await expect(page.getByTestId("rerate")).toHaveCount(0);
 });

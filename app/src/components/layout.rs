@@ -49,24 +49,26 @@ pub fn Layout() -> impl IntoView {
             <a class="brand" href="/">"Ratedeck"</a>
             <nav>
                 <A href=link("/") exact=true>"Home"</A>
-                <A href=link("/rates")>"Call rates"</A>
-                <A href=link("/tariffs")>"Tariffs"</A>
-                <A href=link("/billing-plans")>"Billing plans"</A>
-                <A href=link("/billing")>"Billing"</A>
                 <Suspense fallback=|| ()>
                     {move || Suspend::new(async move {
                         let me = user.await.ok().flatten()?;
+                        if !me.manages_tenant {
+                            return Some(view! { <OwnLinks /> }.into_any());
+                        }
                         let operator = me.role == model::user::Role::SystemAdmin;
                         Some(view! {
+                            <A href=link("/rates")>"Call rates"</A>
+                            <A href=link("/tariffs")>"Tariffs"</A>
+                            <A href=link("/billing-plans")>"Billing plans"</A>
+                            <A href=link("/billing")>"Billing"</A>
                             {operator.then(|| view! { <A href="/tenants">"Tenants"</A> })}
-                            {me.manages_tenant.then(|| view! {
-                                <A href=link("/users")>"Users"</A>
-                                <ManagerLinks link=link />
-                            })}
+                            <A href=link("/users")>"Users"</A>
+                            <ManagerLinks link=link />
                             <A href=link("/live-calls")>"Live calls"</A>
+                            <A href=link("/prices")>"Call prices"</A>
                             <A href="/tokens">"API tokens"</A>
                             <A href="/account">"My account"</A>
-                        })
+                        }.into_any())
                     })}
                 </Suspense>
             </nav>
@@ -93,6 +95,19 @@ pub fn Layout() -> impl IntoView {
         <main class="page">
             <Outlet />
         </main>
+    }
+}
+
+/// A standard user's navigation: only what is its own (its balance and
+/// ledger, its calls, what a call would cost it, its password).
+#[component]
+fn OwnLinks() -> impl IntoView {
+    view! {
+        <A href="/balances">"My balance"</A>
+        <A href="/cdrs">"My calls"</A>
+        <A href="/live-calls">"Live calls"</A>
+        <A href="/prices">"Call prices"</A>
+        <A href="/account">"My account"</A>
     }
 }
 

@@ -49,6 +49,9 @@ pub struct Accounts {
     pub users_count: i64,
     /// Whether the caller recharges the tenant's own account (the operator).
     pub operator: bool,
+    /// Only the caller's own account (a standard user's page): it is in
+    /// `tenant`, and `users` is empty.
+    pub own: bool,
 }
 
 /// The ledger's parameters, as the page's URL holds them.
@@ -156,22 +159,34 @@ fn account_of(account: Option<&str>) -> Result<Option<i64>, ServerFnError> {
     }
 }
 
-/// The tenant's account and its users' (its administrators); `None` until
-/// a system administrator has chosen a tenant.
+/// The tenant's account and its users' (its administrators), or a
+/// standard user's own account; `None` until a system administrator has
+/// chosen a tenant.
 #[server(prefix = "/portal/fn", endpoint = "list_accounts", input = Json)]
 pub async fn list_accounts(tenant: Option<String>) -> Result<Option<Accounts>, ServerFnError> {
-    use crate::server::{chosen_scope, db, to_server_error};
+    use crate::server::{db, reading_scope, to_server_error};
     use model::query::{ListParams, ListQuery};
 
-    let Some(scope) = chosen_scope(tenant).await? else {
+    let Some(scope) = reading_scope(tenant).await? else {
         return Ok(None);
     };
-    super::managers_only(&scope, "see its accounts")?;
+    super::own_or_managers(&scope, "see its accounts")?;
     let db = db()?;
     let own = db
         .get_tenant(&scope.caller, scope.tenant_id)
         .await
         .map_err(to_server_error)?;
+    if scope.own {
+        let mine = db.own_account(&scope).await.map_err(to_server_error)?;
+        return Ok(Some(Accounts {
+            currency: own.currency,
+            tenant: account_view(mine, &own.name),
+            users: Vec::new(),
+            users_count: 0,
+            operator: false,
+            own: true,
+        }));
+    }
     let tenant_account = db.tenant_account(&scope).await.map_err(to_server_error)?;
     let params = ListParams {
         orderby: Some("username asc".into()),
@@ -194,34 +209,41 @@ pub async fn list_accounts(tenant: Option<String>) -> Result<Option<Accounts>, S
             .map(|a| account_view(a, &own.name))
             .collect(),
         operator: scope.caller.role == model::user::Role::SystemAdmin,
+        own: false,
     }))
 }
 
-/// A page of one account's ledger, filtered (the tenant's administrators).
+/// A page of one account's ledger, filtered (the tenant's administrators;
+/// a standard user's own, whatever account it names).
 #[server(prefix = "/portal/fn", endpoint = "list_ledger", input = Json)]
 pub async fn list_ledger(
     tenant: Option<String>,
     args: LedgerArgs,
 ) -> Result<Option<LedgerPage>, ServerFnError> {
     use super::cdrs::{day_start_ms, next_day};
-    use crate::server::{chosen_scope, db, to_server_error};
+    use crate::server::{db, reading_scope, to_server_error};
     use ::billing::ledger::{LedgerAccount, LedgerFilter};
     use model::query::{ListParams, ListQuery};
 
-    let Some(scope) = chosen_scope(tenant).await? else {
+    let Some(scope) = reading_scope(tenant).await? else {
         return Ok(None);
     };
-    super::managers_only(&scope, "see its accounts")?;
+    super::own_or_managers(&scope, "see its accounts")?;
     let errors = args.check();
     if !errors.is_empty() {
         return Err(super::invalid(errors));
     }
     let day = |v: &Option<String>| given(v).and_then(parse_day);
     let filter = LedgerFilter {
-        account: Some(match account_of(args.account.as_deref())? {
-            None => LedgerAccount::Tenant,
-            Some(user) => LedgerAccount::User(user),
-        }),
+        // One's own ledger is the whole of what the scope reads.
+        account: if scope.own {
+            None
+        } else {
+            Some(match account_of(args.account.as_deref())? {
+                None => LedgerAccount::Tenant,
+                Some(user) => LedgerAccount::User(user),
+            })
+        },
         kind: given(&args.kind).and_then(|k| k.parse().ok()),
         from: day(&args.from).map(day_start_ms),
         to: day(&args.to).map(|d| day_start_ms(next_day(d))),

@@ -40,6 +40,7 @@ pub async fn list_billing_plans(tenant: Option<String>) -> Result<Option<PlanLis
     let Some(scope) = chosen_scope(tenant).await? else {
         return Ok(None);
     };
+    super::managers_only(&scope, "see its billing plans")?;
     let db = db()?;
     let page = db
         .list_billing_plans(&scope, &first_page("prefix asc", &BILLING_PLAN_SPEC))

@@ -15,6 +15,7 @@ pub async fn get_billing_settings(
     let Some(scope) = chosen_scope(tenant).await? else {
         return Ok(None);
     };
+    super::managers_only(&scope, "see its billing settings")?;
     db()?
         .billing_settings(&scope)
         .await

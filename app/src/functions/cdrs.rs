@@ -270,23 +270,23 @@ async fn currency(db: &::billing::Db, scope: &::billing::Scope) -> Result<String
         .currency)
 }
 
-/// A page of the tenant's calls (its administrators); `None` until a
-/// system administrator has chosen a tenant.
+/// A page of the tenant's calls (its administrators), or a standard
+/// user's own calls; `None` until a system administrator has chosen a tenant.
 #[server(prefix = "/portal/fn", endpoint = "list_cdrs", input = Json)]
 pub async fn list_cdrs(
     tenant: Option<String>,
     args: CdrListArgs,
 ) -> Result<Option<CdrPage>, ServerFnError> {
-    use crate::server::{chosen_scope, db, to_server_error};
+    use crate::server::{db, reading_scope, to_server_error};
 
-    let Some(scope) = chosen_scope(tenant).await? else {
+    let Some(scope) = reading_scope(tenant).await? else {
         return Ok(None);
     };
-    super::managers_only(&scope, "see its calls")?;
+    super::own_or_managers(&scope, "see its calls")?;
     let query = checked_query(&args)?;
     let db = db()?;
     let page = db
-        .list_cdrs(&scope, &query, false)
+        .list_cdrs(&scope, &query)
         .await
         .map_err(to_server_error)?;
     Ok(Some(CdrPage {
@@ -313,23 +313,21 @@ pub async fn list_cdrs(
     }))
 }
 
-/// One of the tenant's calls with its rating (its administrators).
+/// One of the tenant's calls with its rating (its administrators), or one
+/// of a standard user's own.
 #[server(prefix = "/portal/fn", endpoint = "get_cdr_detail", input = Json)]
 pub async fn get_cdr_detail(
     tenant: Option<String>,
     id: String,
 ) -> Result<CdrDetail, ServerFnError> {
-    use crate::server::{db, scope, to_server_error};
+    use crate::server::{db, read_scope, to_server_error};
 
-    let scope = scope(tenant).await?;
-    super::managers_only(&scope, "see its calls")?;
+    let scope = read_scope(tenant).await?;
+    super::own_or_managers(&scope, "see its calls")?;
     let id = model::ApiId::decode(&id)
         .ok_or_else(|| to_server_error(::billing::Error::NotFound("CDR")))?;
     let db = db()?;
-    let cdr = db
-        .get_cdr(&scope, id, false)
-        .await
-        .map_err(to_server_error)?;
+    let cdr = db.get_cdr(&scope, id).await.map_err(to_server_error)?;
     let rated = db.cdr_rating(&scope, id).await.map_err(to_server_error)?;
     let currency = match &rated {
         Some(r) => r.currency.clone(),
@@ -358,27 +356,7 @@ pub async fn get_cdr_detail(
             ));
         }
         if let Some(b) = &r.breakdown {
-            let money = |v: &str| format!("{v} {}", r.currency);
-            rating.push(line("Billable seconds", b.billable_seconds.to_string()));
-            if b.within_grace {
-                rating.push(line("Within the grace period", "free".into()));
-            }
-            rating.push(line("Connect fee", money(&b.connect_fee)));
-            rating.push(line("First interval", money(&b.first_interval)));
-            rating.push(line(
-                "Blocks",
-                format!("{} · {}", b.blocks, money(&b.blocks_cost)),
-            ));
-            rating.push(line("Surcharge", money(&b.surcharge)));
-            rating.push(line(
-                "Rounding",
-                if b.rounding == "UP" {
-                    "up"
-                } else {
-                    "half away from zero"
-                }
-                .into(),
-            ));
+            rating.extend(super::prices::breakdown_lines(b, &r.currency));
         }
         if let Some(amount) = r.amount {
             rating.push(line(

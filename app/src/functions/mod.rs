@@ -18,6 +18,7 @@ pub mod cdrs;
 pub mod live;
 pub mod overview;
 pub mod people;
+pub mod prices;
 pub mod rates;
 pub mod tariffs;
 pub mod tenants;
@@ -91,6 +92,18 @@ pub(crate) fn read<T>(read: Result<T, Vec<FieldError>>) -> Result<T, ServerFnErr
 pub(crate) fn id_of(wire: &str, what: &'static str) -> Result<i64, ServerFnError> {
     model::ApiId::decode(wire)
         .ok_or_else(|| crate::server::to_server_error(::billing::Error::NotFound(what)))
+}
+
+/// Refuses (403) a scope that reads more than the caller's own account
+/// unless its caller manages the tenant: what a page of one's own (calls,
+/// balance, ledger) reads for everyone else.
+#[cfg(feature = "ssr")]
+pub(crate) fn own_or_managers(scope: &::billing::Scope, what: &str) -> Result<(), ServerFnError> {
+    if scope.own {
+        Ok(())
+    } else {
+        managers_only(scope, what)
+    }
 }
 
 /// Refuses (403) a caller who does not manage the scope's tenant: `what`

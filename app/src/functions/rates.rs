@@ -44,6 +44,7 @@ pub async fn list_rates(
     let Some(scope) = chosen_scope(tenant).await? else {
         return Ok(None);
     };
+    super::managers_only(&scope, "see its call rates")?;
     let params = ListParams {
         filter: None,
         search: args.search,

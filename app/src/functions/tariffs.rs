@@ -79,6 +79,7 @@ pub async fn list_tariffs(tenant: Option<String>) -> Result<Option<TariffList>, 
     let Some(scope) = chosen_scope(tenant).await? else {
         return Ok(None);
     };
+    super::managers_only(&scope, "see its tariffs")?;
     tariff_rows(&db()?, &scope).await.map(Some)
 }
 

@@ -2,7 +2,8 @@
 //! held by live calls, available, in the tenant's currency), the recharge
 //! and credit-limit forms of the account chosen, and its ledger below: a
 //! page of the [list-page skeleton](crate::components::list_page) filtered
-//! by kind and days.
+//! by kind and days. A standard user sees only its own account and ledger,
+//! without forms.
 
 use std::future::Future;
 use std::sync::Arc;
@@ -177,7 +178,9 @@ fn AccountsPanel(
     let tenant = use_tenant();
     let query = use_query_map();
     let currency = all.currency.clone();
-    let account = chosen.get_untracked();
+    // A standard user's page: its own account only, nothing to change.
+    let own = all.own;
+    let account = if own { None } else { chosen.get_untracked() };
     let current = match &account {
         None => Some(all.tenant.clone()),
         Some(id) => all
@@ -187,7 +190,7 @@ fn AccountsPanel(
             .cloned(),
     };
     // The operator changes the tenant's own account; its administrators its users'.
-    let may_change = account.is_some() || all.operator;
+    let may_change = !own && (account.is_some() || all.operator);
     let link = move |user: Option<String>| {
         list_href(
             "/balances",
@@ -241,7 +244,9 @@ fn AccountsPanel(
     let title = current
         .as_ref()
         .map(|a| {
-            if a.user.is_none() {
+            if own {
+                format!("{} (your account)", a.name)
+            } else if a.user.is_none() {
                 format!("{} (the tenant's account)", a.name)
             } else {
                 format!("{} (a user's account)", a.name)
@@ -299,7 +304,7 @@ fn AccountsPanel(
         }
         .into_any()
     });
-    let note = (!may_change).then(|| {
+    let note = (!may_change && !own).then(|| {
         view! { <p class="hint" data-testid="operator-only">"The operator (a system administrator) recharges the tenant's account and sets its credit limit."</p> }
     });
     view! {
@@ -309,20 +314,22 @@ fn AccountsPanel(
             {forms}
             {note}
         </section>
-        <div class="table-wrap accounts">
-            <table class="list" data-testid="accounts">
-                <thead>
-                    <tr>
-                        <th>"Account"</th>
-                        <th class="num">"Balance"</th>
-                        <th class="num">"Credit limit"</th>
-                        <th class="num">"Held"</th>
-                        <th class="num">"Available"</th>
-                    </tr>
-                </thead>
-                <tbody>{rows}</tbody>
-            </table>
-        </div>
+        {(!own).then(|| view! {
+            <div class="table-wrap accounts">
+                <table class="list" data-testid="accounts">
+                    <thead>
+                        <tr>
+                            <th>"Account"</th>
+                            <th class="num">"Balance"</th>
+                            <th class="num">"Credit limit"</th>
+                            <th class="num">"Held"</th>
+                            <th class="num">"Available"</th>
+                        </tr>
+                    </thead>
+                    <tbody>{rows}</tbody>
+                </table>
+            </div>
+        })}
         {more}
     }
     .into_any()

@@ -1,4 +1,5 @@
-//! `/cdrs`: the tenant's calls, a read-only page of the
+//! `/cdrs`: the tenant's calls (a standard user's own, without the
+//! re-rating), a read-only page of the
 //! [list-page skeleton](crate::components::list_page) with its own filters
 //! (days, number, rating status, direction), the CSV export of what they
 //! match, and the re-rating of those calls; `/cdrs/{id}`: one call with how
@@ -15,6 +16,7 @@ use model::FieldError;
 
 use crate::components::error_text;
 use crate::components::form::{SelectField, TextField};
+use crate::components::layout::use_current_user;
 use crate::components::list_page::{list_href, Column, ListPage, ListResource, Rows, Window};
 use crate::components::tenant::use_tenant;
 use crate::functions::cdrs::{
@@ -129,51 +131,60 @@ pub fn CdrsPage() -> impl IntoView {
             args_of(&query.read()).filter_pairs(),
         )
     };
+    let user = use_current_user();
+    let rerating = move || {
+        if confirming.get() {
+            view! {
+                <span class="confirm">"Re-rate the calls shown by these filters?"</span>
+                <button
+                    type="button"
+                    data-testid="confirm-rerate"
+                    disabled=move || rerate.pending().get()
+                    on:click=move |_| {
+                        confirming.set(false);
+                        rerate.dispatch(RerateCdrs {
+                            tenant: tenant.get_untracked(),
+                            args: args_of(&query.get_untracked()),
+                        });
+                    }
+                >
+                    "Re-rate"
+                </button>
+                <button type="button" class="secondary" on:click=move |_| confirming.set(false)>
+                    "Keep"
+                </button>
+            }
+            .into_any()
+        } else {
+            view! {
+                <button
+                    type="button"
+                    data-testid="rerate"
+                    disabled=move || rerate.pending().get()
+                    on:click=move |_| {
+                        rerate.value().set(None);
+                        confirming.set(true);
+                    }
+                >
+                    {move || if rerate.pending().get() { "Re-rating…" } else { "Re-rate…" }}
+                </button>
+            }
+            .into_any()
+        }
+    };
+    // Anyone exports the calls the page shows; the tenant's administrators
+    // also re-rate them.
     let actions = move || {
         view! {
             <a class="button secondary" href=export_href download="cdrs.csv" rel="external" data-testid="export-cdrs">
                 "Export CSV"
             </a>
-            {move || {
-                if confirming.get() {
-                    view! {
-                        <span class="confirm">"Re-rate the calls shown by these filters?"</span>
-                        <button
-                            type="button"
-                            data-testid="confirm-rerate"
-                            disabled=move || rerate.pending().get()
-                            on:click=move |_| {
-                                confirming.set(false);
-                                rerate.dispatch(RerateCdrs {
-                                    tenant: tenant.get_untracked(),
-                                    args: args_of(&query.get_untracked()),
-                                });
-                            }
-                        >
-                            "Re-rate"
-                        </button>
-                        <button type="button" class="secondary" on:click=move |_| confirming.set(false)>
-                            "Keep"
-                        </button>
-                    }
-                        .into_any()
-                } else {
-                    view! {
-                        <button
-                            type="button"
-                            data-testid="rerate"
-                            disabled=move || rerate.pending().get()
-                            on:click=move |_| {
-                                rerate.value().set(None);
-                                confirming.set(true);
-                            }
-                        >
-                            {move || if rerate.pending().get() { "Re-rating…" } else { "Re-rate…" }}
-                        </button>
-                    }
-                        .into_any()
-                }
-            }}
+            <Suspense fallback=|| ()>
+                {move || Suspend::new(async move {
+                    let me = user.signed_in().await?;
+                    me.manages_tenant.then(|| rerating.into_view())
+                })}
+            </Suspense>
         }
     };
     let below = move || {

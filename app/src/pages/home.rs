@@ -64,7 +64,7 @@ fn figures(o: OverviewView, me: &SignedIn, tenant: &Option<String>) -> impl Into
             title=balance_title
             figure=o.balance.text()
             sub=format!("Available {} · held by live calls {}", o.available.text(), o.held.text())
-            link=manages.then(|| href("/balances", tenant, &[]))
+            link=Some(href("/balances", tenant, &[]))
         />
     };
     let calls_word = if o.calls_today == 1 { "call" } else { "calls" };
@@ -74,7 +74,7 @@ fn figures(o: OverviewView, me: &SignedIn, tenant: &Option<String>) -> impl Into
             title="Calls today (UTC)".to_string()
             figure=format!("{} {calls_word}", o.calls_today)
             sub=format!("Spent {}", amounts_text(&o.spend_today, "nothing"))
-            link=manages.then(|| href("/cdrs", tenant, &[("from", &o.day), ("to", &o.day)]))
+            link=Some(href("/cdrs", tenant, &[("from", &o.day), ("to", &o.day)]))
         />
     };
     let live_word = if o.live_calls == 1 { "call" } else { "calls" };
@@ -135,35 +135,33 @@ fn figures(o: OverviewView, me: &SignedIn, tenant: &Option<String>) -> impl Into
 
 /// Short links to the pages the role may use.
 fn links(me: &SignedIn, tenant: &Option<String>) -> impl IntoView {
-    let mut cards: Vec<(&str, &str, &str)> = vec![
-        (
-            "/rates",
-            "Call rates",
-            "Prices per destination prefix; deck upload.",
-        ),
-        (
-            "/tariffs",
-            "Tariffs",
-            "Rate tables, their currency and fees.",
-        ),
-        (
-            "/billing-plans",
-            "Billing plans",
-            "Which tariff rates a prefix.",
-        ),
-        (
-            "/billing",
-            "Billing settings",
-            "Whether and when calls are charged.",
-        ),
-        (
-            "/live-calls",
-            "Live calls",
-            "Calls in progress and what they hold.",
-        ),
-    ];
-    if me.manages_tenant {
-        cards.extend([
+    let mut cards: Vec<(&str, &str, &str)> = if me.manages_tenant {
+        vec![
+            (
+                "/rates",
+                "Call rates",
+                "Prices per destination prefix; deck upload.",
+            ),
+            (
+                "/tariffs",
+                "Tariffs",
+                "Rate tables, their currency and fees.",
+            ),
+            (
+                "/billing-plans",
+                "Billing plans",
+                "Which tariff rates a prefix.",
+            ),
+            (
+                "/billing",
+                "Billing settings",
+                "Whether and when calls are charged.",
+            ),
+            (
+                "/live-calls",
+                "Live calls",
+                "Calls in progress and what they hold.",
+            ),
             ("/cdrs", "Calls", "Finished calls, their cost, CSV export."),
             (
                 "/balances",
@@ -171,8 +169,16 @@ fn links(me: &SignedIn, tenant: &Option<String>) -> impl IntoView {
                 "Accounts, recharges and the ledger.",
             ),
             ("/users", "Users", "The tenant's people and their roles."),
-        ]);
-    }
+        ]
+    } else {
+        vec![
+            ("/balances", "My balance", "My account and its ledger."),
+            ("/cdrs", "My calls", "My calls, their cost, CSV export."),
+            ("/live-calls", "Live calls", "My calls in progress."),
+            ("/prices", "Call prices", "What a call to a number costs."),
+            ("/account", "My account", "Change my password."),
+        ]
+    };
     if me.role == Role::SystemAdmin {
         cards.push(("/tenants", "Tenants", "Every tenant of the system."));
     }

@@ -9,6 +9,7 @@ pub mod home;
 pub mod live_calls;
 pub mod login;
 pub mod not_found;
+pub mod prices;
 pub mod rates;
 pub mod tariffs;
 pub mod tenants;

@@ -44,6 +44,9 @@ impl std::fmt::Debug for Caller {
 pub struct Scope {
     pub caller: Caller,
     pub tenant_id: i64,
+    /// Narrowed to the caller's own account: its calls, its ledger, its
+    /// balance ([`Scope::own_account`]), whatever its role.
+    pub own: bool,
 }
 
 impl Caller {
@@ -66,6 +69,7 @@ impl Caller {
         Ok(Scope {
             caller: self.clone(),
             tenant_id,
+            own: false,
         })
     }
 

@@ -51,19 +51,24 @@ pub struct RateTermsView {
 }
 
 impl Db {
-    /// The rating of one of the tenant's CDRs (its administrators): `None`
+    /// The rating of one of the tenant's CDRs (its administrators, or the
+    /// call's own user through a scope of its own account): `None`
     /// for a call that was not charged at a rate (free or unrated).
     pub async fn cdr_rating(&self, scope: &Scope, id: i64) -> Result<Option<CdrRating>> {
-        scope.require_manager()?;
-        let row = sqlx::query(
+        if !scope.own {
+            scope.require_manager()?;
+        }
+        let (condition, binds) = super::calls_condition(scope);
+        let sql = format!(
             "SELECT callee, destination, duration, rating_status, cost, currency, rate_id, rate_prefix \
-             FROM cdrs WHERE id = $1 AND tenant_id = $2",
-        )
-        .bind(id)
-        .bind(scope.tenant_id)
-        .fetch_optional(self.pool())
-        .await?
-        .ok_or(Error::NotFound("CDR"))?;
+             FROM cdrs WHERE {condition} AND id = ${}",
+            binds.len() + 1
+        );
+        let row = crate::listing::bind_all(sqlx::query(&sql), &binds)
+            .bind(id)
+            .fetch_optional(self.pool())
+            .await?
+            .ok_or(Error::NotFound("CDR"))?;
         let status: RatingStatus = row
             .try_get::<String, _>("rating_status")?
             .parse()

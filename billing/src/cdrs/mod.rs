@@ -12,7 +12,6 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use model::billing_settings::BillingAccount;
 use model::cdr::{Direction, NewCdr};
 use model::query::{FieldKind, FieldSpec, ListQuery, ResourceSpec, SqlValue};
-use model::user::Role;
 use model::{ApiId, Money};
 use serde::{Deserialize, Serialize};
 use sqlx::any::AnyRow;
@@ -155,6 +154,23 @@ fn cdr_from_row(row: &AnyRow) -> Result<Cdr> {
             .map_err(Error::internal)?,
         unrated_reason: row.try_get("unrated_reason")?,
     })
+}
+
+/// The condition (without `WHERE`) on `cdrs` of the calls a scope reads,
+/// and its values: the tenant's; for a standard user or a scope of one's own
+/// account, the calls made from one's extension or billed to one.
+pub(crate) fn calls_condition(scope: &Scope) -> (&'static str, Vec<SqlValue>) {
+    if scope.only_own() {
+        (
+            "tenant_id = $1 AND (user_id = $2 OR billed_user_id = $2)",
+            vec![
+                SqlValue::Int(scope.tenant_id),
+                SqlValue::Int(scope.caller.user_id),
+            ],
+        )
+    } else {
+        ("tenant_id = $1", vec![SqlValue::Int(scope.tenant_id)])
+    }
 }
 
 impl Db {
@@ -385,24 +401,10 @@ impl Db {
         Ok(result)
     }
 
-    /// The tenant's CDRs (administrators); a standard user gets its own calls.
-    pub async fn list_cdrs(
-        &self,
-        scope: &Scope,
-        query: &ListQuery,
-        own_only: bool,
-    ) -> Result<Page<Cdr>> {
-        let (condition, binds) = if own_only || scope.caller.role == Role::StandardUser {
-            (
-                "tenant_id = $1 AND user_id = $2",
-                vec![
-                    SqlValue::Int(scope.tenant_id),
-                    SqlValue::Int(scope.caller.user_id),
-                ],
-            )
-        } else {
-            ("tenant_id = $1", vec![SqlValue::Int(scope.tenant_id)])
-        };
+    /// The tenant's CDRs (administrators); a standard user, or a scope of
+    /// one's own account, gets its own calls ([`calls_condition`]).
+    pub async fn list_cdrs(&self, scope: &Scope, query: &ListQuery) -> Result<Page<Cdr>> {
+        let (condition, binds) = calls_condition(scope);
         self.page(
             Listing {
                 columns: COLUMNS,
@@ -417,21 +419,19 @@ impl Db {
         .await
     }
 
-    /// One CDR of the tenant; a standard user (or `own_only`) sees only its own calls.
-    pub async fn get_cdr(&self, scope: &Scope, id: i64, own_only: bool) -> Result<Cdr> {
-        let sql = format!("SELECT {COLUMNS}, user_id FROM cdrs WHERE id = $1 AND tenant_id = $2");
-        let row = sqlx::query(&sql)
+    /// One CDR of the tenant; a standard user, or a scope of one's own
+    /// account, sees only its own calls.
+    pub async fn get_cdr(&self, scope: &Scope, id: i64) -> Result<Cdr> {
+        let (condition, binds) = calls_condition(scope);
+        let sql = format!(
+            "SELECT {COLUMNS} FROM cdrs WHERE {condition} AND id = ${}",
+            binds.len() + 1
+        );
+        let row = crate::listing::bind_all(sqlx::query(&sql), &binds)
             .bind(id)
-            .bind(scope.tenant_id)
             .fetch_optional(self.pool())
             .await?
             .ok_or(Error::NotFound("CDR"))?;
-        if own_only || scope.caller.role == Role::StandardUser {
-            let owner: Option<i64> = row.try_get("user_id")?;
-            if owner != Some(scope.caller.user_id) {
-                return Err(Error::NotFound("CDR"));
-            }
-        }
         cdr_from_row(&row)
     }
 }

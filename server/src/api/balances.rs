@@ -143,8 +143,20 @@ pub async fn set_user_credit_limit(
 
 /// `GET /api/user/balance`: the caller's own account.
 pub async fn get_own(State(db): State<Db>, Auth(caller): Auth) -> ApiResult<Json<Balance>> {
-    let scope = billing::Scope::for_caller(&caller, None)?;
+    let scope = billing::Scope::own_account(&caller)?;
     Ok(Json(db.user_balance(&scope, caller.user_id).await?))
+}
+
+/// `GET /api/user/balance_transactions`: the caller's own ledger, with the
+/// options of `GET /api/balance_transactions`.
+pub async fn own_transactions(
+    State(db): State<Db>,
+    Auth(caller): Auth,
+    params: ListParamsQuery,
+    Query(own): Query<std::collections::HashMap<String, String>>,
+) -> ApiResult<Json<Page<Transaction>>> {
+    let scope = billing::Scope::own_account(&caller)?;
+    ledger_of(&db, &scope, params, &own).await
 }
 
 /// `GET /api/balance_transactions`: the list options, and the ledger's own
@@ -155,6 +167,15 @@ pub async fn transactions(
     TenantScope(scope): TenantScope,
     params: ListParamsQuery,
     Query(own): Query<std::collections::HashMap<String, String>>,
+) -> ApiResult<Json<Page<Transaction>>> {
+    ledger_of(&db, &scope, params, &own).await
+}
+
+async fn ledger_of(
+    db: &Db,
+    scope: &billing::Scope,
+    params: ListParamsQuery,
+    own: &std::collections::HashMap<String, String>,
 ) -> ApiResult<Json<Page<Transaction>>> {
     let query = params.parse(&TRANSACTION_SPEC)?;
     let given: serde_json::Map<String, serde_json::Value> = ["kind", "from", "to"]
@@ -184,7 +205,7 @@ pub async fn transactions(
         to,
     };
     Ok(Json(
-        db.list_ledger(&scope, &filter, &query)
+        db.list_ledger(scope, &filter, &query)
             .await?
             .map(|entry| entry.transaction),
     ))

@@ -13,7 +13,7 @@ use model::FieldError;
 use serde_json::{json, Map, Value};
 
 use super::error::{ApiError, ApiResult};
-use super::extract::{path_id, CarriedScope, JsonObject, ListParamsQuery, TenantScope};
+use super::extract::{path_id, Auth, CarriedScope, JsonObject, ListParamsQuery, TenantScope};
 
 /// Every field a CDR shows, in the v22 order.
 const FIELDS: &[&str] = &[
@@ -175,22 +175,19 @@ pub async fn ingest(
     Ok(Json(db.ingest_cdrs(&scope, cdrs).await?))
 }
 
-/// Whose CDRs a route reads, and the fields its answers show: the tenant's
-/// (administrators) or the caller's own.
+/// The fields a route's answers show: the tenant's CDRs (administrators)
+/// or the caller's own (whose scope says so).
 struct Reader {
-    own: bool,
     list: (&'static [&'static str], &'static [&'static str]),
     detail: (&'static [&'static str], &'static [&'static str]),
 }
 
 const TENANT: Reader = Reader {
-    own: false,
     list: (FIELDS, NOT_IN_LIST),
     detail: (FIELDS, NOT_IN_DETAIL),
 };
 
 const OWN: Reader = Reader {
-    own: true,
     list: (USER_LIST_FIELDS, &[]),
     detail: (FIELDS, NOT_IN_USER_DETAIL),
 };
@@ -204,11 +201,11 @@ impl Reader {
     ) -> ApiResult<Json<Value>> {
         let query = params.parse(&CDR_SPEC)?;
         let (fields, except) = self.list;
-        page(db.list_cdrs(scope, &query, self.own).await?, fields, except)
+        page(db.list_cdrs(scope, &query).await?, fields, except)
     }
 
     async fn get(&self, db: &Db, scope: &billing::Scope, id: &str) -> ApiResult<Json<Value>> {
-        let cdr = db.get_cdr(scope, path_id(id, "CDR")?, self.own).await?;
+        let cdr = db.get_cdr(scope, path_id(id, "CDR")?).await?;
         let (fields, except) = self.detail;
         Ok(Json(json!({ "items": pick(&cdr, fields, except)? })))
     }
@@ -229,13 +226,30 @@ pub async fn export(
     TenantScope(scope): TenantScope,
     params: ListParamsQuery,
 ) -> ApiResult<Response> {
+    export_of(&db, &scope, params).await
+}
+
+/// `GET /api/user/cdrs/export`: the same, of the caller's own calls.
+pub async fn export_own(
+    State(db): State<Db>,
+    Auth(caller): Auth,
+    params: ListParamsQuery,
+) -> ApiResult<Response> {
+    export_of(&db, &billing::Scope::own_account(&caller)?, params).await
+}
+
+async fn export_of(
+    db: &Db,
+    scope: &billing::Scope,
+    params: ListParamsQuery,
+) -> ApiResult<Response> {
     let params = ListParamsQuery(model::query::ListParams {
         skip: None,
         top: None,
         ..params.0
     });
     let query = params.parse(&CDR_SPEC)?;
-    let stream = db.export_cdrs(&scope, &query).await?;
+    let stream = db.export_cdrs(scope, &query).await?;
     Ok(crate::download::attachment(
         stream,
         "cdrs.csv",
@@ -251,20 +265,24 @@ pub async fn get(
     TENANT.get(&db, &scope, &id).await
 }
 
+/// `GET /api/user/cdrs`: the caller's own calls, whatever tenant or user
+/// the request names.
 pub async fn list_own(
     State(db): State<Db>,
-    TenantScope(scope): TenantScope,
+    Auth(caller): Auth,
     params: ListParamsQuery,
 ) -> ApiResult<Json<Value>> {
-    OWN.list(&db, &scope, params).await
+    OWN.list(&db, &billing::Scope::own_account(&caller)?, params)
+        .await
 }
 
 pub async fn get_own(
     State(db): State<Db>,
-    TenantScope(scope): TenantScope,
+    Auth(caller): Auth,
     Path(id): Path<String>,
 ) -> ApiResult<Json<Value>> {
-    OWN.get(&db, &scope, &id).await
+    OWN.get(&db, &billing::Scope::own_account(&caller)?, &id)
+        .await
 }
 
 /// `POST /api/cdrs/rerate {from?, to?, prefix?, status?, call_ids?}`:

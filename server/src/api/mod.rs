@@ -66,6 +66,7 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("POST", "/api/users/{id}/balance"),
     ("POST", "/api/users/{id}/credit_limit"),
     ("GET", "/api/user/balance"),
+    ("GET", "/api/user/balance_transactions"),
     ("GET", "/api/balance_transactions"),
     ("GET", "/api/audit_log"),
     ("GET", "/api/cdrs"),
@@ -74,8 +75,10 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("GET", "/api/cdrs/export"),
     ("GET", "/api/cdrs/{id}"),
     ("GET", "/api/user/cdrs"),
+    ("GET", "/api/user/cdrs/export"),
     ("GET", "/api/user/cdrs/{id}"),
     ("POST", "/api/rating/quote"),
+    ("POST", "/api/user/quote"),
     ("GET", "/api/tariffs"),
     ("POST", "/api/tariffs"),
     ("GET", "/api/tariffs/{id}"),
@@ -165,6 +168,10 @@ pub fn routes() -> Router<AppState> {
             post(balances::set_user_credit_limit),
         )
         .route("/api/user/balance", get(balances::get_own))
+        .route(
+            "/api/user/balance_transactions",
+            get(balances::own_transactions),
+        )
         .route("/api/balance_transactions", get(balances::transactions))
         .route("/api/audit_log", get(audit::list))
         .route(
@@ -177,8 +184,10 @@ pub fn routes() -> Router<AppState> {
         .route("/api/cdrs/export", get(cdrs::export))
         .route("/api/cdrs/{id}", get(cdrs::get))
         .route("/api/user/cdrs", get(cdrs::list_own))
+        .route("/api/user/cdrs/export", get(cdrs::export_own))
         .route("/api/user/cdrs/{id}", get(cdrs::get_own))
         .route("/api/rating/quote", post(rating::quote))
+        .route("/api/user/quote", post(rating::quote_own))
         .route("/api/tariffs", get(tariffs::list).post(tariffs::create))
         .route("/api/tariffs/{id}", get(tariffs::get).post(tariffs::update))
         .route("/api/tariffs/{id}/destroy", post(tariffs::destroy))
