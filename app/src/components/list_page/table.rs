@@ -9,7 +9,7 @@ use leptos_router::hooks::use_query_map;
 use leptos_router::params::ParamsMap;
 
 use super::search::list_href;
-use super::{Changes, Column, ListResource, Rows, Window};
+use super::{Changes, Column, Confirm, ListResource, Rows, Window};
 
 /// The current sort: field and whether it is descending.
 fn current_order(query: &ParamsMap) -> Option<(String, bool)> {
@@ -152,22 +152,15 @@ fn row_actions<R: Clone + Send + Sync + 'static>(
                 if confirming.get().as_deref() == Some(id.as_str()) {
                     let id = id.clone();
                     view! {
-                        <span class="confirm">"Delete?"</span>
-                        <button
-                            type="button"
-                            class="danger"
-                            data-testid="confirm-delete"
-                            disabled=move || deleting.get()
-                            on:click=move |_| {
-                                changes.delete.run(id.clone());
-                                confirming.set(None);
-                            }
-                        >
-                            "Delete"
-                        </button>
-                        <button type="button" class="secondary" on:click=move |_| confirming.set(None)>
-                            "Keep"
-                        </button>
+                        <Confirm
+                            question="Delete?"
+                            verb="Delete"
+                            testid="confirm-delete"
+                            danger=true
+                            pending=deleting
+                            on_confirm=Callback::new(move |()| changes.delete.run(id.clone()))
+                            on_keep=Callback::new(move |()| confirming.set(None))
+                        />
                     }
                         .into_any()
                 } else {
