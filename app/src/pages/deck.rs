@@ -14,6 +14,7 @@ use model::deck::{DeckChange, DeckRate, DeckReport, ImportMode, PREVIEW_LINES};
 use model::user::Role;
 use serde::Deserialize;
 
+use crate::components::grouped;
 use crate::components::layout::use_current_user;
 use crate::components::tenant::use_tenant;
 use crate::components::upload::{has_file, post_file, Answer};
@@ -110,19 +111,6 @@ fn outcome(commit: bool, answer: Result<Answer, String>) -> Step {
     } else {
         Step::Failed(format!("the server answered {status}"))
     }
-}
-
-/// `1234567` as `1,234,567`.
-fn grouped(n: u64) -> String {
-    let digits = n.to_string();
-    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
 }
 
 /// The deck upload, for those who manage the tenant's rates (a system
@@ -545,14 +533,6 @@ fn changes_table(total: u64, changes: Vec<DeckChange>) -> Option<AnyView> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn counts_are_grouped_by_thousands() {
-        assert_eq!(grouped(0), "0");
-        assert_eq!(grouped(999), "999");
-        assert_eq!(grouped(1000), "1,000");
-        assert_eq!(grouped(1_234_567), "1,234,567");
-    }
 
     #[test]
     fn a_refusal_names_its_lines() {
