@@ -14,7 +14,8 @@
 pub mod audit;
 /// Who is calling: passwords, login tokens, API tokens, the caller's scope.
 pub mod auth;
-/// Balances, credit limits and the ledger.
+/// Balances, credit limits, the accounts as administrators oversee them, and
+/// the ledger with its filtered listing.
 pub mod balances;
 /// Billing plans: which tariff rates the calls to a prefix.
 pub mod billing_plans;
@@ -34,8 +35,6 @@ pub mod csv;
 pub mod db;
 /// The one error type of the use cases.
 pub mod error;
-/// The accounts as administrators oversee them, and the filtered ledger.
-pub mod ledger;
 /// One page of a list.
 pub mod listing;
 /// Quotes: what a call would cost, with the breakdown.
