@@ -25,6 +25,7 @@ use crate::auth::Scope;
 use crate::csv::{self, CsvReader};
 use crate::db::{now_ms, Backend, Db, Tx};
 use crate::error::{Error, Result};
+use crate::resolver::commit_rating_change;
 use crate::sql::{Binds, Insert, Params};
 
 /// One line of an import that cannot be taken, and why.
@@ -199,27 +200,23 @@ impl Db {
             tx.rollback().await?;
             return Ok(report);
         }
-        audit::append(
-            &mut tx,
-            Change::new(
-                &scope.caller,
-                Some(scope.tenant_id),
-                Action::Import,
-                Entity::CallRate,
-                None,
-            )
-            .with(audit::counts(&[
-                ("tariff_id", ApiId::encode(tariff).into()),
-                ("mode", options.mode.to_string().into()),
-                ("added", report.new.into()),
-                ("updated", report.changed.into()),
-                ("unchanged", report.unchanged.into()),
-                ("removed", report.removed.into()),
-            ])),
+        // Its entry always names the tariff and the mode: never an empty one.
+        let change = Change::new(
+            &scope.caller,
+            Some(scope.tenant_id),
+            Action::Import,
+            Entity::CallRate,
+            None,
         )
-        .await?;
-        crate::resolver::bump_rates_version(&mut tx, scope.tenant_id, Some(tariff)).await?;
-        tx.commit().await?;
+        .with(audit::counts(&[
+            ("tariff_id", ApiId::encode(tariff).into()),
+            ("mode", options.mode.to_string().into()),
+            ("added", report.new.into()),
+            ("updated", report.changed.into()),
+            ("unchanged", report.unchanged.into()),
+            ("removed", report.removed.into()),
+        ]));
+        commit_rating_change(tx, change, Some(tariff)).await?;
         Ok(report)
     }
 }
