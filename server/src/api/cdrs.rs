@@ -154,7 +154,7 @@ pub async fn ingest(
         };
         match NewCdr::from_json(object) {
             Ok(cdr) => {
-                if !seen.insert(cdr.call_id.clone()) {
+                if !seen.insert(cdr.call.call_id.clone()) {
                     errors.push(FieldError::new(
                         name("call_id"),
                         "appears twice in the batch",
