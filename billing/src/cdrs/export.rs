@@ -7,7 +7,6 @@
 
 use futures::{Stream, StreamExt};
 use model::query::{ListQuery, SqlValue};
-use model::user::Role;
 use model::{ApiId, Money};
 use sqlx::any::AnyRow;
 use sqlx::Row;
@@ -49,25 +48,10 @@ const CHUNKS_AHEAD: usize = 4;
 /// Call ids re-rated per use-case call (the most it takes).
 const RERATE_BATCH: usize = model::cdr::MAX_BATCH;
 
-/// The tenant's condition and its values; a standard user's own calls.
-fn scope_condition(scope: &Scope) -> (&'static str, Vec<SqlValue>) {
-    if scope.caller.role == Role::StandardUser {
-        (
-            "tenant_id = $1 AND user_id = $2",
-            vec![
-                SqlValue::Int(scope.tenant_id),
-                SqlValue::Int(scope.caller.user_id),
-            ],
-        )
-    } else {
-        ("tenant_id = $1", vec![SqlValue::Int(scope.tenant_id)])
-    }
-}
-
 /// The condition (without `WHERE`) matching the scope's calls that
 /// `query` filters and searches, its values, and the query's order.
 fn matching(scope: &Scope, query: &ListQuery) -> (String, Vec<SqlValue>, String) {
-    let (condition, mut binds) = scope_condition(scope);
+    let (condition, mut binds) = super::scope_condition(scope, false);
     let parts = query.to_sql(&CDR_SPEC, binds.len() + 1);
     let condition = if parts.where_sql.is_empty() {
         condition.to_string()

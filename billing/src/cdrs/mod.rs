@@ -98,6 +98,23 @@ pub static CDR_SPEC: ResourceSpec = ResourceSpec {
     decode_id: ApiId::decode,
 };
 
+/// The CDRs a caller reads, as a condition and its values: the tenant's,
+/// or the caller's own calls (a standard user's always, anyone's when
+/// `own_only`).
+fn scope_condition(scope: &Scope, own_only: bool) -> (&'static str, Vec<SqlValue>) {
+    if own_only || scope.caller.role == Role::StandardUser {
+        (
+            "tenant_id = $1 AND user_id = $2",
+            vec![
+                SqlValue::Int(scope.tenant_id),
+                SqlValue::Int(scope.caller.user_id),
+            ],
+        )
+    } else {
+        ("tenant_id = $1", vec![SqlValue::Int(scope.tenant_id)])
+    }
+}
+
 /// A stored wire value read back as its enum.
 fn parsed<T: std::str::FromStr>(text: String) -> Result<T>
 where
@@ -385,17 +402,7 @@ impl Db {
         query: &ListQuery,
         own_only: bool,
     ) -> Result<Page<Cdr>> {
-        let (condition, binds) = if own_only || scope.caller.role == Role::StandardUser {
-            (
-                "tenant_id = $1 AND user_id = $2",
-                vec![
-                    SqlValue::Int(scope.tenant_id),
-                    SqlValue::Int(scope.caller.user_id),
-                ],
-            )
-        } else {
-            ("tenant_id = $1", vec![SqlValue::Int(scope.tenant_id)])
-        };
+        let (condition, binds) = scope_condition(scope, own_only);
         self.page(
             Listing {
                 columns: COLUMNS,

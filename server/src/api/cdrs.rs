@@ -189,7 +189,7 @@ const TENANT: Reader = Reader {
     detail: (FIELDS, NOT_IN_DETAIL),
 };
 
-const OWN: Reader = Reader {
+const OWN_READER: Reader = Reader {
     own: true,
     list: (USER_LIST_FIELDS, &[]),
     detail: (FIELDS, NOT_IN_USER_DETAIL),
@@ -214,12 +214,32 @@ impl Reader {
     }
 }
 
-pub async fn list(
+/// The reader of the tenant's CDRs (`OWN = false`: `/api/cdrs`) or of the
+/// caller's own (`OWN = true`: `/api/user/cdrs`).
+const fn reader<const OWN: bool>() -> &'static Reader {
+    if OWN {
+        &OWN_READER
+    } else {
+        &TENANT
+    }
+}
+
+/// `GET /api/cdrs` (`OWN = false`) and `GET /api/user/cdrs` (`OWN = true`).
+pub async fn list<const OWN: bool>(
     State(db): State<Db>,
     TenantScope(scope): TenantScope,
     params: ListParamsQuery,
 ) -> ApiResult<Json<Value>> {
-    TENANT.list(&db, &scope, params).await
+    reader::<OWN>().list(&db, &scope, params).await
+}
+
+/// `GET /api/cdrs/{id}` (`OWN = false`) and `GET /api/user/cdrs/{id}` (`OWN = true`).
+pub async fn get<const OWN: bool>(
+    State(db): State<Db>,
+    TenantScope(scope): TenantScope,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Value>> {
+    reader::<OWN>().get(&db, &scope, &id).await
 }
 
 /// `GET /api/cdrs/export`: every CDR the list options (`filter`, `search`,
@@ -241,30 +261,6 @@ pub async fn export(
         "cdrs.csv",
         "text/csv; charset=utf-8",
     ))
-}
-
-pub async fn get(
-    State(db): State<Db>,
-    TenantScope(scope): TenantScope,
-    Path(id): Path<String>,
-) -> ApiResult<Json<Value>> {
-    TENANT.get(&db, &scope, &id).await
-}
-
-pub async fn list_own(
-    State(db): State<Db>,
-    TenantScope(scope): TenantScope,
-    params: ListParamsQuery,
-) -> ApiResult<Json<Value>> {
-    OWN.list(&db, &scope, params).await
-}
-
-pub async fn get_own(
-    State(db): State<Db>,
-    TenantScope(scope): TenantScope,
-    Path(id): Path<String>,
-) -> ApiResult<Json<Value>> {
-    OWN.get(&db, &scope, &id).await
 }
 
 /// `POST /api/cdrs/rerate {from?, to?, prefix?, status?, call_ids?}`:

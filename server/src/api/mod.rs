@@ -168,15 +168,15 @@ pub fn routes() -> Router<AppState> {
         .route("/api/audit_log", get(audit::list))
         .route(
             "/api/cdrs",
-            get(cdrs::list)
+            get(cdrs::list::<false>)
                 .post(cdrs::ingest)
                 .layer(DefaultBodyLimit::max(CDR_BATCH_LIMIT)),
         )
         .route("/api/cdrs/rerate", post(cdrs::rerate))
         .route("/api/cdrs/export", get(cdrs::export))
-        .route("/api/cdrs/{id}", get(cdrs::get))
-        .route("/api/user/cdrs", get(cdrs::list_own))
-        .route("/api/user/cdrs/{id}", get(cdrs::get_own))
+        .route("/api/cdrs/{id}", get(cdrs::get::<false>))
+        .route("/api/user/cdrs", get(cdrs::list::<true>))
+        .route("/api/user/cdrs/{id}", get(cdrs::get::<true>))
         .route("/api/rating/quote", post(rating::quote))
         .route("/api/tariffs", get(tariffs::list).post(tariffs::create))
         .route("/api/tariffs/{id}", get(tariffs::get).post(tariffs::update))
