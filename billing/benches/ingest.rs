@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use billing::testing::{new_tenant, TestDb};
 use billing::Backend;
 use model::billing_settings::BillingSettingsPatch;
-use model::cdr::{Direction, NewCdr};
+use model::cdr::{CallRecord, Direction, NewCdr};
 use model::Money;
 
 mod common;
@@ -28,27 +28,29 @@ fn cdr(i: u64) -> NewCdr {
         Direction::Outbound
     };
     NewCdr {
-        call_id: format!("bench-{i}"),
-        caller: "101".into(),
-        caller_domain: "deck.example.com".into(),
-        caller_display_name: "Bench".into(),
-        callee: format!("{}5551234", 10_000_000 + (i * 7_919) % DECK_ROWS),
-        callee_domain: String::new(),
-        callee_display_name: String::new(),
-        started_at: 1_800_000_000_000 + i64::try_from(i).unwrap_or(0) * 1000,
-        rang_at: None,
-        answered_at: Some(1_800_000_002_000),
-        ended_at: Some(1_800_000_100_000),
-        direction,
-        end_reason: None,
-        reroute_reason: None,
-        status_code: Some(200),
-        destination: String::new(),
-        outbound_caller_id: String::new(),
-        did_cid: String::new(),
-        trunk: "carrier-a".into(),
-        duration: 30 + i64::try_from(i % 300).unwrap_or(0),
-        user_data: String::new(),
+        call: CallRecord {
+            call_id: format!("bench-{i}"),
+            caller: "101".into(),
+            caller_domain: "deck.example.com".into(),
+            caller_display_name: "Bench".into(),
+            callee: format!("{}5551234", 10_000_000 + (i * 7_919) % DECK_ROWS),
+            callee_domain: String::new(),
+            callee_display_name: String::new(),
+            started_at: 1_800_000_000_000 + i64::try_from(i).unwrap_or(0) * 1000,
+            rang_at: None,
+            answered_at: Some(1_800_000_002_000),
+            ended_at: Some(1_800_000_100_000),
+            direction,
+            end_reason: None,
+            reroute_reason: None,
+            status_code: Some(200),
+            destination: String::new(),
+            outbound_caller_id: String::new(),
+            did_cid: String::new(),
+            trunk: "carrier-a".into(),
+            duration: 30 + i64::try_from(i % 300).unwrap_or(0),
+            user_data: String::new(),
+        },
         extension: None,
     }
 }

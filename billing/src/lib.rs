@@ -15,7 +15,8 @@
 pub mod audit;
 /// Who is calling: passwords, login tokens, API tokens, the caller's scope.
 pub mod auth;
-/// Balances, credit limits and the ledger.
+/// Balances, credit limits, the accounts as administrators oversee them, and
+/// the ledger with its filtered listing.
 pub mod balances;
 /// Billing plans: which tariff rates the calls to a prefix.
 pub mod billing_plans;
@@ -35,8 +36,6 @@ pub mod csv;
 pub mod db;
 /// The one error type of the use cases.
 pub mod error;
-/// The accounts as administrators oversee them, and the filtered ledger.
-pub mod ledger;
 /// One page of a list.
 pub mod listing;
 /// The overview of a scope: account, today's calls, live calls, last import.

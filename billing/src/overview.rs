@@ -15,10 +15,10 @@ use sqlx::Row;
 
 use crate::audit::{Action, Entity};
 use crate::auth::Scope;
+use crate::balances::AccountSummary;
 use crate::charging::HeldTotal;
 use crate::db::{now_ms, Db};
 use crate::error::Result;
-use crate::ledger::AccountSummary;
 
 /// A day in milliseconds.
 const DAY_MS: i64 = 86_400_000;

@@ -16,16 +16,7 @@ use crate::db::{now_ms, Db};
 use crate::error::{is_unique_violation, Error, Result};
 use crate::listing::{Listing, Page};
 
-/// A tenant as the API shows it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Tenant {
-    pub id: String,
-    pub name: String,
-    pub sip_domain: String,
-    pub currency: String,
-    pub status: TenantStatus,
-    pub created_at: String,
-}
+pub use model::tenant::Tenant;
 
 /// What changing a tenant takes: each field left out stays as it is.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]

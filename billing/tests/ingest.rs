@@ -4,33 +4,35 @@
 use billing::testing::{new_tenant, TestDb};
 use billing::Backend;
 use model::billing_settings::BillingSettingsPatch;
-use model::cdr::{Direction, NewCdr};
+use model::cdr::{CallRecord, Direction, NewCdr};
 use model::Money;
 use sqlx::Row;
 
 fn cdr(call_id: &str, duration: i64) -> NewCdr {
     NewCdr {
-        call_id: call_id.into(),
-        caller: "101".into(),
-        caller_domain: "acme.example.com".into(),
-        caller_display_name: String::new(),
-        callee: "15551234".into(),
-        callee_domain: String::new(),
-        callee_display_name: String::new(),
-        started_at: 1_800_000_000_000,
-        rang_at: None,
-        answered_at: Some(1_800_000_001_000),
-        ended_at: Some(1_800_000_061_000),
-        direction: Direction::Outbound,
-        end_reason: None,
-        reroute_reason: None,
-        status_code: Some(200),
-        destination: String::new(),
-        outbound_caller_id: String::new(),
-        did_cid: String::new(),
-        trunk: String::new(),
-        duration,
-        user_data: String::new(),
+        call: CallRecord {
+            call_id: call_id.into(),
+            caller: "101".into(),
+            caller_domain: "acme.example.com".into(),
+            caller_display_name: String::new(),
+            callee: "15551234".into(),
+            callee_domain: String::new(),
+            callee_display_name: String::new(),
+            started_at: 1_800_000_000_000,
+            rang_at: None,
+            answered_at: Some(1_800_000_001_000),
+            ended_at: Some(1_800_000_061_000),
+            direction: Direction::Outbound,
+            end_reason: None,
+            reroute_reason: None,
+            status_code: Some(200),
+            destination: String::new(),
+            outbound_caller_id: String::new(),
+            did_cid: String::new(),
+            trunk: String::new(),
+            duration,
+            user_data: String::new(),
+        },
         extension: None,
     }
 }

@@ -204,7 +204,7 @@ test("a tenant administrator previews and commits a 10,000-row deck", async ({ p
     "The deck was imported: 9,998 new, 1 changed, 1 unchanged, 1 removed.",
     { timeout: 60_000 },
   );
-  await expect(page.getByTestId("range")).toHaveText("1–25 of 10000");
+  await expect(page.getByTestId("range")).toHaveText("1–25 of 10,000");
   await shoot(page, "rates-deck-committed");
   await page.getByLabel("Search rates").fill("7009997");
   await page.getByLabel("Search rates").press("Enter");

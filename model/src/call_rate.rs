@@ -139,44 +139,23 @@ impl CallRatePatch {
         let postcall_surcharge = need(self.postcall_surcharge, "postcall_surcharge", &mut errors);
         let price_1 = need(self.price_1, "price_1", &mut errors);
         let price_n = need(self.price_n, "price_n", &mut errors);
-        match (
-            prefix,
-            rate_type,
-            free_seconds,
-            grace_period,
-            interval_1,
-            interval_n,
-            connect_fee,
-            postcall_surcharge,
-            price_1,
-            price_n,
-        ) {
-            (
-                Some(prefix),
-                Some(rate_type),
-                Some(free_seconds),
-                Some(grace_period),
-                Some(interval_1),
-                Some(interval_n),
-                Some(connect_fee),
-                Some(postcall_surcharge),
-                Some(price_1),
-                Some(price_n),
-            ) => Ok(CallRateFields {
-                prefix,
-                rate_type,
-                free_seconds,
-                grace_period,
-                interval_1,
-                interval_n,
-                connect_fee,
-                postcall_surcharge,
-                price_1,
-                price_n,
+        // Every field is there, or its absence is one of the errors.
+        let whole = || {
+            Some(CallRateFields {
+                prefix: prefix?,
+                rate_type: rate_type?,
+                free_seconds: free_seconds?,
+                grace_period: grace_period?,
+                interval_1: interval_1?,
+                interval_n: interval_n?,
+                connect_fee: connect_fee?,
+                postcall_surcharge: postcall_surcharge?,
+                price_1: price_1?,
+                price_n: price_n?,
                 description: self.description.unwrap_or_default(),
-            }),
-            _ => Err(errors),
-        }
+            })
+        };
+        whole().ok_or(errors)
     }
 
     /// The rate after this change.

@@ -48,9 +48,12 @@ impl Direction {
 /// Most CDRs one request may carry.
 pub const MAX_BATCH: usize = 10_000;
 
-/// One finished call, as posted.
+/// What a CDR says of its call: who called whom, when, which way, how it
+/// ended and over what. A posted CDR ([`NewCdr`]) holds its times as unix
+/// milliseconds (`Time = i64`); a stored one, as the API shows it, as RFC 3339
+/// text (`Time = String`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct NewCdr {
+pub struct CallRecord<Time> {
     pub call_id: String,
     pub caller: String,
     pub caller_domain: String,
@@ -58,11 +61,10 @@ pub struct NewCdr {
     pub callee: String,
     pub callee_domain: String,
     pub callee_display_name: String,
-    /// Unix milliseconds.
-    pub started_at: i64,
-    pub rang_at: Option<i64>,
-    pub answered_at: Option<i64>,
-    pub ended_at: Option<i64>,
+    pub started_at: Time,
+    pub rang_at: Option<Time>,
+    pub answered_at: Option<Time>,
+    pub ended_at: Option<Time>,
     pub direction: Direction,
     pub end_reason: Option<EndReason>,
     pub reroute_reason: Option<RerouteReason>,
@@ -74,6 +76,21 @@ pub struct NewCdr {
     /// Answered (talk) seconds.
     pub duration: i64,
     pub user_data: String,
+}
+
+impl<Time> CallRecord<Time> {
+    /// The number an outbound call is rated against.
+    pub fn rated_number(&self) -> &str {
+        rated_number(&self.callee, &self.destination)
+    }
+}
+
+/// One finished call, as posted.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NewCdr {
+    /// The call; its times in unix milliseconds.
+    #[serde(flatten)]
+    pub call: CallRecord<i64>,
     /// The user name of the extension that made the call.
     pub extension: Option<String>,
 }
@@ -105,7 +122,7 @@ impl NewCdr {
         let did_cid = text(&mut f, "did_cid", 256);
         let trunk = text(&mut f, "trunk", 256);
         let user_data = text(&mut f, "user_data", 4096);
-        let cdr = NewCdr {
+        let call = CallRecord {
             call_id: call_id.unwrap_or_default(),
             caller,
             caller_domain,
@@ -127,11 +144,14 @@ impl NewCdr {
             trunk,
             duration: duration.unwrap_or_default(),
             user_data,
+        };
+        let cdr = NewCdr {
+            call,
             extension: f.text("extension", 64),
         };
-        if cdr.direction.is_charged()
-            && cdr.callee.trim().is_empty()
-            && cdr.destination.trim().is_empty()
+        if cdr.call.direction.is_charged()
+            && cdr.call.callee.trim().is_empty()
+            && cdr.call.destination.trim().is_empty()
         {
             f.error("callee", "is required for an outbound call");
         }
@@ -140,7 +160,7 @@ impl NewCdr {
 
     /// The number an outbound call is rated against.
     pub fn rated_number(&self) -> &str {
-        rated_number(&self.callee, &self.destination)
+        self.call.rated_number()
     }
 }
 
@@ -168,10 +188,10 @@ mod tests {
             "end_reason": "CALLER_DISCONNECTED", "trunk": "carrier-a"
         });
         let cdr = NewCdr::from_json(body.as_object().expect("object")).expect("valid");
-        assert_eq!(cdr.started_at, 1_714_557_600_000);
-        assert_eq!(cdr.direction, Direction::Outbound);
+        assert_eq!(cdr.call.started_at, 1_714_557_600_000);
+        assert_eq!(cdr.call.direction, Direction::Outbound);
         assert_eq!(cdr.rated_number(), "+4420123");
-        assert_eq!(cdr.end_reason, Some(EndReason::CallerDisconnected));
+        assert_eq!(cdr.call.end_reason, Some(EndReason::CallerDisconnected));
     }
 
     #[test]

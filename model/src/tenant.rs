@@ -1,4 +1,19 @@
-//! A tenant's fields as both the server and the browser check them.
+//! A tenant as the API shows it, and its fields as both the server and the
+//! browser check them.
+
+use serde::{Deserialize, Serialize};
+
+/// A tenant as the API shows it (and the portal lists it).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Tenant {
+    /// Opaque API id.
+    pub id: String,
+    pub name: String,
+    pub sip_domain: String,
+    pub currency: String,
+    pub status: TenantStatus,
+    pub created_at: String,
+}
 
 crate::wire_enum! {
     /// Whether a tenant's users may work.

@@ -137,7 +137,7 @@ pub struct LedgerPage {
 }
 
 #[cfg(feature = "ssr")]
-fn account_view(a: ::billing::ledger::AccountSummary, tenant_name: &str) -> AccountView {
+fn account_view(a: ::billing::balances::AccountSummary, tenant_name: &str) -> AccountView {
     AccountView {
         user: a.user_id,
         name: a.username.unwrap_or_else(|| tenant_name.to_string()),
@@ -193,7 +193,7 @@ pub async fn list_accounts(tenant: Option<String>) -> Result<Option<Accounts>, S
         top: Some(ACCOUNTS_SHOWN.to_string()),
         ..ListParams::default()
     };
-    let query = ListQuery::parse(&params, &::billing::ledger::ACCOUNT_SPEC)
+    let query = ListQuery::parse(&params, &::billing::balances::ACCOUNT_SPEC)
         .map_err(|e| ServerFnError::new(e.message))?;
     let users = db
         .list_user_accounts(&scope, &query)
@@ -222,7 +222,7 @@ pub async fn list_ledger(
 ) -> Result<Option<LedgerPage>, ServerFnError> {
     use super::cdrs::{day_start_ms, next_day};
     use crate::server::{db, reading_scope, to_server_error};
-    use ::billing::ledger::{LedgerAccount, LedgerFilter};
+    use ::billing::balances::{LedgerAccount, LedgerFilter};
     use model::query::{ListParams, ListQuery};
 
     let Some(scope) = reading_scope(tenant).await? else {

@@ -21,17 +21,8 @@ pub struct PeopleArgs {
     pub top: Option<String>,
 }
 
-/// A tenant as its page lists it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct TenantRow {
-    /// Opaque API id.
-    pub id: String,
-    pub name: String,
-    pub sip_domain: String,
-    pub currency: String,
-    pub status: TenantStatus,
-    pub created_at: String,
-}
+/// A tenant as its page lists it: as the API shows it.
+pub type TenantRow = model::tenant::Tenant;
 
 /// A user as its page lists it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -59,13 +50,22 @@ pub struct PeoplePage<T> {
     pub items: Vec<T>,
 }
 
+impl<T> PeoplePage<T> {
+    /// The page as a list page's rows.
+    pub fn rows(self) -> crate::components::list_page::Rows<T> {
+        crate::components::list_page::Rows::paged(self.items, self.count, self.skip, self.top)
+    }
+}
+
+/// The list query of a page's parameters (`filter` narrows it further).
 #[cfg(feature = "ssr")]
 fn query_of(
     args: PeopleArgs,
+    filter: Option<String>,
     spec: &model::query::ResourceSpec,
 ) -> Result<model::query::ListQuery, ServerFnError> {
     let params = model::query::ListParams {
-        filter: None,
+        filter,
         search: args.search,
         orderby: args.orderby,
         skip: args.skip,
@@ -73,6 +73,38 @@ fn query_of(
     };
     model::query::ListQuery::parse(&params, spec)
         .map_err(|e| ServerFnError::new(format!("{}: {}", e.parameter, e.message)))
+}
+
+/// The page of `query` that a list use case answered, each row as the page
+/// lists it.
+#[cfg(feature = "ssr")]
+fn page_of<T, R>(
+    page: ::billing::listing::Page<T>,
+    query: &model::query::ListQuery,
+    row: impl FnMut(T) -> R,
+) -> Option<PeoplePage<R>> {
+    Some(PeoplePage {
+        count: page.count,
+        skip: query.skip,
+        top: query.top,
+        items: page.items.into_iter().map(row).collect(),
+    })
+}
+
+/// Runs a use case on the user `id` (its opaque id) of the tenant acted
+/// on, as the caller of that scope, and answers what it answered.
+#[cfg(feature = "ssr")]
+async fn on_user<T, F>(
+    tenant: Option<String>,
+    id: &str,
+    run: impl FnOnce(::billing::Db, ::billing::Caller, i64) -> F,
+) -> Result<T, ServerFnError>
+where
+    F: std::future::Future<Output = ::billing::Result<T>>,
+{
+    let scope = crate::server::scope(tenant).await?;
+    let id = decode(id, "user")?;
+    super::answer(run(crate::server::db()?, scope.caller, id).await)
 }
 
 #[cfg(feature = "ssr")]
@@ -89,25 +121,9 @@ pub async fn list_tenant_rows(
 ) -> Result<Option<PeoplePage<TenantRow>>, ServerFnError> {
     use crate::server::{caller, db};
     let caller = caller().await?;
-    let query = query_of(args, &::billing::tenants::TENANT_SPEC)?;
+    let query = query_of(args, None, &::billing::tenants::TENANT_SPEC)?;
     let page = super::answer(db()?.list_tenants(&caller, &query).await)?;
-    Ok(Some(PeoplePage {
-        count: page.count,
-        skip: query.skip,
-        top: query.top,
-        items: page
-            .items
-            .into_iter()
-            .map(|t| TenantRow {
-                id: t.id,
-                name: t.name,
-                sip_domain: t.sip_domain,
-                currency: t.currency,
-                status: t.status,
-                created_at: t.created_at,
-            })
-            .collect(),
-    }))
+    Ok(page_of(page, &query, |t| t))
 }
 
 /// Creates a tenant (no `id`: `name`, `sip_domain`, `currency`) or changes
@@ -191,33 +207,16 @@ pub async fn list_user_rows(
     };
     // A system administrator sees every user: only the chosen tenant's here.
     let filter = format!("tenant_id eq '{}'", model::ApiId::encode(scope.tenant_id));
-    let params = model::query::ListParams {
-        filter: Some(filter),
-        search: args.search,
-        orderby: args.orderby,
-        skip: args.skip,
-        top: args.top.or_else(|| Some(PAGE_SIZE.to_string())),
-    };
-    let query = model::query::ListQuery::parse(&params, &::billing::users::USER_SPEC)
-        .map_err(|e| ServerFnError::new(format!("{}: {}", e.parameter, e.message)))?;
+    let query = query_of(args, Some(filter), &::billing::users::USER_SPEC)?;
     let page = super::answer(db()?.list_users(&scope.caller, &query).await)?;
     let me = model::ApiId::encode(scope.caller.user_id);
-    Ok(Some(PeoplePage {
-        count: page.count,
-        skip: query.skip,
-        top: query.top,
-        items: page
-            .items
-            .into_iter()
-            .map(|u| UserRow {
-                is_me: u.id == me,
-                id: u.id,
-                username: u.username,
-                role: u.role,
-                enabled: u.enabled,
-                created_at: u.created_at,
-            })
-            .collect(),
+    Ok(page_of(page, &query, |u| UserRow {
+        is_me: u.id == me,
+        id: u.id,
+        username: u.username,
+        role: u.role,
+        enabled: u.enabled,
+        created_at: u.created_at,
     }))
 }
 
@@ -272,14 +271,11 @@ pub async fn save_user(
 /// showing the user disabled.
 #[server(prefix = "/portal/fn", endpoint = "delete_user", input = Json)]
 pub async fn delete_user(tenant: Option<String>, id: String) -> Result<(), ServerFnError> {
-    use crate::server::{db, scope};
     use ::billing::user_admin::{Removal, DISABLED_INSTEAD};
-    let scope = scope(tenant).await?;
-    match super::answer(
-        db()?
-            .destroy_user(&scope.caller, decode(&id, "user")?)
-            .await,
-    )? {
+    let removal = on_user(tenant, &id, |db, caller, id| async move {
+        db.destroy_user(&caller, id).await
+    });
+    match removal.await? {
         Removal::Deleted => Ok(()),
         Removal::Disabled => Err(crate::server::to_server_error(::billing::Error::Conflict {
             code: "DISABLED_INSTEAD",
@@ -295,18 +291,15 @@ pub async fn set_user_enabled(
     id: String,
     enabled: bool,
 ) -> Result<String, ServerFnError> {
-    use crate::server::{db, scope};
     use ::billing::user_admin::UserChange;
-    let scope = scope(tenant).await?;
     let change = UserChange {
         role: None,
         enabled: Some(enabled),
     };
-    let user = super::answer(
-        db()?
-            .update_user(&scope.caller, decode(&id, "user")?, change)
-            .await,
-    )?;
+    let user = on_user(tenant, &id, |db, caller, id| async move {
+        db.update_user(&caller, id, change).await
+    })
+    .await?;
     Ok(if user.enabled {
         format!("{} is enabled again.", user.username)
     } else {
@@ -324,13 +317,10 @@ pub async fn reset_user_password(
     id: String,
     password: String,
 ) -> Result<String, ServerFnError> {
-    use crate::server::{db, scope};
-    let scope = scope(tenant).await?;
-    super::answer(
-        db()?
-            .reset_password(&scope.caller, decode(&id, "user")?, password)
-            .await,
-    )?;
+    on_user(tenant, &id, |db, caller, id| async move {
+        db.reset_password(&caller, id, password).await
+    })
+    .await?;
     Ok("The password was reset; the user's logins ended.".into())
 }
 

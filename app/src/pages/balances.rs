@@ -10,13 +10,15 @@ use std::sync::Arc;
 
 use leptos::ev::SubmitEvent;
 use leptos::prelude::*;
-use leptos_router::hooks::{use_navigate, use_query_map};
+use leptos_router::hooks::use_query_map;
 use leptos_router::params::ParamsMap;
-use leptos_router::NavigateOptions;
 use model::FieldError;
 
 use crate::components::form::{form_errors, general_error, SelectField, TextField};
-use crate::components::list_page::{list_href, Column, ListPage, ListResource, Rows, Window};
+use crate::components::list_page::{
+    choice_label, filter_choices, filter_text, filter_value, list_href, query_arg, Column,
+    FilterForm, ListPage, ListResource, Rows,
+};
 use crate::components::tenant::use_tenant;
 use crate::functions::balances::{
     check_amount, list_accounts, list_ledger, AccountView, Accounts, LedgerArgs, LedgerPage,
@@ -26,18 +28,14 @@ use crate::functions::balances::{
 /// The ledger of the chosen account, as the list page lists it.
 pub struct Ledger;
 
-fn arg(query: &ParamsMap, key: &str) -> Option<String> {
-    query.get(key).filter(|s| !s.trim().is_empty())
-}
-
 fn args_of(query: &ParamsMap) -> LedgerArgs {
     LedgerArgs {
-        account: arg(query, "account"),
-        kind: arg(query, "kind"),
-        from: arg(query, "from"),
-        to: arg(query, "to"),
-        skip: arg(query, "skip"),
-        top: arg(query, "top"),
+        account: query_arg(query, "account"),
+        kind: query_arg(query, "kind"),
+        from: query_arg(query, "from"),
+        to: query_arg(query, "to"),
+        skip: query_arg(query, "skip"),
+        top: query_arg(query, "top"),
     }
 }
 
@@ -64,18 +62,8 @@ impl ListResource for Ledger {
 
     fn rows(page: LedgerPage) -> Rows<(LedgerRow, String)> {
         let currency = page.currency;
-        Rows {
-            items: page
-                .items
-                .into_iter()
-                .map(|r| (r, currency.clone()))
-                .collect(),
-            count: page.count,
-            window: Window::Paged {
-                skip: page.skip,
-                top: page.top,
-            },
-        }
+        let items = page.items.into_iter().map(|row| (row, currency.clone()));
+        Rows::paged(items.collect(), page.count, page.skip, page.top)
     }
 
     fn mark((row, _): &(LedgerRow, String)) -> (&'static str, String) {
@@ -84,10 +72,7 @@ impl ListResource for Ledger {
 }
 
 fn kind_label(wire: &str) -> String {
-    KINDS
-        .iter()
-        .find(|(v, _)| *v == wire)
-        .map_or_else(|| wire.to_string(), |(_, l)| (*l).to_string())
+    choice_label(&KINDS, wire)
 }
 
 /// The balances page.
@@ -102,7 +87,7 @@ pub fn BalancesPage() -> impl IntoView {
         move || (tenant.get(), changes.get()),
         |(tenant, _)| list_accounts(tenant),
     );
-    let chosen = Memo::new(move |_| arg(&query.read(), "account"));
+    let chosen = Memo::new(move |_| query_arg(&query.read(), "account"));
 
     let below = move || {
         view! {
@@ -384,62 +369,41 @@ fn AmountForm(
 #[component]
 fn LedgerFilters() -> impl IntoView {
     let query = use_query_map();
-    let navigate = use_navigate();
     let current = args_of(&query.get_untracked());
-    let value = |v: &Option<String>| RwSignal::new(v.clone().unwrap_or_default());
-    let kind = value(&current.kind);
-    let from = value(&current.from);
-    let to = value(&current.to);
+    let kind = filter_value(&current.kind);
+    let from = filter_value(&current.from);
+    let to = filter_value(&current.to);
     let checked = RwSignal::new(Vec::<FieldError>::new());
     let errors: Signal<Vec<FieldError>> = checked.into();
-    let on_submit = move |ev: SubmitEvent| {
-        ev.prevent_default();
-        let text = |s: RwSignal<String>| {
-            let v = s.get_untracked().trim().to_string();
-            (!v.is_empty()).then_some(v)
-        };
+    let apply = Callback::new(move |()| {
         let args = LedgerArgs {
-            kind: text(kind),
-            from: text(from),
-            to: text(to),
+            kind: filter_text(kind),
+            from: filter_text(from),
+            to: filter_text(to),
             ..LedgerArgs::default()
         };
         let problems = args.check();
-        checked.set(problems.clone());
         if !problems.is_empty() {
-            return;
+            return Err(problems);
         }
-        let href = list_href(
-            Ledger::PATH,
-            &query.get_untracked(),
-            &[
-                ("kind", args.kind),
-                ("from", args.from),
-                ("to", args.to),
-                ("skip", None),
-            ],
-        );
-        navigate(&href, NavigateOptions::default());
-    };
-    let kinds = std::iter::once((String::new(), "Any".to_string()))
-        .chain(KINDS.iter().map(|(v, l)| (v.to_string(), l.to_string())))
-        .collect::<Vec<_>>();
+        Ok(vec![
+            ("kind", args.kind),
+            ("from", args.from),
+            ("to", args.to),
+        ])
+    });
     view! {
-        <form method="get" action=Ledger::PATH class="filters" novalidate on:submit=on_submit data-testid="ledger-filters">
-            {move || {
-                let q = query.read();
-                view! {
-                    {q.get("tenant").map(|t| view! { <input type="hidden" name="tenant" value=t /> })}
-                    {q.get("account").map(|a| view! { <input type="hidden" name="account" value=a /> })}
-                }
-            }}
-            <SelectField form="ledger" name="kind" label="Kind" value=kind errors=errors options=kinds />
+        <FilterForm
+            path=Ledger::PATH
+            testid="ledger-filters"
+            button="apply-ledger-filters"
+            keep=&["tenant", "account"]
+            checked=checked
+            apply=apply
+        >
+            <SelectField form="ledger" name="kind" label="Kind" value=kind errors=errors options=filter_choices(&KINDS, "Any") />
             <TextField form="ledger" name="from" label="From (day)" value=from errors=errors placeholder="2026-01-01" />
             <TextField form="ledger" name="to" label="To (day, included)" value=to errors=errors placeholder="2026-01-31" />
-            <div class="field">
-                <span class="label-spacer" aria-hidden="true">"\u{a0}"</span>
-                <button type="submit" class="secondary" data-testid="apply-ledger-filters">"Apply"</button>
-            </div>
-        </form>
+        </FilterForm>
     }
 }

@@ -7,17 +7,18 @@
 
 use std::future::Future;
 
-use leptos::ev::SubmitEvent;
 use leptos::prelude::*;
-use leptos_router::hooks::{use_navigate, use_params_map, use_query_map};
+use leptos_router::hooks::{use_params_map, use_query_map};
 use leptos_router::params::ParamsMap;
-use leptos_router::NavigateOptions;
 use model::FieldError;
 
 use crate::components::error_text;
 use crate::components::form::{SelectField, TextField};
 use crate::components::layout::use_current_user;
-use crate::components::list_page::{list_href, Column, ListPage, ListResource, Rows, Window};
+use crate::components::list_page::{
+    choice_label, filter_choices, filter_text, filter_value, query_arg, Column, Confirm,
+    FilterForm, ListPage, ListResource, Rows,
+};
 use crate::components::tenant::use_tenant;
 use crate::functions::cdrs::{
     get_cdr_detail, list_cdrs, CdrListArgs, CdrPage, CdrRow, RerateCdrs, DIRECTIONS, STATUSES,
@@ -26,21 +27,17 @@ use crate::functions::cdrs::{
 /// The calls, as the list page lists them.
 pub struct Cdrs;
 
-fn arg(query: &ParamsMap, key: &str) -> Option<String> {
-    query.get(key).filter(|s| !s.trim().is_empty())
-}
-
 /// The list's parameters of the page's URL.
 fn args_of(query: &ParamsMap) -> CdrListArgs {
     CdrListArgs {
-        from: arg(query, "from"),
-        to: arg(query, "to"),
-        search: arg(query, "search"),
-        status: arg(query, "status"),
-        direction: arg(query, "direction"),
-        orderby: arg(query, "orderby"),
-        skip: arg(query, "skip"),
-        top: arg(query, "top"),
+        from: query_arg(query, "from"),
+        to: query_arg(query, "to"),
+        search: query_arg(query, "search"),
+        status: query_arg(query, "status"),
+        direction: query_arg(query, "direction"),
+        orderby: query_arg(query, "orderby"),
+        skip: query_arg(query, "skip"),
+        top: query_arg(query, "top"),
     }
 }
 
@@ -67,18 +64,8 @@ impl ListResource for Cdrs {
 
     fn rows(page: CdrPage) -> Rows<(CdrRow, String)> {
         let currency = page.currency;
-        Rows {
-            items: page
-                .items
-                .into_iter()
-                .map(|row| (row, currency.clone()))
-                .collect(),
-            count: page.count,
-            window: Window::Paged {
-                skip: page.skip,
-                top: page.top,
-            },
-        }
+        let items = page.items.into_iter().map(|row| (row, currency.clone()));
+        Rows::paged(items.collect(), page.count, page.skip, page.top)
     }
 
     fn mark((row, _): &(CdrRow, String)) -> (&'static str, String) {
@@ -88,10 +75,7 @@ impl ListResource for Cdrs {
 
 /// A direction as people read it.
 fn direction_label(wire: &str) -> String {
-    DIRECTIONS
-        .iter()
-        .find(|(v, _)| *v == wire)
-        .map_or_else(|| wire.to_string(), |(_, label)| (*label).to_string())
+    choice_label(&DIRECTIONS, wire)
 }
 
 /// An RFC 3339 time as the table shows it: `2026-01-05 10:00:00`.
@@ -135,24 +119,19 @@ pub fn CdrsPage() -> impl IntoView {
     let rerating = move || {
         if confirming.get() {
             view! {
-                <span class="confirm">"Re-rate the calls shown by these filters?"</span>
-                <button
-                    type="button"
-                    data-testid="confirm-rerate"
-                    disabled=move || rerate.pending().get()
-                    on:click=move |_| {
-                        confirming.set(false);
+                <Confirm
+                    question="Re-rate the calls shown by these filters?"
+                    verb="Re-rate"
+                    testid="confirm-rerate"
+                    pending=rerate.pending()
+                    on_confirm=Callback::new(move |()| {
                         rerate.dispatch(RerateCdrs {
                             tenant: tenant.get_untracked(),
                             args: args_of(&query.get_untracked()),
                         });
-                    }
-                >
-                    "Re-rate"
-                </button>
-                <button type="button" class="secondary" on:click=move |_| confirming.set(false)>
-                    "Keep"
-                </button>
+                    })
+                    on_keep=Callback::new(move |()| confirming.set(false))
+                />
             }
             .into_any()
         } else {
@@ -276,73 +255,43 @@ pub fn CdrsPage() -> impl IntoView {
 #[component]
 fn CdrFilters() -> impl IntoView {
     let query = use_query_map();
-    let navigate = use_navigate();
     let current = args_of(&query.get_untracked());
-    let value = |v: &Option<String>| RwSignal::new(v.clone().unwrap_or_default());
-    let from = value(&current.from);
-    let to = value(&current.to);
-    let search = value(&current.search);
-    let status = value(&current.status);
-    let direction = value(&current.direction);
+    let from = filter_value(&current.from);
+    let to = filter_value(&current.to);
+    let search = filter_value(&current.search);
+    let status = filter_value(&current.status);
+    let direction = filter_value(&current.direction);
     let checked = RwSignal::new(Vec::<FieldError>::new());
     let errors: Signal<Vec<FieldError>> = checked.into();
-    let on_submit = move |ev: SubmitEvent| {
-        ev.prevent_default();
-        let text = |s: RwSignal<String>| {
-            let v = s.get_untracked().trim().to_string();
-            (!v.is_empty()).then_some(v)
-        };
+    let apply = Callback::new(move |()| {
         let args = CdrListArgs {
-            from: text(from),
-            to: text(to),
-            search: text(search),
-            status: text(status),
-            direction: text(direction),
+            from: filter_text(from),
+            to: filter_text(to),
+            search: filter_text(search),
+            status: filter_text(status),
+            direction: filter_text(direction),
             ..CdrListArgs::default()
         };
         let problems = args.check();
         if !problems.is_empty() {
-            checked.set(problems);
-            return;
+            return Err(problems);
         }
-        checked.set(Vec::new());
-        let href = list_href(
-            Cdrs::PATH,
-            &query.get_untracked(),
-            &[
-                ("from", args.from),
-                ("to", args.to),
-                ("search", args.search),
-                ("status", args.status),
-                ("direction", args.direction),
-                ("skip", None),
-            ],
-        );
-        navigate(&href, NavigateOptions::default());
-    };
-    let choices = |all: &[(&str, &str)], none: &str| {
-        std::iter::once((String::new(), none.to_string()))
-            .chain(all.iter().map(|(v, l)| (v.to_string(), l.to_string())))
-            .collect::<Vec<_>>()
-    };
+        Ok(vec![
+            ("from", args.from),
+            ("to", args.to),
+            ("search", args.search),
+            ("status", args.status),
+            ("direction", args.direction),
+        ])
+    });
     view! {
-        <form method="get" action=Cdrs::PATH class="filters" novalidate on:submit=on_submit data-testid="cdr-filters">
-            {move || {
-                query
-                    .read()
-                    .get("tenant")
-                    .map(|t| view! { <input type="hidden" name="tenant" value=t /> })
-            }}
+        <FilterForm path=Cdrs::PATH testid="cdr-filters" button="apply-filters" keep=&["tenant"] checked=checked apply=apply>
             <TextField form="cdr" name="from" label="From (day)" value=from errors=errors placeholder="2026-01-01" />
             <TextField form="cdr" name="to" label="To (day, included)" value=to errors=errors placeholder="2026-01-31" />
             <TextField form="cdr" name="search" label="Number (caller or callee)" value=search errors=errors />
-            <SelectField form="cdr" name="status" label="Rating" value=status errors=errors options=choices(&STATUSES, "Any") />
-            <SelectField form="cdr" name="direction" label="Direction" value=direction errors=errors options=choices(&DIRECTIONS, "Any") />
-            <div class="field">
-                <span class="label-spacer" aria-hidden="true">"\u{a0}"</span>
-                <button type="submit" class="secondary" data-testid="apply-filters">"Apply"</button>
-            </div>
-        </form>
+            <SelectField form="cdr" name="status" label="Rating" value=status errors=errors options=filter_choices(&STATUSES, "Any") />
+            <SelectField form="cdr" name="direction" label="Direction" value=direction errors=errors options=filter_choices(&DIRECTIONS, "Any") />
+        </FilterForm>
     }
 }
 

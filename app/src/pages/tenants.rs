@@ -15,7 +15,7 @@ use serde_json::{Map, Value};
 use crate::components::error_text;
 use crate::components::form::{EditorForm, RowForm, TextField};
 use crate::components::list_page::{
-    Changes, Column, EditResource, ListPage, ListResource, Rows, Search, Window,
+    query_arg, Changes, Column, Confirm, EditResource, ListPage, ListResource, Rows, Search,
 };
 use crate::functions::people::{
     list_tenant_rows, DeleteTenant, PeopleArgs, PeoplePage, SaveTenant, SetTenantStatus, TenantRow,
@@ -24,12 +24,11 @@ use crate::functions::people::{
 
 /// The list parameters of a page, from its URL.
 pub fn people_args(query: &ParamsMap) -> PeopleArgs {
-    let given = |name: &str| query.get(name).filter(|s| !s.trim().is_empty());
     PeopleArgs {
         search: query.get("search"),
-        orderby: given("orderby"),
-        skip: given("skip"),
-        top: given("top"),
+        orderby: query_arg(query, "orderby"),
+        skip: query_arg(query, "skip"),
+        top: query_arg(query, "top"),
     }
 }
 
@@ -59,14 +58,7 @@ impl ListResource for Tenants {
     }
 
     fn rows(page: PeoplePage<TenantRow>) -> Rows<TenantRow> {
-        Rows {
-            items: page.items,
-            count: page.count,
-            window: Window::Paged {
-                skip: page.skip,
-                top: page.top,
-            },
-        }
+        page.rows()
     }
 
     fn mark(row: &TenantRow) -> (&'static str, String) {
@@ -133,24 +125,18 @@ pub fn TenantsPage() -> impl IntoView {
         move || {
             let id = id.clone();
             if confirming.get().as_deref() == Some(id.as_str()) {
-                let question = format!("{verb} {name}?");
                 view! {
-                    <span class="confirm">{question}</span>
-                    <button
-                        type="button"
-                        class:danger=active
-                        data-testid="confirm-status"
-                        disabled=move || status.pending().get()
-                        on:click=move |_| {
+                    <Confirm
+                        question=format!("{verb} {name}?")
+                        verb=verb
+                        testid="confirm-status"
+                        danger=active
+                        pending=status.pending()
+                        on_confirm=Callback::new(move |()| {
                             status.dispatch(SetTenantStatus { id: id.clone(), status: next });
-                            confirming.set(None);
-                        }
-                    >
-                        {verb}
-                    </button>
-                    <button type="button" class="secondary" on:click=move |_| confirming.set(None)>
-                        "Keep"
-                    </button>
+                        })
+                        on_keep=Callback::new(move |()| confirming.set(None))
+                    />
                 }
                 .into_any()
             } else {

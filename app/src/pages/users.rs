@@ -16,7 +16,7 @@ use serde_json::{Map, Value};
 use crate::components::error_text;
 use crate::components::form::{EditorForm, RowForm, SelectField, TextField};
 use crate::components::list_page::{
-    Changes, Column, EditResource, ListPage, ListResource, Rows, Search, Window,
+    Changes, Column, EditResource, ListPage, ListResource, Rows, Search,
 };
 use crate::components::tenant::use_tenant;
 use crate::functions::people::{
@@ -52,14 +52,7 @@ impl ListResource for Users {
     }
 
     fn rows(page: PeoplePage<UserRow>) -> Rows<UserRow> {
-        Rows {
-            items: page.items,
-            count: page.count,
-            window: Window::Paged {
-                skip: page.skip,
-                top: page.top,
-            },
-        }
+        page.rows()
     }
 
     fn mark(row: &UserRow) -> (&'static str, String) {

@@ -1,9 +1,13 @@
-//! An account's balance and credit limit: reading them, and setting how far
-//! below zero the account may go.
+//! An account's balance and credit limit: reading them, setting how far
+//! below zero the account may go, and the tenant's accounts as its
+//! administrators oversee them (balance, credit limit, what live calls hold,
+//! what is available).
 
+use model::query::{FieldKind, FieldSpec, ListQuery, ResourceSpec, SqlValue};
 use model::user::Role;
-use model::Money;
+use model::{ApiId, Money};
 use serde::{Deserialize, Serialize};
+use sqlx::any::AnyRow;
 use sqlx::Row;
 
 use super::MAX_AMOUNT_UNITS;
@@ -11,6 +15,7 @@ use crate::audit::{self, Action, Entity};
 use crate::auth::Scope;
 use crate::db::{Backend, Db, Tx};
 use crate::error::{Error, Result};
+use crate::listing::{Listing, Page};
 
 /// An account's balance and how far below zero it may go.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -211,5 +216,126 @@ impl Db {
         set_credit_limit(&mut tx, self.backend(), scope, Some(user_id), units).await?;
         tx.commit().await?;
         self.read_balance(scope, Some(user_id)).await
+    }
+}
+
+/// An account as its tenant's administrators see it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AccountSummary {
+    /// `None` for the tenant's own account.
+    pub user_id: Option<String>,
+    pub username: Option<String>,
+    pub balance: Money,
+    pub credit_limit: Money,
+    /// What the calls in progress hold (already taken from the balance).
+    pub held: Money,
+    /// What calls may still spend: balance plus credit limit.
+    pub available: Money,
+}
+
+/// The users' accounts as a list: searched by user name.
+pub static ACCOUNT_SPEC: ResourceSpec = ResourceSpec {
+    fields: &[
+        FieldSpec::new("id", "id", FieldKind::Id),
+        FieldSpec::new("username", "username", FieldKind::Text),
+        FieldSpec::new("balance", "balance", FieldKind::Money),
+        FieldSpec::new("credit_limit", "credit_limit", FieldKind::Money),
+    ],
+    search: &["username"],
+    default_order: "id",
+    decode_id: ApiId::decode,
+};
+
+/// What the live calls of an account hold, as a column of its row.
+const HELD: &str = "(SELECT CAST(COALESCE(SUM(s.held), 0) AS BIGINT) FROM charging_sessions s \
+    WHERE s.tenant_id = {tenant} AND s.state = 'LIVE' AND {account}) AS held";
+
+fn summary_from_row(row: &AnyRow, user: bool) -> Result<AccountSummary> {
+    let balance: i64 = row.try_get("balance")?;
+    let credit_limit: i64 = row.try_get("credit_limit")?;
+    let available = balance
+        .checked_add(credit_limit)
+        .ok_or_else(|| Error::internal("an account's funds are beyond the bounds"))?;
+    Ok(AccountSummary {
+        user_id: if user {
+            Some(ApiId::encode(row.try_get("id")?))
+        } else {
+            None
+        },
+        username: if user {
+            Some(row.try_get("username")?)
+        } else {
+            None
+        },
+        balance: Money::from_units(balance),
+        credit_limit: Money::from_units(credit_limit),
+        held: Money::from_units(row.try_get("held")?),
+        available: Money::from_units(available),
+    })
+}
+
+impl Db {
+    /// The tenant's own account (its administrators).
+    pub async fn tenant_account(&self, scope: &Scope) -> Result<AccountSummary> {
+        scope.require_manager()?;
+        let held = HELD
+            .replace("{tenant}", "tenants.id")
+            .replace("{account}", "s.user_id IS NULL");
+        let sql = format!("SELECT balance, credit_limit, {held} FROM tenants WHERE id = $1");
+        let row = sqlx::query(&sql)
+            .bind(scope.tenant_id)
+            .fetch_optional(self.pool())
+            .await?
+            .ok_or(Error::NotFound("tenant"))?;
+        summary_from_row(&row, false)
+    }
+
+    /// The caller's own account (a scope of its own account, any role, or a
+    /// standard user's scope).
+    pub async fn own_account(&self, scope: &Scope) -> Result<AccountSummary> {
+        if !scope.only_own() {
+            return Err(Error::Forbidden(
+                "only one's own account is read here".into(),
+            ));
+        }
+        let held = HELD
+            .replace("{tenant}", "users.tenant_id")
+            .replace("{account}", "s.user_id = users.id");
+        let sql = format!(
+            "SELECT id, username, balance, credit_limit, {held} FROM users \
+             WHERE id = $1 AND tenant_id = $2"
+        );
+        let row = sqlx::query(&sql)
+            .bind(scope.caller.user_id)
+            .bind(scope.tenant_id)
+            .fetch_optional(self.pool())
+            .await?
+            .ok_or(Error::NotFound("user"))?;
+        summary_from_row(&row, true)
+    }
+
+    /// The tenant's users' accounts (its administrators), searched and paged.
+    pub async fn list_user_accounts(
+        &self,
+        scope: &Scope,
+        query: &ListQuery,
+    ) -> Result<Page<AccountSummary>> {
+        scope.require_manager()?;
+        let held = HELD
+            .replace("{tenant}", "users.tenant_id")
+            .replace("{account}", "s.user_id = users.id");
+        let columns = format!("id, username, balance, credit_limit, {held}");
+        self.page(
+            Listing {
+                columns: &columns,
+                from: "users",
+                scope: "tenant_id = $1",
+                scope_binds: vec![SqlValue::Int(scope.tenant_id)],
+                spec: &ACCOUNT_SPEC,
+            },
+            query,
+            |row| summary_from_row(row, true),
+        )
+        .await
     }
 }

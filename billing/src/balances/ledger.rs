@@ -1,8 +1,9 @@
 //! The ledger: one row for every change of a balance, written in the same
-//! transaction as the change, and its listing.
+//! transaction as the change, and its listing, filtered by account, kind and
+//! time, with who made each row.
 
-use model::query::{FieldKind, FieldSpec, ListQuery, ResourceSpec};
-use model::{ApiId, Money};
+use model::query::{FieldKind, FieldSpec, ListQuery, ResourceSpec, SqlValue};
+use model::{ApiId, FieldError, Money};
 use serde::{Deserialize, Serialize};
 use sqlx::any::AnyRow;
 use sqlx::Row;
@@ -10,7 +11,7 @@ use sqlx::Row;
 use crate::auth::Scope;
 use crate::db::{now_ms, Backend, Db, Tx};
 use crate::error::{Error, Result};
-use crate::listing::Page;
+use crate::listing::{Listing, Page};
 use crate::sql::Insert;
 
 model::wire_enum! {
@@ -58,7 +59,50 @@ pub static TRANSACTION_SPEC: ResourceSpec = ResourceSpec {
     decode_id: ApiId::decode,
 };
 
-pub(crate) fn transaction_from_row(row: &AnyRow) -> Result<Transaction> {
+/// Whose ledger rows to list.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum LedgerAccount {
+    /// The tenant's own account.
+    Tenant,
+    /// A user's account.
+    User(i64),
+}
+
+/// Which ledger rows to list; every part optional, combined with AND.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LedgerFilter {
+    pub account: Option<LedgerAccount>,
+    pub kind: Option<TransactionKind>,
+    /// Rows written at or after (unix ms).
+    pub from: Option<i64>,
+    /// Rows written before (unix ms).
+    pub to: Option<i64>,
+}
+
+impl LedgerFilter {
+    fn validate(&self) -> Result<()> {
+        if let (Some(from), Some(to)) = (self.from, self.to) {
+            if to <= from {
+                return Err(Error::Validation(vec![FieldError::new(
+                    "to",
+                    "must be after from",
+                )]));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A ledger row with the name of who made it (none for the system's own:
+/// a call charged from its CDR, a hold).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LedgerEntry {
+    #[serde(flatten)]
+    pub transaction: Transaction,
+    pub created_by: Option<String>,
+}
+
+fn transaction_from_row(row: &AnyRow) -> Result<Transaction> {
     Ok(Transaction {
         id: ApiId::encode(row.try_get("id")?),
         user_id: row.try_get::<Option<i64>, _>("user_id")?.map(ApiId::encode),
@@ -227,7 +271,73 @@ const LEDGER: Insert = Insert {
     ],
 };
 
+fn entry_from_row(row: &AnyRow) -> Result<LedgerEntry> {
+    Ok(LedgerEntry {
+        transaction: transaction_from_row(row)?,
+        created_by: row.try_get("created_by_name")?,
+    })
+}
+
 impl Db {
+    /// The ledger, narrowed by `filter` and then by `query`: every account
+    /// of the tenant for its administrators, one's own for a standard user
+    /// or a scope of one's own account (an account `filter` names cannot
+    /// widen that).
+    pub async fn list_ledger(
+        &self,
+        scope: &Scope,
+        filter: &LedgerFilter,
+        query: &ListQuery,
+    ) -> Result<Page<LedgerEntry>> {
+        filter.validate()?;
+        let mut conditions = vec!["tenant_id = $1".to_string()];
+        let mut binds = vec![SqlValue::Int(scope.tenant_id)];
+        let next = |binds: &mut Vec<SqlValue>, value: SqlValue| {
+            binds.push(value);
+            format!("${}", binds.len())
+        };
+        if scope.only_own() || !scope.caller.role.manages_tenant() {
+            let p = next(&mut binds, SqlValue::Int(scope.caller.user_id));
+            conditions.push(format!("user_id = {p}"));
+        }
+        match filter.account {
+            None => {}
+            Some(LedgerAccount::Tenant) => conditions.push("user_id IS NULL".into()),
+            Some(LedgerAccount::User(user)) => {
+                let p = next(&mut binds, SqlValue::Int(user));
+                conditions.push(format!("user_id = {p}"));
+            }
+        }
+        if let Some(kind) = filter.kind {
+            let p = next(&mut binds, SqlValue::Text(kind.to_string()));
+            conditions.push(format!("kind = {p}"));
+        }
+        if let Some(from) = filter.from {
+            let p = next(&mut binds, SqlValue::Int(from));
+            conditions.push(format!("created_at >= {p}"));
+        }
+        if let Some(to) = filter.to {
+            let p = next(&mut binds, SqlValue::Int(to));
+            conditions.push(format!("created_at < {p}"));
+        }
+        let condition = conditions.join(" AND ");
+        self.page(
+            Listing {
+                columns:
+                    "id, user_id, kind, amount, balance_after, call_id, description, created_at, \
+                    (SELECT u.username FROM users u WHERE u.id = balance_transactions.created_by) \
+                    AS created_by_name",
+                from: "balance_transactions",
+                scope: &condition,
+                scope_binds: binds,
+                spec: &TRANSACTION_SPEC,
+            },
+            query,
+            entry_from_row,
+        )
+        .await
+    }
+
     /// The ledger: every account of the tenant for its administrators, one's
     /// own account for a standard user.
     pub async fn list_balance_transactions(
@@ -235,7 +345,7 @@ impl Db {
         scope: &Scope,
         query: &ListQuery,
     ) -> Result<Page<Transaction>> {
-        let filter = crate::ledger::LedgerFilter::default();
+        let filter = LedgerFilter::default();
         Ok(self
             .list_ledger(scope, &filter, query)
             .await?

@@ -3,18 +3,20 @@
 //! A billed account is a tenant's own account or one of its users'. Every
 //! change of a balance is written, in the same transaction, as a row of the
 //! append-only `balance_transactions` ledger carrying the balance after it,
-//! so the ledger always sums to the balance ([`ledger`]). An account's balance
-//! and credit limit are read and set in [`accounts`]; money is added in
+//! so the ledger always sums to the balance; [`ledger`] writes its rows and
+//! lists them. An account's balance and credit limit are read and set, and
+//! the tenant's accounts overseen, in [`accounts`]; money is added in
 //! [`recharge`].
 
 mod accounts;
 mod ledger;
 mod recharge;
 
-pub use accounts::Balance;
-pub(crate) use ledger::transaction_from_row;
+pub use accounts::{AccountSummary, Balance, ACCOUNT_SPEC};
 pub(crate) use ledger::{post, post_many, record, record_calls, Calls, Entry};
-pub use ledger::{Transaction, TransactionKind, TRANSACTION_SPEC};
+pub use ledger::{
+    LedgerAccount, LedgerEntry, LedgerFilter, Transaction, TransactionKind, TRANSACTION_SPEC,
+};
 
 /// The largest single recharge (and credit limit) taken: far above any real
 /// one, far below what the stored integers hold (docs/rating.md "Bounds").

@@ -7,24 +7,33 @@
 //! same transaction (a prefix the file names keeps its rates of other
 //! activation dates). A dry run reads the file and the tariff the same way,
 //! writes nothing and answers what the import would do.
+//!
+//! Here the import's run and its writes; [`lines`] reads the file's lines,
+//! [`report`] tells of the rates in the preview.
 
 use std::collections::HashMap;
 
 use futures::{Stream, StreamExt};
-use model::call_rate::{prefix_key, CallRateFields, CSV_COLUMNS};
-use model::deck::{DeckChange, DeckRate, DeckReport, FieldChange, ImportMode, PREVIEW_LINES};
-use model::{ApiId, FieldError, Money};
+use model::call_rate::{prefix_key, CallRateFields};
+use model::deck::{DeckChange, DeckReport, ImportMode, PREVIEW_LINES};
+use model::ApiId;
 use serde::{Deserialize, Serialize};
 use sqlx::any::AnyRow;
 use sqlx::Row;
+
+mod lines;
+mod report;
+
+use report::{changes, deck_rate};
 
 use super::spec::{fields_from_row, COLUMNS, FROM};
 use super::{default_tariff, money_units};
 use crate::audit::{self, Action, Change, Entity};
 use crate::auth::Scope;
-use crate::csv::{self, CsvReader};
+use crate::csv::CsvReader;
 use crate::db::{now_ms, Backend, Db, Tx};
 use crate::error::{Error, Result};
+use crate::resolver::commit_rating_change;
 use crate::sql::{Binds, Insert, Params};
 
 /// One line of an import that cannot be taken, and why.
@@ -199,27 +208,23 @@ impl Db {
             tx.rollback().await?;
             return Ok(report);
         }
-        audit::append(
-            &mut tx,
-            Change::new(
-                &scope.caller,
-                Some(scope.tenant_id),
-                Action::Import,
-                Entity::CallRate,
-                None,
-            )
-            .with(audit::counts(&[
-                ("tariff_id", ApiId::encode(tariff).into()),
-                ("mode", options.mode.to_string().into()),
-                ("added", report.new.into()),
-                ("updated", report.changed.into()),
-                ("unchanged", report.unchanged.into()),
-                ("removed", report.removed.into()),
-            ])),
+        // Its entry always names the tariff and the mode: never an empty one.
+        let change = Change::new(
+            &scope.caller,
+            Some(scope.tenant_id),
+            Action::Import,
+            Entity::CallRate,
+            None,
         )
-        .await?;
-        crate::resolver::bump_rates_version(&mut tx, scope.tenant_id, Some(tariff)).await?;
-        tx.commit().await?;
+        .with(audit::counts(&[
+            ("tariff_id", ApiId::encode(tariff).into()),
+            ("mode", options.mode.to_string().into()),
+            ("added", report.new.into()),
+            ("updated", report.changed.into()),
+            ("unchanged", report.unchanged.into()),
+            ("removed", report.removed.into()),
+        ]));
+        commit_rating_change(tx, change, Some(tariff)).await?;
         Ok(report)
     }
 }
@@ -256,95 +261,6 @@ struct Import {
 }
 
 impl Import {
-    fn fail(&mut self, line: u64, field: Option<String>, message: String) {
-        if self.errors.len() < IMPORT_ERRORS_LISTED {
-            self.errors.push(LineError {
-                line,
-                field,
-                message,
-            });
-        } else {
-            self.more_errors += 1;
-        }
-    }
-
-    fn take(&mut self, record: csv::Record) {
-        let Some(columns) = &self.columns else {
-            self.read_header(record);
-            return;
-        };
-        if record.fields.len() != columns.len() {
-            let message = format!(
-                "has {} fields where the header names {}",
-                record.fields.len(),
-                columns.len()
-            );
-            self.fail(record.line, None, message);
-            return;
-        }
-        let mut body = serde_json::Map::new();
-        for (name, value) in columns.iter().zip(record.fields) {
-            let value = csv::untext(value);
-            if *name != "id" && !value.is_empty() {
-                body.insert((*name).to_string(), serde_json::Value::String(value));
-            }
-        }
-        // A repeated prefix is named even on a line with other faults.
-        let mut repeated = false;
-        if let Some(serde_json::Value::String(prefix)) = body.get("prefix") {
-            let key: Box<str> = prefix_key(prefix).into();
-            match self.seen.get(&key) {
-                Some(first) => {
-                    let message = format!("repeats the prefix of line {first}");
-                    self.fail(record.line, Some("prefix".into()), message);
-                    repeated = true;
-                }
-                None => {
-                    self.seen.insert(key, record.line);
-                }
-            }
-        }
-        match CallRateFields::from_json(&body) {
-            Ok(rate) if !repeated && self.errors.is_empty() => self.batch.push((record.line, rate)),
-            Ok(_) => {}
-            Err(errors) => {
-                for FieldError { field, message } in errors {
-                    self.fail(record.line, Some(field), message);
-                }
-            }
-        }
-    }
-
-    fn read_header(&mut self, record: csv::Record) {
-        let mut columns = Vec::new();
-        for name in &record.fields {
-            let name = name.trim();
-            match CSV_COLUMNS.iter().find(|c| **c == name) {
-                Some(c) if columns.contains(c) => self.fail(
-                    record.line,
-                    Some(name.to_string()),
-                    "is named twice in the header".into(),
-                ),
-                Some(c) => columns.push(*c),
-                None => self.fail(
-                    record.line,
-                    Some(name.to_string()),
-                    format!("is not a column; columns are {}", CSV_COLUMNS.join(", ")),
-                ),
-            }
-        }
-        for required in model::call_rate::REQUIRED {
-            if !columns.contains(required) {
-                self.fail(
-                    record.line,
-                    Some((*required).to_string()),
-                    "column is missing from the header".into(),
-                );
-            }
-        }
-        self.columns = Some(columns);
-    }
-
     /// Sorts the pending rates into new, changed and unchanged and writes
     /// the new and changed ones (unless the import already failed or is a
     /// dry run).
@@ -506,57 +422,4 @@ impl Import {
         }
         Ok(())
     }
-}
-
-fn deck_rate(line: Option<u64>, rate: &CallRateFields) -> DeckRate {
-    DeckRate {
-        line,
-        prefix: rate.prefix.clone(),
-        price_1: rate.price_1,
-        price_n: rate.price_n,
-        description: rate.description.clone(),
-    }
-}
-
-/// The fields that differ between two rates, as the export writes them.
-fn changes(old: &CallRateFields, new: &CallRateFields) -> Vec<FieldChange> {
-    let mut changes = Vec::new();
-    let mut compare = |field: &str, old: String, new: String| {
-        if old != new {
-            changes.push(FieldChange {
-                field: field.into(),
-                old,
-                new,
-            });
-        }
-    };
-    let money = |m: Money| m.to_string();
-    compare("prefix", old.prefix.clone(), new.prefix.clone());
-    compare("type", old.rate_type.to_string(), new.rate_type.to_string());
-    for (field, o, n) in [
-        ("free_seconds", old.free_seconds, new.free_seconds),
-        ("grace_period", old.grace_period, new.grace_period),
-        ("interval_1", old.interval_1, new.interval_1),
-        ("interval_n", old.interval_n, new.interval_n),
-    ] {
-        compare(field, o.to_string(), n.to_string());
-    }
-    for (field, o, n) in [
-        ("connect_fee", old.connect_fee, new.connect_fee),
-        (
-            "postcall_surcharge",
-            old.postcall_surcharge,
-            new.postcall_surcharge,
-        ),
-        ("price_1", old.price_1, new.price_1),
-        ("price_n", old.price_n, new.price_n),
-    ] {
-        compare(field, money(o), money(n));
-    }
-    compare(
-        "description",
-        old.description.clone(),
-        new.description.clone(),
-    );
-    changes
 }

@@ -10,7 +10,7 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 use model::billing_settings::BillingAccount;
-use model::cdr::{Direction, NewCdr};
+use model::cdr::{CallRecord, Direction, NewCdr};
 use model::query::{FieldKind, FieldSpec, ListQuery, ResourceSpec, SqlValue};
 use model::{ApiId, Money};
 use serde::{Deserialize, Serialize};
@@ -35,31 +35,13 @@ use store::{insert_cdrs, Outcome};
 
 pub use crate::cdr_rating::RatingStatus;
 
-/// A stored CDR as the API shows it.
+/// A stored CDR as the API shows it: the call as posted (its times in
+/// RFC 3339), and how it was rated.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Cdr {
     pub id: String,
-    pub call_id: String,
-    pub caller: String,
-    pub caller_domain: String,
-    pub caller_display_name: String,
-    pub callee: String,
-    pub callee_domain: String,
-    pub callee_display_name: String,
-    pub started_at: String,
-    pub rang_at: Option<String>,
-    pub answered_at: Option<String>,
-    pub ended_at: Option<String>,
-    pub direction: String,
-    pub end_reason: Option<String>,
-    pub reroute_reason: Option<String>,
-    pub status_code: Option<i64>,
-    pub destination: String,
-    pub outbound_caller_id: String,
-    pub did_cid: String,
-    pub trunk: String,
-    pub duration: i64,
-    pub user_data: String,
+    #[serde(flatten)]
+    pub call: CallRecord<String>,
     pub cost: Option<Money>,
     pub billed_account: Option<String>,
     pub rating_status: RatingStatus,
@@ -115,35 +97,46 @@ pub static CDR_SPEC: ResourceSpec = ResourceSpec {
     decode_id: ApiId::decode,
 };
 
+/// A stored wire value read back as its enum.
+fn parsed<T: std::str::FromStr>(text: String) -> Result<T>
+where
+    T::Err: std::fmt::Display,
+{
+    text.parse().map_err(Error::internal)
+}
+
 fn cdr_from_row(row: &AnyRow) -> Result<Cdr> {
     let time = |column: &str| -> Result<Option<String>> {
         Ok(row
             .try_get::<Option<i64>, _>(column)?
             .map(crate::time::rfc3339))
     };
+    let wire = |column: &str| -> Result<Option<String>> { Ok(row.try_get(column)?) };
     Ok(Cdr {
         id: ApiId::encode(row.try_get("id")?),
-        call_id: row.try_get("call_id")?,
-        caller: row.try_get("caller")?,
-        caller_domain: row.try_get("caller_domain")?,
-        caller_display_name: row.try_get("caller_display_name")?,
-        callee: row.try_get("callee")?,
-        callee_domain: row.try_get("callee_domain")?,
-        callee_display_name: row.try_get("callee_display_name")?,
-        started_at: crate::time::rfc3339(row.try_get("started_at")?),
-        rang_at: time("rang_at")?,
-        answered_at: time("answered_at")?,
-        ended_at: time("ended_at")?,
-        direction: row.try_get("direction")?,
-        end_reason: row.try_get("end_reason")?,
-        reroute_reason: row.try_get("reroute_reason")?,
-        status_code: row.try_get("status_code")?,
-        destination: row.try_get("destination")?,
-        outbound_caller_id: row.try_get("outbound_caller_id")?,
-        did_cid: row.try_get("did_cid")?,
-        trunk: row.try_get("trunk")?,
-        duration: row.try_get("duration")?,
-        user_data: row.try_get("user_data")?,
+        call: CallRecord {
+            call_id: row.try_get("call_id")?,
+            caller: row.try_get("caller")?,
+            caller_domain: row.try_get("caller_domain")?,
+            caller_display_name: row.try_get("caller_display_name")?,
+            callee: row.try_get("callee")?,
+            callee_domain: row.try_get("callee_domain")?,
+            callee_display_name: row.try_get("callee_display_name")?,
+            started_at: crate::time::rfc3339(row.try_get("started_at")?),
+            rang_at: time("rang_at")?,
+            answered_at: time("answered_at")?,
+            ended_at: time("ended_at")?,
+            direction: parsed(row.try_get("direction")?)?,
+            end_reason: wire("end_reason")?.map(parsed).transpose()?,
+            reroute_reason: wire("reroute_reason")?.map(parsed).transpose()?,
+            status_code: row.try_get("status_code")?,
+            destination: row.try_get("destination")?,
+            outbound_caller_id: row.try_get("outbound_caller_id")?,
+            did_cid: row.try_get("did_cid")?,
+            trunk: row.try_get("trunk")?,
+            duration: row.try_get("duration")?,
+            user_data: row.try_get("user_data")?,
+        },
         cost: row
             .try_get::<Option<i64>, _>("cost")?
             .map(Money::from_units),
@@ -190,7 +183,7 @@ impl Db {
         let mut outcomes: Vec<Outcome> = cdrs
             .iter()
             .map(|cdr| {
-                let maker = cdr.extension.as_deref().unwrap_or(cdr.caller.as_str());
+                let maker = cdr.extension.as_deref().unwrap_or(cdr.call.caller.as_str());
                 let user = users.get(maker).map(|id| (maker.to_string(), *id));
                 let user_id = user.as_ref().map(|(_, id)| *id);
                 if !settings.enabled {
@@ -200,9 +193,9 @@ impl Db {
                     &rating,
                     &CdrToRate {
                         number: cdr.rated_number(),
-                        direction: cdr.direction,
-                        started_at: cdr.started_at,
-                        duration: cdr.duration,
+                        direction: cdr.call.direction,
+                        started_at: cdr.call.started_at,
+                        duration: cdr.call.duration,
                     },
                 );
                 let charge = match rated {
@@ -256,7 +249,7 @@ impl Db {
         // Calls authorised online are settled by their CDR (or were by their
         // terminate): the session, not the CDR, says whose money it is, and
         // at what price, even when billing was turned off during the call.
-        let ids: Vec<&str> = cdrs.iter().map(|c| c.call_id.as_str()).collect();
+        let ids: Vec<&str> = cdrs.iter().map(|c| c.call.call_id.as_str()).collect();
         let sessions =
             charging::sessions_of(&mut tx, self.backend(), scope.tenant_id, &ids).await?;
         if !sessions.is_empty() {
@@ -266,7 +259,7 @@ impl Db {
                 .map(|(name, id)| (*id, name.as_str()))
                 .collect();
             for (cdr, outcome) in cdrs.iter().zip(outcomes.iter_mut()) {
-                let Some(session) = sessions.get(&cdr.call_id) else {
+                let Some(session) = sessions.get(&cdr.call.call_id) else {
                     continue;
                 };
                 outcome.billed_user_id = session.user_id;
@@ -280,7 +273,7 @@ impl Db {
                     outcome.cost = session.cost;
                     outcome.rate = Some((session.rate_id, session.rate_prefix.clone()));
                 } else if outcome.status == RatingStatus::Unrated {
-                    let duration = u64::try_from(cdr.duration).unwrap_or(0);
+                    let duration = u64::try_from(cdr.call.duration).unwrap_or(0);
                     match granted.session_cost(session, duration) {
                         Ok(cost) => {
                             outcome.status = RatingStatus::Rated;
@@ -300,7 +293,7 @@ impl Db {
         let rows: Vec<_> = cdrs
             .iter()
             .zip(&outcomes)
-            .filter(|(cdr, _)| inserted.insert(cdr.call_id.as_str()))
+            .filter(|(cdr, _)| inserted.insert(cdr.call.call_id.as_str()))
             .collect();
         let currency = rating.currency.as_str();
         // Usually none is stored yet. On SQLite the INSERTs first only count
@@ -348,7 +341,7 @@ impl Db {
         let mut charges: BTreeMap<Option<i64>, Vec<(&str, i64)>> = BTreeMap::new();
         for (cdr, outcome) in cdrs.iter().zip(&outcomes) {
             // A call id twice in one batch is stored (and charged) once.
-            if !inserted.remove(cdr.call_id.as_str()) {
+            if !inserted.remove(cdr.call.call_id.as_str()) {
                 result.duplicates += 1;
                 continue;
             }
@@ -358,20 +351,20 @@ impl Db {
                 RatingStatus::Unrated => result.unrated += 1,
                 RatingStatus::Free => {}
             }
-            if let Some(session) = sessions.get(&cdr.call_id) {
+            if let Some(session) = sessions.get(&cdr.call.call_id) {
                 if session.state != SessionState::Settled {
                     let cost = if outcome.status == RatingStatus::Rated {
                         outcome.cost.unwrap_or(0)
                     } else {
                         0
                     };
-                    let duration = u64::try_from(cdr.duration).unwrap_or(0);
+                    let duration = u64::try_from(cdr.call.duration).unwrap_or(0);
                     if !charging::settle(&mut tx, session, duration, cost).await? {
                         return Err(Error::Conflict {
                             code: "BUSY",
                             message: format!(
                                 "the call {} is being settled; try again",
-                                cdr.call_id
+                                cdr.call.call_id
                             ),
                         });
                     }
@@ -383,7 +376,7 @@ impl Db {
                     charges
                         .entry(outcome.billed_user_id)
                         .or_default()
-                        .push((cdr.call_id.as_str(), cost));
+                        .push((cdr.call.call_id.as_str(), cost));
                 }
             }
         }

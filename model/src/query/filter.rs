@@ -19,147 +19,14 @@
 //!
 //! Type checking happens while parsing, against the [`ResourceSpec`]: the
 //! tree only ever holds known fields and literals already converted to their
-//! stored form ([`SqlValue`]), so compiling it to SQL cannot fail.
+//! stored form ([`SqlValue`](super::SqlValue), see [`super::literal`]), so
+//! compiling it to SQL cannot fail. The tree itself is in [`super::expr`].
 
-use rust_decimal::prelude::ToPrimitive;
-use rust_decimal::Decimal;
-use time::format_description::well_known::Rfc3339;
-use time::OffsetDateTime;
-
+use super::expr::{CompareOp, Expr, TextFunction};
 use super::lexer::{tokenize, Token, TokenKind};
-use super::{FieldKind, FieldSpec, QueryError, ResourceSpec, SqlValue};
+use super::literal::{convert, Literal};
+use super::{FieldKind, FieldSpec, QueryError, ResourceSpec};
 use super::{MAX_FILTER_CHARS, MAX_FILTER_DEPTH};
-
-/// Money is stored as integer units of 1/100000.
-const MONEY_SCALE: u32 = 5;
-const MONEY_UNITS: i64 = 100_000;
-
-/// A validated filter expression.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Expr {
-    /// All must hold. Nested `and`s are flattened; always 2+ items.
-    And(Vec<Expr>),
-    /// Any must hold. Nested `or`s are flattened; always 2+ items.
-    Or(Vec<Expr>),
-    Not(Box<Expr>),
-    /// `field op value`, with the field always on the left (a literal written
-    /// on the left is moved to the right and the operator mirrored).
-    Compare {
-        field: &'static FieldSpec,
-        op: CompareOp,
-        value: SqlValue,
-    },
-    /// `field eq null` (`negated: false`) or `field ne null` (`negated: true`).
-    IsNull {
-        field: &'static FieldSpec,
-        negated: bool,
-    },
-    /// `startswith` / `endswith` / `contains`, case-insensitive. `text` is
-    /// the literal as written (not lowercased, not escaped).
-    Text {
-        field: &'static FieldSpec,
-        function: TextFunction,
-        text: String,
-    },
-    /// `field in (v1, v2, ...)`; never empty.
-    In {
-        field: &'static FieldSpec,
-        values: Vec<SqlValue>,
-    },
-}
-
-/// A comparison operator.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum CompareOp {
-    Eq,
-    Ne,
-    Gt,
-    Ge,
-    Lt,
-    Le,
-}
-
-impl CompareOp {
-    fn from_keyword(word: &str) -> Option<CompareOp> {
-        const OPS: [(&str, CompareOp); 6] = [
-            ("eq", CompareOp::Eq),
-            ("ne", CompareOp::Ne),
-            ("gt", CompareOp::Gt),
-            ("ge", CompareOp::Ge),
-            ("lt", CompareOp::Lt),
-            ("le", CompareOp::Le),
-        ];
-        OPS.iter()
-            .find(|(kw, _)| word.eq_ignore_ascii_case(kw))
-            .map(|&(_, op)| op)
-    }
-
-    /// The OData keyword.
-    pub fn keyword(self) -> &'static str {
-        match self {
-            CompareOp::Eq => "eq",
-            CompareOp::Ne => "ne",
-            CompareOp::Gt => "gt",
-            CompareOp::Ge => "ge",
-            CompareOp::Lt => "lt",
-            CompareOp::Le => "le",
-        }
-    }
-
-    /// The SQL operator (same in SQLite and PostgreSQL).
-    pub fn sql(self) -> &'static str {
-        match self {
-            CompareOp::Eq => "=",
-            CompareOp::Ne => "<>",
-            CompareOp::Gt => ">",
-            CompareOp::Ge => ">=",
-            CompareOp::Lt => "<",
-            CompareOp::Le => "<=",
-        }
-    }
-
-    /// The operator with its operands swapped: `5 lt x` is `x gt 5`.
-    fn mirrored(self) -> CompareOp {
-        match self {
-            CompareOp::Gt => CompareOp::Lt,
-            CompareOp::Ge => CompareOp::Le,
-            CompareOp::Lt => CompareOp::Gt,
-            CompareOp::Le => CompareOp::Ge,
-            same => same,
-        }
-    }
-}
-
-/// The string functions of the filter language.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum TextFunction {
-    StartsWith,
-    EndsWith,
-    Contains,
-}
-
-impl TextFunction {
-    const ALL: [TextFunction; 3] = [
-        TextFunction::StartsWith,
-        TextFunction::EndsWith,
-        TextFunction::Contains,
-    ];
-
-    /// The OData function name.
-    pub fn name(self) -> &'static str {
-        match self {
-            TextFunction::StartsWith => "startswith",
-            TextFunction::EndsWith => "endswith",
-            TextFunction::Contains => "contains",
-        }
-    }
-
-    fn from_name(name: &str) -> Option<TextFunction> {
-        Self::ALL
-            .into_iter()
-            .find(|f| name.eq_ignore_ascii_case(f.name()))
-    }
-}
 
 const KEYWORDS: [&str; 13] = [
     "and", "or", "not", "eq", "ne", "gt", "ge", "lt", "le", "in", "true", "false", "null",
@@ -169,28 +36,8 @@ fn is_keyword(word: &str) -> bool {
     KEYWORDS.iter().any(|kw| word.eq_ignore_ascii_case(kw))
 }
 
-fn error(message: String) -> QueryError {
+pub(super) fn error(message: String) -> QueryError {
     QueryError::new("filter", message)
-}
-
-/// A literal as written, before it is checked against a field.
-#[derive(Debug, Clone, PartialEq)]
-enum Literal {
-    Str(String),
-    Number(String),
-    Bool(bool),
-    Null,
-}
-
-impl Literal {
-    fn describe(&self) -> String {
-        match self {
-            Literal::Str(text) => format!("string '{}'", text.replace('\'', "''")),
-            Literal::Number(text) => format!("number {text}"),
-            Literal::Bool(b) => b.to_string(),
-            Literal::Null => "null".to_owned(),
-        }
-    }
 }
 
 /// One side of a comparison.
@@ -438,7 +285,7 @@ impl Parser<'_> {
                     field.name
                 )));
             }
-            values.push(self.convert(field, literal)?);
+            values.push(convert(self.spec, field, literal)?);
             match self.peek().kind {
                 TokenKind::Comma => {
                     self.advance();
@@ -544,81 +391,8 @@ impl Parser<'_> {
                 field.name
             )));
         }
-        let value = self.convert(field, literal)?;
+        let value = convert(self.spec, field, literal)?;
         Ok(Expr::Compare { field, op, value })
-    }
-
-    /// Checks a literal against the field's kind and converts it to the
-    /// stored representation.
-    fn convert(&self, field: &'static FieldSpec, literal: Literal) -> Result<SqlValue, QueryError> {
-        let mismatch = |literal: &Literal| {
-            error(format!(
-                "field '{}' in filter expects {}, got {}",
-                field.name,
-                field.kind.expectation(),
-                literal.describe()
-            ))
-        };
-        let out_of_range = |text: &str| {
-            error(format!(
-                "number {text} is out of range for field '{}' in filter",
-                field.name
-            ))
-        };
-        match (field.kind, literal) {
-            (FieldKind::Text, Literal::Str(text)) => Ok(SqlValue::Text(text)),
-            (FieldKind::Bool, Literal::Bool(b)) => Ok(SqlValue::Bool(b)),
-            (FieldKind::Integer, Literal::Number(text)) => {
-                if text.contains('.') {
-                    return Err(mismatch(&Literal::Number(text)));
-                }
-                text.parse::<i64>()
-                    .map(SqlValue::Int)
-                    .map_err(|_| out_of_range(&text))
-            }
-            (FieldKind::Money, Literal::Number(text)) => match money_units(&text) {
-                Ok(units) => Ok(SqlValue::Int(units)),
-                Err(MoneyError::TooPrecise) => Err(mismatch(&Literal::Number(text))),
-                Err(MoneyError::OutOfRange) => Err(out_of_range(&text)),
-            },
-            (FieldKind::Enum(allowed), Literal::Str(text)) => {
-                if allowed.contains(&text.as_str()) {
-                    Ok(SqlValue::Text(text))
-                } else {
-                    Err(error(format!(
-                        "'{}' is not a valid value for field '{}' in filter; allowed values: {}",
-                        text.replace('\'', "''"),
-                        field.name,
-                        allowed.join(", ")
-                    )))
-                }
-            }
-            (FieldKind::Timestamp, Literal::Str(text)) => {
-                let Ok(at) = OffsetDateTime::parse(&text, &Rfc3339) else {
-                    return Err(mismatch(&Literal::Str(text)));
-                };
-                let nanos = at.unix_timestamp_nanos();
-                if nanos % 1_000_000 != 0 {
-                    return Err(error(format!(
-                        "timestamp '{text}' for field '{}' in filter is more precise \
-                         than a millisecond",
-                        field.name
-                    )));
-                }
-                i64::try_from(nanos / 1_000_000)
-                    .map(SqlValue::Int)
-                    .map_err(|_| mismatch(&Literal::Str(text)))
-            }
-            (FieldKind::Id, Literal::Str(text)) => match (self.spec.decode_id)(&text) {
-                Some(id) => Ok(SqlValue::Int(id)),
-                None => Err(error(format!(
-                    "'{}' is not a valid id for field '{}' in filter",
-                    text.replace('\'', "''"),
-                    field.name
-                ))),
-            },
-            (_, literal) => Err(mismatch(&literal)),
-        }
     }
 }
 
@@ -639,24 +413,4 @@ fn collapse(mut items: Vec<Expr>, connective: fn(Vec<Expr>) -> Expr) -> Expr {
         1 => items.remove(0),
         _ => connective(items),
     }
-}
-
-enum MoneyError {
-    TooPrecise,
-    OutOfRange,
-}
-
-/// Converts a number literal (`-?digits(.digits)?`) to money units of
-/// 1/100000, exactly: trailing zeros do not count as precision.
-fn money_units(text: &str) -> Result<i64, MoneyError> {
-    let value = Decimal::from_str_exact(text)
-        .map_err(|_| MoneyError::OutOfRange)?
-        .normalize();
-    if value.scale() > MONEY_SCALE {
-        return Err(MoneyError::TooPrecise);
-    }
-    value
-        .checked_mul(Decimal::from(MONEY_UNITS))
-        .and_then(|units| units.to_i64())
-        .ok_or(MoneyError::OutOfRange)
 }

@@ -40,8 +40,10 @@
 //! Comparisons follow SQL semantics: a row whose column is NULL matches
 //! neither `col eq 'x'` nor `col ne 'x'` (use `eq null` / `ne null`).
 
+mod expr;
 mod filter;
 mod lexer;
+mod literal;
 mod order;
 mod sql;
 #[cfg(test)]
@@ -51,7 +53,7 @@ mod tests;
 
 use serde::{Deserialize, Serialize};
 
-pub use filter::{CompareOp, Expr, TextFunction};
+pub use expr::{CompareOp, Expr, TextFunction};
 pub use sql::{SqlParts, SqlValue};
 
 /// Largest accepted `top` (and the default when `top` is absent).

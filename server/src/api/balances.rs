@@ -5,8 +5,8 @@
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::Json;
+use billing::balances::LedgerFilter;
 use billing::balances::{Balance, Transaction, TransactionKind, TRANSACTION_SPEC};
-use billing::ledger::LedgerFilter;
 use billing::{Db, Page};
 use model::{Fields, Money};
 

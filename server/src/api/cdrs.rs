@@ -154,7 +154,7 @@ pub async fn ingest(
         };
         match NewCdr::from_json(object) {
             Ok(cdr) => {
-                if !seen.insert(cdr.call_id.clone()) {
+                if !seen.insert(cdr.call.call_id.clone()) {
                     errors.push(FieldError::new(
                         name("call_id"),
                         "appears twice in the batch",
@@ -211,6 +211,7 @@ impl Reader {
     }
 }
 
+/// `GET /api/cdrs`: the tenant's CDRs (a standard user: its own).
 pub async fn list(
     State(db): State<Db>,
     TenantScope(scope): TenantScope,
@@ -257,6 +258,7 @@ async fn export_of(
     ))
 }
 
+/// `GET /api/cdrs/{id}`.
 pub async fn get(
     State(db): State<Db>,
     TenantScope(scope): TenantScope,

@@ -17,7 +17,13 @@
 //! The list's state (search, sort, page) lives in the URL, so every view of
 //! it can be linked, reloaded and rendered on the server; after hydration the
 //! links and the search form navigate without reloading the page.
+//!
+//! What pages put together themselves comes from here too: a change asked
+//! about first ([`Confirm`]), a page's own filter form ([`FilterForm`] and
+//! its field helpers), and a paged list's rows ([`Rows::paged`]).
 
+mod confirm;
+mod filters;
 mod search;
 mod table;
 
@@ -38,6 +44,10 @@ use crate::components::form::RowForm;
 use crate::components::layout::use_current_user;
 use crate::components::tenant::{tenant_choices_resource, use_tenant, ChooseTenant, TenantPicker};
 
+pub use confirm::Confirm;
+pub use filters::{
+    choice_label, filter_choices, filter_text, filter_value, query_arg, Applied, FilterForm,
+};
 pub use search::list_href;
 use search::search_form;
 use table::list_table;
@@ -169,6 +179,18 @@ pub struct Rows<R> {
     /// Rows of the list, on all pages.
     pub count: i64,
     pub window: Window,
+}
+
+impl<R> Rows<R> {
+    /// One page of a paged list: its rows, the rows on all pages, the rows
+    /// skipped before it and the rows a page.
+    pub fn paged(items: Vec<R>, count: i64, skip: u64, top: u32) -> Self {
+        Self {
+            items,
+            count,
+            window: Window::Paged { skip, top },
+        }
+    }
 }
 
 /// Which rows of the list a page shows.

@@ -9,7 +9,8 @@ use leptos_router::hooks::use_query_map;
 use leptos_router::params::ParamsMap;
 
 use super::search::list_href;
-use super::{Changes, Column, ListResource, Rows, Window};
+use super::{Changes, Column, Confirm, ListResource, Rows, Window};
+use crate::components::grouped;
 
 /// The current sort: field and whether it is descending.
 fn current_order(query: &ParamsMap) -> Option<(String, bool)> {
@@ -24,10 +25,11 @@ fn current_order(query: &ParamsMap) -> Option<(String, bool)> {
 /// a page: the range it shows, and where the previous and next pages start.
 fn pages(skip: u64, top: u64, shown: u64, count: u64) -> (String, Option<u64>, Option<u64>) {
     let range = if shown == 0 {
-        format!("0 of {count}")
+        format!("0 of {}", grouped(count))
     } else {
         let last = skip.saturating_add(shown).min(count);
-        format!("{}–{last} of {count}", skip.saturating_add(1))
+        let first = skip.saturating_add(1);
+        format!("{}–{} of {}", grouped(first), grouped(last), grouped(count))
     };
     let prev = (skip > 0).then(|| skip.saturating_sub(top));
     let next = Some(skip.saturating_add(top)).filter(|&next| next < count);
@@ -88,7 +90,7 @@ pub(super) fn list_table<P: ListResource>(
             view! { <Pager prev=prev next=next range=range /> }.into_any()
         }
         Window::First { order } => (count > shown)
-            .then(|| view! { <p class="hint">{format!("The first {shown} of {count} {}, {order}.", P::NOUNS)}</p> })
+            .then(|| view! { <p class="hint">{format!("The first {} of {} {}, {order}.", grouped(shown), grouped(count), P::NOUNS)}</p> })
             .into_any(),
     };
     let searched = query.get("search").filter(|s| !s.trim().is_empty());
@@ -152,22 +154,15 @@ fn row_actions<R: Clone + Send + Sync + 'static>(
                 if confirming.get().as_deref() == Some(id.as_str()) {
                     let id = id.clone();
                     view! {
-                        <span class="confirm">"Delete?"</span>
-                        <button
-                            type="button"
-                            class="danger"
-                            data-testid="confirm-delete"
-                            disabled=move || deleting.get()
-                            on:click=move |_| {
-                                changes.delete.run(id.clone());
-                                confirming.set(None);
-                            }
-                        >
-                            "Delete"
-                        </button>
-                        <button type="button" class="secondary" on:click=move |_| confirming.set(None)>
-                            "Keep"
-                        </button>
+                        <Confirm
+                            question="Delete?"
+                            verb="Delete"
+                            testid="confirm-delete"
+                            danger=true
+                            pending=deleting
+                            on_confirm=Callback::new(move |()| changes.delete.run(id.clone()))
+                            on_keep=Callback::new(move |()| confirming.set(None))
+                        />
                     }
                         .into_any()
                 } else {
@@ -244,6 +239,12 @@ mod tests {
         // A page past the end (the URL says so) still leads back.
         assert_eq!(pages(50, 25, 0, 31), ("0 of 31".into(), Some(25), None));
         assert_eq!(pages(0, 25, 0, 0), ("0 of 0".into(), None, None));
+        // Counts are grouped by thousands.
+        assert_eq!(
+            pages(999_975, 25, 25, 1_000_000),
+            ("999,976–1,000,000 of 1,000,000".into(), Some(999_950), None)
+        );
+        assert_eq!(pages(1_000, 25, 1, 1_001).0, "1,001–1,001 of 1,001");
         // However far the URL skips, the sums do not overflow.
         let (_, prev, next) = pages(u64::MAX, 100, 1, 5);
         assert_eq!((prev, next), (Some(u64::MAX - 100), None));
