@@ -281,10 +281,12 @@ fn DeckForm(imported: Callback<()>) -> impl IntoView {
 
 /// The progress bar of a dry run or an import.
 fn progress(commit: bool, sent: RwSignal<f64>) -> AnyView {
-    let percent = move || (sent.get() * 100.0).clamp(0.0, 100.0).round();
+    // Whole percents: an integer is all the bar and its text show (and it
+    // spares the browser's wasm the formatting of floating-point numbers).
+    let percent = move || (sent.get() * 100.0).clamp(0.0, 100.0).round() as u8;
     let text = move || {
         let p = percent();
-        match (commit, p >= 100.0) {
+        match (commit, p >= 100) {
             (_, true) => "Finishing…".to_string(),
             (false, false) => format!("Checking the file… {p}%"),
             (true, false) => format!("Importing… {p}%"),

@@ -24,6 +24,7 @@
 
 mod confirm;
 mod filters;
+mod frame;
 mod search;
 mod table;
 
@@ -34,7 +35,6 @@ use leptos::prelude::*;
 use leptos::server_fn::ServerFn;
 use leptos_router::hooks::use_query_map;
 use leptos_router::params::ParamsMap;
-use model::user::Role;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use serde_json::{Map, Value};
@@ -42,15 +42,15 @@ use serde_json::{Map, Value};
 use crate::components::error_text;
 use crate::components::form::RowForm;
 use crate::components::layout::use_current_user;
-use crate::components::tenant::{tenant_choices_resource, use_tenant, ChooseTenant, TenantPicker};
+use crate::components::tenant::{tenant_choices_resource, use_tenant, ChooseTenant};
 
 pub use confirm::Confirm;
 pub use filters::{
     choice_label, filter_choices, filter_text, filter_value, query_arg, Applied, FilterForm,
 };
+use frame::{list_frame, Frame};
 pub use search::list_href;
-use search::search_form;
-use table::list_table;
+use table::{list_table, Deleting, RowActions, TableRow};
 
 /// A resource that a [`ListPage`] lists: its list server function and what
 /// tells a row apart. Implemented by a unit type that names the resource.
@@ -203,22 +203,25 @@ pub enum Window {
     First { order: &'static str },
 }
 
-/// A column of the table.
+/// A column of the table: its heading, and how a row's cell is drawn.
 pub struct Column<R> {
+    head: Heading,
+    cell: Arc<dyn Fn(&R) -> AnyView + Send + Sync>,
+}
+
+/// What a column's heading says and does, whatever the rows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Heading {
     name: &'static str,
     heading: &'static str,
     numeric: bool,
     sortable: bool,
-    cell: Arc<dyn Fn(&R) -> AnyView + Send + Sync>,
 }
 
 impl<R> Clone for Column<R> {
     fn clone(&self) -> Self {
         Self {
-            name: self.name,
-            heading: self.heading,
-            numeric: self.numeric,
-            sortable: self.sortable,
+            head: self.head,
             cell: Arc::clone(&self.cell),
         }
     }
@@ -236,24 +239,47 @@ impl<R> Column<R> {
         V: IntoView + 'static,
     {
         Self {
-            name,
-            heading,
-            numeric: false,
-            sortable: false,
+            head: Heading {
+                name,
+                heading,
+                numeric: false,
+                sortable: false,
+            },
             cell: Arc::new(move |row| cell(row).into_any()),
         }
     }
 
     /// Right-aligned, in tabular figures.
     pub fn numeric(mut self) -> Self {
-        self.numeric = true;
+        self.head.numeric = true;
         self
     }
 
     /// Its heading sorts the list by it (both ways).
     pub fn sortable(mut self) -> Self {
-        self.sortable = true;
+        self.head.sortable = true;
         self
+    }
+}
+
+/// What a list page calls its resource, for the parts of the skeleton that
+/// are the same for every page (and so compile once, not once a page).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Names {
+    path: &'static str,
+    key: &'static str,
+    noun: &'static str,
+    nouns: &'static str,
+}
+
+impl Names {
+    fn of<P: ListResource>() -> Self {
+        Self {
+            path: P::PATH,
+            key: P::KEY,
+            noun: P::NOUN,
+            nouns: P::NOUNS,
+        }
     }
 }
 
@@ -390,103 +416,87 @@ pub fn ListPage<P: ListResource>(
         untrack(|| changes.editor.run((row, form)))
     };
 
-    let tools = move |manages: bool| {
-        let can_edit = manages && changes.is_some();
-        let left = match (search, filters.clone()) {
-            (Some(search), _) => untrack(|| search_form::<P>(search)).into_any(),
-            (None, Some(filters)) => untrack(|| filters.run()),
-            (None, None) => hint
-                .map(|text| view! { <p class="hint">{text}</p> })
-                .into_any(),
-        };
-        let actions = actions.clone();
-        let below = below.clone();
-        view! {
-            <div class="toolbar">
-                {left}
-                <div class="actions">
-                    {actions.map(|actions| actions.run())}
-                    {can_edit
-                        .then(|| {
-                            view! {
-                                <button type="button" data-testid=format!("new-{}", P::KEY) on:click=move |_| open(None)>
-                                    {format!("New {}", P::NOUN)}
-                                </button>
-                            }
-                        })}
-                </div>
-            </div>
-            {below.map(|below| below.run())}
-            {(changes.is_some() && !manages)
-                .then(|| {
-                    view! {
-                        <p class="hint" data-testid="read-only">
-                            {format!("You can see the {}; a tenant administrator changes them.", P::NOUNS)}
-                        </p>
-                    }
-                })}
-        }
-    };
+    let names = Names::of::<P>();
+    let heads: Arc<[Heading]> = columns.iter().map(|c| c.head).collect();
     let columns: Arc<[Column<P::Row>]> = columns.into();
-
-    view! {
-        <h1>{title}</h1>
-        <Suspense fallback=|| ()>
-            {move || {
-                let chosen = tenant.get().is_some();
-                let tools = tools.clone();
-                Suspend::new(async move {
-                    let me = user.signed_in().await?;
-                    let picks = me.role == Role::SystemAdmin && !across_tenants;
-                    let tenants = tenants.await.unwrap_or_default();
-                    Some(view! {
-                        {picks.then(|| view! { <TenantPicker tenants=tenants /> })}
-                        {(chosen || !picks).then(|| tools(me.manages_tenant))}
+    let table = move || {
+        let columns = Arc::clone(&columns);
+        let heads = Arc::clone(&heads);
+        Suspend::new(async move {
+            let Some(me) = user.signed_in().await else {
+                return ().into_any();
+            };
+            match list.await {
+                Ok(Some(list)) => {
+                    // Row actions for those who may change the rows.
+                    let changes = changes.filter(|_| me.manages_tenant);
+                    let on_edit = Callback::new(move |row| open(Some(row)));
+                    untrack(|| {
+                        let summary = P::summary(&list);
+                        let rows = P::rows(list);
+                        let items = rows
+                            .items
+                            .into_iter()
+                            .map(|row| table_row::<P>(row, &columns, changes, on_edit))
+                            .collect();
+                        let rows = Rows {
+                            items,
+                            count: rows.count,
+                            window: rows.window,
+                        };
+                        let table =
+                            list_table(names, rows, heads, changes.map(Deleting::of), empty);
+                        view! {
+                            {summary}
+                            {table}
+                        }
+                        .into_any()
                     })
-                })
-            }}
-        </Suspense>
-        {move || {
-            notice
-                .get()
-                .map(|text| view! { <p class="notice" role="status" data-testid="notice">{text}</p> })
-        }}
-        {panel.map(|panel| panel.run())}
-        {move || changes.and_then(|changes| editing.get().map(|row| editor(changes, row)))}
-        <Transition fallback=move || view! { <p class="loading">{format!("Loading {}…", P::NOUNS)}</p> }>
-            {move || {
-                let columns = Arc::clone(&columns);
-                Suspend::new(async move {
-                    let Some(me) = user.signed_in().await else {
-                        return ().into_any();
-                    };
-                    match list.await {
-                        Ok(Some(list)) => {
-                            // Row actions for those who may change the rows.
-                            let changes = changes.filter(|_| me.manages_tenant);
-                            untrack(|| {
-                                let summary = P::summary(&list);
-                                view! {
-                                    {summary}
-                                    {list_table::<P>(
-                                        P::rows(list),
-                                        columns,
-                                        changes,
-                                        Callback::new(move |row| open(Some(row))),
-                                        empty,
-                                    )}
-                                }
-                            })
-                            .into_any()
-                        }
-                        Ok(None) => view! { <ChooseTenant /> }.into_any(),
-                        Err(e) => {
-                            view! { <p class="error" role="alert" data-testid="list-error">{error_text(&e)}</p> }
-                                .into_any()
-                        }
-                    }
-                })
-            }}
-        </Transition>
+                }
+                Ok(None) => view! { <ChooseTenant /> }.into_any(),
+                Err(e) => {
+                    view! { <p class="error" role="alert" data-testid="list-error">{error_text(&e)}</p> }
+                        .into_any()
+                }
+            }
+        })
+    };
+
+    list_frame(Frame {
+        names,
+        title,
+        search,
+        hint,
+        filters,
+        below,
+        actions,
+        across_tenants,
+        panel,
+        editable: changes.is_some(),
+        new_row: Callback::new(move |()| open(None)),
+        notice,
+        tenants,
+        editor: Arc::new(move || {
+            changes.and_then(|changes| editing.get().map(|row| editor(changes, row)))
+        }),
+        table: Arc::new(table),
+    })
+}
+
+/// One row as the table shows it: its cells drawn, its Edit action bound.
+fn table_row<P: ListResource>(
+    row: P::Row,
+    columns: &[Column<P::Row>],
+    changes: Option<Changes<P::Row>>,
+    on_edit: Callback<P::Row>,
+) -> TableRow {
+    TableRow {
+        cells: columns.iter().map(|c| (c.cell)(&row)).collect(),
+        mark: P::mark(&row),
+        actions: changes.map(|changes| RowActions {
+            id: (changes.id)(&row),
+            deletable: (changes.deletable)(&row),
+            edit: Callback::new(move |()| on_edit.run(row.clone())),
+        }),
     }
 }

@@ -6,7 +6,7 @@ use leptos_router::hooks::{use_navigate, use_query_map};
 use leptos_router::params::ParamsMap;
 use leptos_router::NavigateOptions;
 
-use super::{ListResource, Search};
+use super::Search;
 
 /// Page sizes the search form offers.
 pub const PAGE_SIZES: [u32; 4] = [10, 25, 50, 100];
@@ -30,7 +30,7 @@ pub fn list_href(
 
 /// Search text and page size. A plain GET form before hydration; after, it
 /// navigates in the page and leaves empty parameters out of the URL.
-pub(super) fn search_form<P: ListResource>(search: Search) -> impl IntoView {
+pub(super) fn search_form(path: &'static str, search: Search) -> impl IntoView {
     let query = use_query_map();
     let navigate = use_navigate();
     let input = NodeRef::<leptos::html::Input>::new();
@@ -48,7 +48,7 @@ pub(super) fn search_form<P: ListResource>(search: Search) -> impl IntoView {
             let text = input.get().map(|input| input.value()).unwrap_or_default();
             let text = text.trim();
             let href = list_href(
-                P::PATH,
+                path,
                 &query.get_untracked(),
                 &[
                     ("search", (!text.is_empty()).then(|| text.to_string())),
@@ -61,14 +61,14 @@ pub(super) fn search_form<P: ListResource>(search: Search) -> impl IntoView {
     let on_size = move |ev: leptos::ev::Event| {
         let size = event_target_value(&ev);
         let href = list_href(
-            P::PATH,
+            path,
             &query.get_untracked(),
             &[("top", Some(size)), ("skip", None)],
         );
         navigate(&href, NavigateOptions::default());
     };
     view! {
-        <form method="get" action=P::PATH class="search" role="search" on:submit=on_submit>
+        <form method="get" action=path class="search" role="search" on:submit=on_submit>
             {move || {
                 query
                     .read()

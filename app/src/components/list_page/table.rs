@@ -1,5 +1,7 @@
 //! The table of a list page: sortable headings, the rows with their Edit and
-//! Delete actions, and the pager.
+//! Delete actions, and the pager. It takes the rows already drawn
+//! ([`TableRow`]), so that it is one function for every page rather than a
+//! copy per row type in the browser's wasm.
 
 use std::sync::Arc;
 
@@ -9,7 +11,7 @@ use leptos_router::hooks::use_query_map;
 use leptos_router::params::ParamsMap;
 
 use super::search::list_href;
-use super::{Changes, Column, Confirm, ListResource, Rows, Window};
+use super::{Changes, Confirm, Heading, Names, Rows, Window};
 use crate::components::grouped;
 
 /// The current sort: field and whether it is descending.
@@ -36,22 +38,55 @@ fn pages(skip: u64, top: u64, shown: u64, count: u64) -> (String, Option<u64>, O
     (range, prev, next)
 }
 
+/// One row of the table: its cells, the attribute that tells it apart, and
+/// its actions when the rows can be changed.
+pub(super) struct TableRow {
+    pub cells: Vec<AnyView>,
+    pub mark: (&'static str, String),
+    pub actions: Option<RowActions>,
+}
+
+/// A row's Edit and Delete: its id, whether it may be deleted, and what
+/// Edit opens.
+pub(super) struct RowActions {
+    pub id: String,
+    pub deletable: bool,
+    pub edit: Callback<()>,
+}
+
+/// What the table needs of the page's changes: the delete, and whether one
+/// is under way.
+#[derive(Clone, Copy)]
+pub(super) struct Deleting {
+    delete: Callback<String>,
+    deleting: Signal<bool>,
+}
+
+impl Deleting {
+    pub(super) fn of<R>(changes: Changes<R>) -> Self {
+        Self {
+            delete: changes.delete,
+            deleting: changes.deleting,
+        }
+    }
+}
+
 /// The table of the loaded rows, with the pager or the "first n" hint.
-pub(super) fn list_table<P: ListResource>(
-    rows: Rows<P::Row>,
-    columns: Arc<[Column<P::Row>]>,
-    changes: Option<Changes<P::Row>>,
-    on_edit: Callback<P::Row>,
+pub(super) fn list_table(
+    names: Names,
+    rows: Rows<TableRow>,
+    heads: Arc<[Heading]>,
+    deleting: Option<Deleting>,
     empty: Option<&'static str>,
-) -> impl IntoView {
-    let can_edit = changes.is_some();
+) -> AnyView {
+    let can_edit = deleting.is_some();
     let query = use_query_map().get_untracked();
     let order = current_order(&query);
     // The row asking whether to delete it, if any.
     let confirming = RwSignal::new(None::<String>);
-    let href = |changes: &[(&'static str, Option<String>)]| list_href(P::PATH, &query, changes);
+    let href = |changes: &[(&'static str, Option<String>)]| list_href(names.path, &query, changes);
 
-    let headings = columns
+    let headings = heads
         .iter()
         .map(|c| {
             if !c.sortable {
@@ -90,29 +125,32 @@ pub(super) fn list_table<P: ListResource>(
             view! { <Pager prev=prev next=next range=range /> }.into_any()
         }
         Window::First { order } => (count > shown)
-            .then(|| view! { <p class="hint">{format!("The first {} of {} {}, {order}.", grouped(shown), grouped(count), P::NOUNS)}</p> })
+            .then(|| view! { <p class="hint">{format!("The first {} of {} {}, {order}.", grouped(shown), grouped(count), names.nouns)}</p> })
             .into_any(),
     };
     let searched = query.get("search").filter(|s| !s.trim().is_empty());
     let empty_text = match (searched, empty) {
-        (Some(s), _) => format!("No {} match “{s}”.", P::NOUNS),
+        (Some(s), _) => format!("No {} match “{s}”.", names.nouns),
         (None, Some(text)) => text.to_string(),
-        (None, None) => format!("No {} yet.", P::NOUNS),
+        (None, None) => format!("No {} yet.", names.nouns),
     };
 
     let body = rows
         .items
         .into_iter()
         .map(|row| {
-            let cells = columns
+            let cells = heads
                 .iter()
-                .map(|c| view! { <td class:num=c.numeric data-field=c.name>{(c.cell)(&row)}</td> })
+                .zip(row.cells)
+                .map(|(c, cell)| view! { <td class:num=c.numeric data-field=c.name>{cell}</td> })
                 .collect_view();
-            let actions =
-                changes.map(|changes| row_actions(row.clone(), confirming, changes, on_edit));
-            let (mark, value) = P::mark(&row);
+            let actions = row
+                .actions
+                .zip(deleting)
+                .map(|(actions, deleting)| row_actions(actions, confirming, deleting));
+            let (mark, value) = row.mark;
             view! {
-                <tr data-testid=format!("{}-row", P::KEY)>
+                <tr data-testid=format!("{}-row", names.key)>
                     {cells}
                     {actions}
                 </tr>
@@ -123,7 +161,7 @@ pub(super) fn list_table<P: ListResource>(
 
     view! {
         <div class="table-wrap">
-            <table class="list" data-testid=format!("{}s", P::KEY)>
+            <table class="list" data-testid=format!("{}s", names.key)>
                 <thead>
                     <tr>
                         {headings}
@@ -136,18 +174,21 @@ pub(super) fn list_table<P: ListResource>(
         {is_empty.then(|| view! { <p class="empty" data-testid="empty">{empty_text}</p> })}
         {footer}
     }
+    .into_any()
 }
 
 /// A row's Edit and Delete buttons; Delete asks before it deletes.
-fn row_actions<R: Clone + Send + Sync + 'static>(
-    row: R,
+fn row_actions(
+    actions: RowActions,
     confirming: RwSignal<Option<String>>,
-    changes: Changes<R>,
-    on_edit: Callback<R>,
+    deleting: Deleting,
 ) -> impl IntoView {
-    let id = (changes.id)(&row);
-    let deletable = (changes.deletable)(&row);
-    let deleting = changes.deleting;
+    let RowActions {
+        id,
+        deletable,
+        edit,
+    } = actions;
+    let Deleting { delete, deleting } = deleting;
     view! {
         <td class="row-actions">
             {move || {
@@ -160,16 +201,15 @@ fn row_actions<R: Clone + Send + Sync + 'static>(
                             testid="confirm-delete"
                             danger=true
                             pending=deleting
-                            on_confirm=Callback::new(move |()| changes.delete.run(id.clone()))
+                            on_confirm=Callback::new(move |()| delete.run(id.clone()))
                             on_keep=Callback::new(move |()| confirming.set(None))
                         />
                     }
                         .into_any()
                 } else {
-                    let row = row.clone();
                     let id = id.clone();
                     view! {
-                        <button type="button" class="secondary" data-testid="edit" on:click=move |_| on_edit.run(row.clone())>
+                        <button type="button" class="secondary" data-testid="edit" on:click=move |_| edit.run(())>
                             "Edit"
                         </button>
                         {deletable
