@@ -232,11 +232,11 @@ impl Db {
 /// How many rates a tariff has, inside `tx`.
 async fn count_rates(tx: &mut Tx, tariff: i64) -> Result<i64> {
     Ok(
-        sqlx::query("SELECT COUNT(*) FROM call_rates WHERE tariff_id = $1")
+        sqlx::query("SELECT COUNT(*) AS rates FROM call_rates WHERE tariff_id = $1")
             .bind(tariff)
             .fetch_one(&mut **tx)
             .await?
-            .try_get(0)?,
+            .try_get("rates")?,
     )
 }
 
@@ -340,7 +340,10 @@ impl Import {
         let found = query.query()?.fetch_all(&mut **tx).await?;
         let mut existing = HashMap::with_capacity(found.len());
         for row in &found {
-            existing.insert(row.try_get::<String, _>(18)?, fields_from_row(row)?);
+            existing.insert(
+                row.try_get::<String, _>("prefix_key")?,
+                fields_from_row(row)?,
+            );
         }
         Ok(existing)
     }
@@ -390,8 +393,8 @@ impl Import {
                 .fetch_all(&mut **tx)
                 .await?;
             for row in &rows {
-                after = row.try_get(0)?;
-                let key: String = row.try_get(18)?;
+                after = row.try_get("id")?;
+                let key: String = row.try_get("prefix_key")?;
                 if self.seen.contains_key(key.as_str()) {
                     continue;
                 }
