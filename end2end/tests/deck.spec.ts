@@ -274,7 +274,7 @@ test("a large deck previews and commits from the browser", async ({ page, reques
   await expect(page.getByTestId("deck-done")).toBeVisible({ timeout: 15 * 60_000 });
   const commit = (Date.now() - started) / 1000;
   await expect(page.getByTestId("range")).toHaveText(
-    `1–25 of ${BIG + 1}`,
+    `1–25 of ${(BIG + 1).toLocaleString("en-US")}`,
   );
   console.log(
     `deck of ${BIG} rows (${mib} MiB): preview ${preview.toFixed(1)} s, commit ${commit.toFixed(1)} s`,
