@@ -45,7 +45,7 @@ fn cdr(i: u64, total: u64) -> NewCdr {
             callee_display_name: String::new(),
             started_at,
             rang_at: None,
-            answered_at: (i % 4 != 0).then_some(started_at + 2_000),
+            answered_at: (!i.is_multiple_of(4)).then_some(started_at + 2_000),
             ended_at: Some(started_at + 100_000),
             direction,
             end_reason: None,
