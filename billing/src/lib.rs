@@ -44,6 +44,8 @@ pub mod overview;
 pub mod quote;
 /// A quote request as every surface reads it.
 pub mod quote_request;
+/// Spend reports, from rollups kept with the CDRs.
+pub mod reports;
 /// Re-rating stored CDRs after a rate change.
 pub mod rerate;
 /// The tariff that rates a call, and the rate tables cached per tariff.

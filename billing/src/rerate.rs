@@ -22,6 +22,7 @@ use crate::cdr_rating::{rate_cdr, CdrToRate, RatedCdr, RatingStatus};
 use crate::db::Db;
 use crate::error::{Error, Result};
 use crate::listing::bind_all;
+use crate::reports::{RolledCall, Rollups};
 use crate::sql::Params;
 
 /// CDRs re-rated per transaction.
@@ -159,7 +160,7 @@ impl Db {
                 }
                 let sql = format!(
                     "SELECT id, call_id, callee, destination, direction, started_at, duration, user_id, \
-                     rating_status, unrated_reason, cost, rate_id, billed_user_id FROM cdrs WHERE {} \
+                     rating_status, unrated_reason, cost, rate_id, rate_prefix, billed_user_id, answered_at FROM cdrs WHERE {} \
                      ORDER BY id LIMIT {CHUNK}",
                     conditions.join(" AND ")
                 );
@@ -173,6 +174,7 @@ impl Db {
                 let rows = bind_all(sqlx::query(&sql), &binds)
                     .fetch_all(&mut *tx)
                     .await?;
+                let mut rollups = Rollups::new(scope.tenant_id);
                 for row in &rows {
                     let id: i64 = row.try_get("id")?;
                     after = id;
@@ -283,6 +285,27 @@ impl Db {
                         continue;
                     }
                     result.rerated += 1;
+                    // The spend rollups move by the difference: the call as
+                    // it was counted out, as it is now counted in.
+                    let direction_text = direction.to_string();
+                    let old_prefix: Option<String> = row.try_get("rate_prefix")?;
+                    let counted = RolledCall {
+                        started_at: row.try_get("started_at")?,
+                        user_id: maker,
+                        billed_user_id: billed,
+                        direction: &direction_text,
+                        rate: old_rate.zip(old_prefix.as_deref()),
+                        answered: row.try_get::<Option<i64>, _>("answered_at")?.is_some(),
+                        duration: row.try_get("duration")?,
+                        cost: old_cost,
+                    };
+                    rollups.remove(&counted)?;
+                    rollups.add(&RolledCall {
+                        billed_user_id: user_id,
+                        rate: Some((rate.id, rate.prefix.as_str())),
+                        cost: Some(cost),
+                        ..counted
+                    })?;
                     let delta = cost - before;
                     if delta != 0 {
                         delta_units += delta;
@@ -301,6 +324,8 @@ impl Db {
                         .await?;
                     }
                 }
+                // Last, after the balances, as an ingestion writes them.
+                rollups.apply(&mut tx, self.backend()).await?;
                 tx.commit().await?;
                 if rows.len() < CHUNK {
                     break;

@@ -24,6 +24,7 @@ use crate::charging::{self, SessionState};
 use crate::db::{now_ms, Backend, Db};
 use crate::error::{Error, Result};
 use crate::listing::{Listing, Page};
+use crate::reports::{RolledCall, Rollups};
 
 mod breakdown;
 mod export;
@@ -337,8 +338,10 @@ impl Db {
             inserted.retain(|id| stored.contains(*id));
         }
 
-        // Charges, gathered per billed account: one balance update each.
+        // Charges, gathered per billed account: one balance update each;
+        // the new calls counted into the spend rollups.
         let mut charges: BTreeMap<Option<i64>, Vec<(&str, i64)>> = BTreeMap::new();
+        let mut rollups = Rollups::new(scope.tenant_id);
         for (cdr, outcome) in cdrs.iter().zip(&outcomes) {
             // A call id twice in one batch is stored (and charged) once.
             if !inserted.remove(cdr.call.call_id.as_str()) {
@@ -346,6 +349,20 @@ impl Db {
                 continue;
             }
             result.accepted += 1;
+            let direction = cdr.call.direction.to_string();
+            rollups.add(&RolledCall {
+                started_at: cdr.call.started_at,
+                user_id: outcome.user_id,
+                billed_user_id: outcome.billed_user_id,
+                direction: &direction,
+                rate: outcome
+                    .rate
+                    .as_ref()
+                    .map(|(id, prefix)| (*id, prefix.as_str())),
+                answered: cdr.call.answered_at.is_some(),
+                duration: cdr.call.duration,
+                cost: outcome.cost,
+            })?;
             match outcome.status {
                 RatingStatus::Rated => result.rated += 1,
                 RatingStatus::Unrated => result.unrated += 1,
@@ -390,6 +407,9 @@ impl Db {
             };
             balances::post_many(&mut tx, self.backend(), &calls).await?;
         }
+        // Last, after the balances, as a re-rating writes them: the two
+        // take their locks in one order.
+        rollups.apply(&mut tx, self.backend()).await?;
         tx.commit().await?;
         Ok(result)
     }

@@ -120,6 +120,28 @@ where
     }
 }
 
+/// The scope a tenant's data is read with ([`Scope::reading`]): a standard
+/// user's own account whatever the request names; the tenant of an
+/// administrator, or the one a system administrator names by `tenant_id`
+/// (query) or `X-Tenant-Id`.
+pub struct ReadingScope(pub Scope);
+
+impl<S> FromRequestParts<S> for ReadingScope
+where
+    Db: FromRef<S>,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        let Auth(caller) = Auth::from_request_parts(parts, state).await?;
+        Ok(ReadingScope(Scope::reading(
+            &caller,
+            named_tenant_text(parts).as_deref(),
+        )?))
+    }
+}
+
 /// The text of the tenant a request names: `X-Tenant-Id`, else `tenant_id`
 /// (query).
 fn named_tenant_text(parts: &Parts) -> Option<String> {

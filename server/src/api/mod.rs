@@ -12,6 +12,7 @@ pub mod extract;
 pub mod login;
 pub mod openapi;
 pub mod rating;
+pub mod reports;
 pub mod tariffs;
 pub mod tenants;
 
@@ -77,6 +78,7 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("GET", "/api/user/cdrs"),
     ("GET", "/api/user/cdrs/export"),
     ("GET", "/api/user/cdrs/{id}"),
+    ("GET", "/api/reports/spend"),
     ("POST", "/api/rating/quote"),
     ("POST", "/api/user/quote"),
     ("GET", "/api/tariffs"),
@@ -186,6 +188,7 @@ pub fn routes() -> Router<AppState> {
         .route("/api/user/cdrs", get(cdrs::list_own))
         .route("/api/user/cdrs/export", get(cdrs::export_own))
         .route("/api/user/cdrs/{id}", get(cdrs::get_own))
+        .route("/api/reports/spend", get(reports::spend))
         .route("/api/rating/quote", post(rating::quote))
         .route("/api/user/quote", post(rating::quote_own))
         .route("/api/tariffs", get(tariffs::list).post(tariffs::create))

@@ -1,0 +1,151 @@
+//! Spend reports: a 30-day report of a tenant with many CDRs, for each
+//! grouping, on SQLite (a temporary file) and on PostgreSQL (a fresh
+//! database on the local server). The CDRs are ingested first (timed too:
+//! the rollups are written with them), spread over 30 days and a
+//! 10,000-prefix deck.
+//!
+//! `cargo bench -p billing --bench reports`; `RATEDECK_BENCH_CDRS` changes
+//! the number of CDRs (default 100,000), `RATEDECK_BENCH_BACKENDS` the
+//! databases (`sqlite,postgres`).
+
+use std::time::{Duration, Instant};
+
+use billing::reports::GroupBy;
+use billing::testing::{new_tenant, TestDb};
+use billing::Backend;
+use model::billing_settings::BillingSettingsPatch;
+use model::cdr::{CallRecord, Direction, NewCdr};
+use model::Money;
+
+mod common;
+use common::deck;
+
+const BATCH: u64 = 1_000;
+const DECK_ROWS: u64 = 10_000;
+/// 2027-01-15T00:00:00Z, the first of the 30 days.
+const START: i64 = 1_800_000_000_000 - 1_800_000_000_000 % 86_400_000;
+const DAYS: i64 = 30;
+
+fn cdr(i: u64, total: u64) -> NewCdr {
+    let direction = if i % 10 == 9 {
+        Direction::Extension
+    } else {
+        Direction::Outbound
+    };
+    let spread = DAYS * 86_400_000 / i64::try_from(total).unwrap_or(1).max(1);
+    let started_at = START + i64::try_from(i).unwrap_or(0) * spread;
+    NewCdr {
+        call: CallRecord {
+            call_id: format!("bench-{i}"),
+            caller: format!("{}", 100 + i % 50),
+            caller_domain: "deck.example.com".into(),
+            caller_display_name: String::new(),
+            callee: format!("{}5551234", 10_000_000 + (i * 7_919) % DECK_ROWS),
+            callee_domain: String::new(),
+            callee_display_name: String::new(),
+            started_at,
+            rang_at: None,
+            answered_at: (!i.is_multiple_of(4)).then_some(started_at + 2_000),
+            ended_at: Some(started_at + 100_000),
+            direction,
+            end_reason: None,
+            reroute_reason: None,
+            status_code: Some(200),
+            destination: String::new(),
+            outbound_caller_id: String::new(),
+            did_cid: String::new(),
+            trunk: "carrier-a".into(),
+            duration: 30 + i64::try_from(i % 300).unwrap_or(0),
+            user_data: String::new(),
+        },
+        extension: None,
+    }
+}
+
+async fn run(backend: Backend, total: u64) {
+    let t = TestDb::new(backend).await.expect("database");
+    let db = &t.db;
+    let scope = new_tenant(db, "deck.example.com").await.expect("tenant");
+    db.import_call_rates(&scope, deck(DECK_ROWS))
+        .await
+        .expect("deck");
+    db.update_billing_settings(
+        &scope,
+        BillingSettingsPatch {
+            enabled: Some(true),
+            ..Default::default()
+        },
+    )
+    .await
+    .expect("billing on");
+    db.recharge_tenant(&scope, Money::from_units(1_000_000 * 100_000))
+        .await
+        .expect("recharge");
+
+    let start = Instant::now();
+    let mut next = 0;
+    while next < total {
+        let end = (next + BATCH).min(total);
+        let cdrs: Vec<NewCdr> = (next..end).map(|i| cdr(i, total)).collect();
+        db.ingest_cdrs(&scope, cdrs).await.expect("ingest");
+        next = end;
+    }
+    let took = start.elapsed();
+    println!(
+        "{backend:?}: {total} CDRs over {DAYS} days ingested at {:.0} CDRs/s (rollups included)",
+        total as f64 / took.as_secs_f64()
+    );
+
+    let to = START + DAYS * 86_400_000;
+    for group_by in [
+        GroupBy::Day,
+        GroupBy::Hour,
+        GroupBy::Destination,
+        GroupBy::User,
+        GroupBy::Type,
+    ] {
+        let mut times: Vec<Duration> = Vec::new();
+        let mut groups = 0;
+        for _ in 0..21 {
+            let start = Instant::now();
+            let report = db
+                .spend_report(&scope, START, to, group_by)
+                .await
+                .expect("report");
+            times.push(start.elapsed());
+            let calls: i64 = report.items.iter().map(|i| i.calls).sum();
+            assert_eq!(calls, i64::try_from(total).unwrap_or(0));
+            groups = report.items.len();
+        }
+        times.sort();
+        println!(
+            "{backend:?}: 30-day report by {group_by:?}: {groups} groups, median {:.2} ms, slowest {:.2} ms",
+            times[times.len() / 2].as_secs_f64() * 1000.0,
+            times[times.len() - 1].as_secs_f64() * 1000.0
+        );
+    }
+}
+
+fn main() {
+    if std::env::args().any(|a| a == "--list") {
+        return;
+    }
+    let total: u64 = std::env::var("RATEDECK_BENCH_CDRS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(100_000);
+    let backends =
+        std::env::var("RATEDECK_BENCH_BACKENDS").unwrap_or_else(|_| "sqlite,postgres".to_string());
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    for name in backends.split(',') {
+        let backend = match name.trim() {
+            "sqlite" => Backend::Sqlite,
+            "postgres" => Backend::Postgres,
+            other => panic!("unknown backend {other}"),
+        };
+        runtime.block_on(run(backend, total));
+    }
+}
