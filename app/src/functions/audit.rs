@@ -9,7 +9,7 @@ use model::query::ListParams;
 use model::FieldError;
 use serde::{Deserialize, Serialize};
 
-use super::cdrs::{next_day, parse_day};
+use super::days::{check_day_range, given, midnight, next_day, parse_day};
 
 /// Entries per page unless the page asks for another size.
 pub const PAGE_SIZE: u32 = 25;
@@ -48,38 +48,15 @@ pub struct AuditArgs {
     pub top: Option<String>,
 }
 
-/// `Some(trimmed)` unless blank.
-fn given(value: &Option<String>) -> Option<&str> {
-    value.as_deref().map(str::trim).filter(|v| !v.is_empty())
-}
-
 fn quoted(text: &str) -> String {
     format!("'{}'", text.replace('\'', "''"))
-}
-
-fn midnight((y, m, d): (u32, u32, u32)) -> String {
-    format!("'{y:04}-{m:02}-{d:02}T00:00:00Z'")
 }
 
 impl AuditArgs {
     /// What is wrong with the filters, field by field.
     pub fn check(&self) -> Vec<FieldError> {
         let mut errors = Vec::new();
-        let from = given(&self.from);
-        let to = given(&self.to);
-        let from_day = from.and_then(parse_day);
-        let to_day = to.and_then(parse_day);
-        if from.is_some() && from_day.is_none() {
-            errors.push(FieldError::new("from", "must be a day such as 2026-01-31"));
-        }
-        if to.is_some() && to_day.is_none() {
-            errors.push(FieldError::new("to", "must be a day such as 2026-01-31"));
-        }
-        if let (Some(from), Some(to)) = (from_day, to_day) {
-            if to < from {
-                errors.push(FieldError::new("to", "must not be before the first day"));
-            }
-        }
+        check_day_range(&self.from, &self.to, &mut errors);
         if let Some(entity) = given(&self.entity) {
             if !ENTITIES.iter().any(|(v, _)| *v == entity) {
                 errors.push(FieldError::new("entity", "is not a kind of entity"));

@@ -8,7 +8,7 @@ use leptos::server_fn::codec::Json;
 use model::FieldError;
 use serde::{Deserialize, Serialize};
 
-use super::cdrs::parse_day;
+use super::days::{check_day_range, given};
 
 /// Rows of the ledger per page unless the page asks for another size.
 pub const PAGE_SIZE: u32 = 25;
@@ -68,28 +68,11 @@ pub struct LedgerArgs {
     pub top: Option<String>,
 }
 
-fn given(value: &Option<String>) -> Option<&str> {
-    value.as_deref().map(str::trim).filter(|v| !v.is_empty())
-}
-
 impl LedgerArgs {
     /// What is wrong with the filters, field by field.
     pub fn check(&self) -> Vec<FieldError> {
         let mut errors = Vec::new();
-        let day = |v: &Option<String>| given(v).map(|t| parse_day(t).ok_or(()));
-        let from = day(&self.from);
-        let to = day(&self.to);
-        if let Some(Err(())) = from {
-            errors.push(FieldError::new("from", "must be a day such as 2026-01-31"));
-        }
-        if let Some(Err(())) = to {
-            errors.push(FieldError::new("to", "must be a day such as 2026-01-31"));
-        }
-        if let (Some(Ok(from)), Some(Ok(to))) = (from, to) {
-            if to < from {
-                errors.push(FieldError::new("to", "must not be before the first day"));
-            }
-        }
+        check_day_range(&self.from, &self.to, &mut errors);
         if let Some(kind) = given(&self.kind) {
             if !KINDS.iter().any(|(v, _)| *v == kind) {
                 errors.push(FieldError::new("kind", "is not a kind of ledger row"));
@@ -220,7 +203,7 @@ pub async fn list_ledger(
     tenant: Option<String>,
     args: LedgerArgs,
 ) -> Result<Option<LedgerPage>, ServerFnError> {
-    use super::cdrs::{day_start_ms, next_day};
+    use super::days::{day_start_ms, next_day, parse_day};
     use crate::server::{db, reading_scope, to_server_error};
     use ::billing::balances::{LedgerAccount, LedgerFilter};
     use model::query::{ListParams, ListQuery};

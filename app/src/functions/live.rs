@@ -3,6 +3,7 @@
 //! `billing` use case as `GET /api/charging/sessions`, which decides whose
 //! calls the caller sees.
 
+use super::days::given;
 use leptos::prelude::*;
 use leptos::server_fn::codec::Json;
 use serde::{Deserialize, Serialize};
@@ -55,10 +56,6 @@ pub struct LivePage {
     pub own_only: bool,
     /// The tenant bills its own account, so a standard user has none.
     pub tenant_pays: bool,
-}
-
-fn given(value: &Option<String>) -> Option<&str> {
-    value.as_deref().map(str::trim).filter(|v| !v.is_empty())
 }
 
 impl LiveArgs {
