@@ -8,14 +8,11 @@
 
 use std::time::{Duration, Instant};
 
-use billing::testing::{new_tenant, TestDb};
 use billing::Backend;
-use model::billing_settings::BillingSettingsPatch;
 use model::cdr::{CallRecord, Direction, NewCdr};
-use model::Money;
 
 mod common;
-use common::deck;
+use common::charging_tenant;
 
 const BATCH: usize = 1_000;
 const DECK_ROWS: u64 = 100_000;
@@ -56,24 +53,8 @@ fn cdr(i: u64) -> NewCdr {
 }
 
 async fn run(backend: Backend, batches: u64) {
-    let t = TestDb::new(backend).await.expect("database");
+    let (t, scope) = charging_tenant(backend, DECK_ROWS).await;
     let db = &t.db;
-    let scope = new_tenant(db, "deck.example.com").await.expect("tenant");
-    db.import_call_rates(&scope, deck(DECK_ROWS))
-        .await
-        .expect("deck");
-    db.update_billing_settings(
-        &scope,
-        BillingSettingsPatch {
-            enabled: Some(true),
-            ..Default::default()
-        },
-    )
-    .await
-    .expect("billing on");
-    db.recharge_tenant(&scope, Money::from_units(1_000_000 * 100_000))
-        .await
-        .expect("recharge");
 
     let warmup = 2u64;
     let mut next = 0u64;

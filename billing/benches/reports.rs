@@ -11,14 +11,11 @@
 use std::time::{Duration, Instant};
 
 use billing::reports::GroupBy;
-use billing::testing::{new_tenant, TestDb};
 use billing::Backend;
-use model::billing_settings::BillingSettingsPatch;
 use model::cdr::{CallRecord, Direction, NewCdr};
-use model::Money;
 
 mod common;
-use common::deck;
+use common::charging_tenant;
 
 const BATCH: u64 = 1_000;
 const DECK_ROWS: u64 = 10_000;
@@ -63,24 +60,8 @@ fn cdr(i: u64, total: u64) -> NewCdr {
 }
 
 async fn run(backend: Backend, total: u64) {
-    let t = TestDb::new(backend).await.expect("database");
+    let (t, scope) = charging_tenant(backend, DECK_ROWS).await;
     let db = &t.db;
-    let scope = new_tenant(db, "deck.example.com").await.expect("tenant");
-    db.import_call_rates(&scope, deck(DECK_ROWS))
-        .await
-        .expect("deck");
-    db.update_billing_settings(
-        &scope,
-        BillingSettingsPatch {
-            enabled: Some(true),
-            ..Default::default()
-        },
-    )
-    .await
-    .expect("billing on");
-    db.recharge_tenant(&scope, Money::from_units(1_000_000 * 100_000))
-        .await
-        .expect("recharge");
 
     let start = Instant::now();
     let mut next = 0;

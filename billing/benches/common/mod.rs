@@ -1,4 +1,5 @@
-//! What the storage benchmarks share: a synthetic rate deck.
+//! What the storage benchmarks share: a synthetic rate deck, and a tenant
+//! that rates and charges with it.
 
 use futures::StreamExt;
 
@@ -36,4 +37,35 @@ pub fn deck_priced(
         Ok(chunk.into_bytes())
     });
     header.chain(body)
+}
+
+/// A fresh database with a tenant `deck.example.com` that rates with a
+/// [`deck`] of `rows` prefixes, charges its calls and has funds for a
+/// million of them.
+#[allow(dead_code)]
+pub async fn charging_tenant(
+    backend: billing::Backend,
+    rows: u64,
+) -> (billing::testing::TestDb, billing::Scope) {
+    use billing::testing::{new_tenant, TestDb};
+    use model::billing_settings::BillingSettingsPatch;
+
+    let t = TestDb::new(backend).await.expect("database");
+    let scope = new_tenant(&t.db, "deck.example.com").await.expect("tenant");
+    t.db.import_call_rates(&scope, deck(rows))
+        .await
+        .expect("deck");
+    t.db.update_billing_settings(
+        &scope,
+        BillingSettingsPatch {
+            enabled: Some(true),
+            ..Default::default()
+        },
+    )
+    .await
+    .expect("billing on");
+    t.db.recharge_tenant(&scope, model::Money::from_units(1_000_000 * 100_000))
+        .await
+        .expect("recharge");
+    (t, scope)
 }
