@@ -12,7 +12,7 @@ use billing::Backend;
 use model::cdr::{CallRecord, Direction, NewCdr};
 
 mod common;
-use common::charging_tenant;
+use common::{charging_tenant, run_on_backends};
 
 const BATCH: usize = 1_000;
 const DECK_ROWS: u64 = 100_000;
@@ -97,25 +97,5 @@ async fn run(backend: Backend, batches: u64) {
 }
 
 fn main() {
-    if std::env::args().any(|a| a == "--list") {
-        return;
-    }
-    let batches: u64 = std::env::var("RATEDECK_BENCH_BATCHES")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(30);
-    let backends =
-        std::env::var("RATEDECK_BENCH_BACKENDS").unwrap_or_else(|_| "sqlite,postgres".to_string());
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .expect("runtime");
-    for name in backends.split(',') {
-        let backend = match name.trim() {
-            "sqlite" => Backend::Sqlite,
-            "postgres" => Backend::Postgres,
-            other => panic!("unknown backend {other}"),
-        };
-        runtime.block_on(run(backend, batches));
-    }
+    run_on_backends("RATEDECK_BENCH_BATCHES", 30, run);
 }

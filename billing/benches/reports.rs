@@ -15,7 +15,7 @@ use billing::Backend;
 use model::cdr::{CallRecord, Direction, NewCdr};
 
 mod common;
-use common::charging_tenant;
+use common::{charging_tenant, run_on_backends};
 
 const BATCH: u64 = 1_000;
 const DECK_ROWS: u64 = 10_000;
@@ -108,25 +108,5 @@ async fn run(backend: Backend, total: u64) {
 }
 
 fn main() {
-    if std::env::args().any(|a| a == "--list") {
-        return;
-    }
-    let total: u64 = std::env::var("RATEDECK_BENCH_CDRS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(100_000);
-    let backends =
-        std::env::var("RATEDECK_BENCH_BACKENDS").unwrap_or_else(|_| "sqlite,postgres".to_string());
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .expect("runtime");
-    for name in backends.split(',') {
-        let backend = match name.trim() {
-            "sqlite" => Backend::Sqlite,
-            "postgres" => Backend::Postgres,
-            other => panic!("unknown backend {other}"),
-        };
-        runtime.block_on(run(backend, total));
-    }
+    run_on_backends("RATEDECK_BENCH_CDRS", 100_000, run);
 }

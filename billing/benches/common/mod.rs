@@ -69,3 +69,35 @@ pub async fn charging_tenant(
         .expect("recharge");
     (t, scope)
 }
+
+/// A benchmark's `main`: reads the count `var` (else `default`), then runs
+/// `run` on each database `RATEDECK_BENCH_BACKENDS` names (`sqlite,postgres`
+/// unless set). `--list` (cargo's probe) runs nothing.
+#[allow(dead_code)]
+pub fn run_on_backends<F, Fut>(var: &str, default: u64, run: F)
+where
+    F: Fn(billing::Backend, u64) -> Fut,
+    Fut: std::future::Future<Output = ()>,
+{
+    if std::env::args().any(|a| a == "--list") {
+        return;
+    }
+    let count: u64 = std::env::var(var)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default);
+    let backends =
+        std::env::var("RATEDECK_BENCH_BACKENDS").unwrap_or_else(|_| "sqlite,postgres".to_string());
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    for name in backends.split(',') {
+        let backend = match name.trim() {
+            "sqlite" => billing::Backend::Sqlite,
+            "postgres" => billing::Backend::Postgres,
+            other => panic!("unknown backend {other}"),
+        };
+        runtime.block_on(run(backend, count));
+    }
+}
