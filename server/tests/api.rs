@@ -916,13 +916,7 @@ async fn balances_recharge_exactly_and_keep_a_ledger(backend: Backend) {
     }
 
     // The tenant's administrator tops up a user, in exact decimals.
-    let users = app
-        .get("/api/users?filter=username%20eq%20'101'", &admin)
-        .await;
-    let user_id = users.body["items"][0]["id"]
-        .as_str()
-        .expect("id")
-        .to_string();
+    let user_id = app.user_id(&admin, "101").await;
     let user_path = format!("/api/users/{user_id}/balance");
     for _ in 0..3 {
         let done = app.post(&user_path, &admin, json!({"balance": 0.1})).await;

@@ -338,13 +338,7 @@ async fn user_accounts_pay_for_their_own_calls(backend: Backend) {
     let (root, tenant, admin) = online_tenant(&app).await;
     app.post("/api/tenant/billing", &admin, json!({"account": "USER"}))
         .await;
-    let users = app
-        .get("/api/users?filter=username%20eq%20'101'", &admin)
-        .await;
-    let user_id = users.body["items"][0]["id"]
-        .as_str()
-        .expect("user")
-        .to_string();
+    let user_id = app.user_id(&admin, "101").await;
     let recharged = app
         .post(
             &format!("/api/users/{user_id}/balance"),

@@ -230,16 +230,7 @@ async fn a_standard_user_sees_the_calls_billed_to_it(backend: Backend) {
     app.post("/api/tenant/billing", &admin, json!({"account": "USER"}))
         .await;
     for name in ["101", "boss"] {
-        let users = app
-            .get(
-                &format!("/api/users?filter=username%20eq%20'{name}'"),
-                &admin,
-            )
-            .await;
-        let id = users.body["items"][0]["id"]
-            .as_str()
-            .expect("user")
-            .to_string();
+        let id = app.user_id(&admin, name).await;
         let recharged = app
             .post(
                 &format!("/api/users/{id}/balance"),

@@ -72,21 +72,6 @@ async fn portal_login(app: &TestApp, username: &str, password: &str) -> Answer {
     app.send(request).await
 }
 
-/// The id of a tenant's user by name, as its administrator sees it.
-async fn user_id(app: &TestApp, admin: &str, username: &str) -> String {
-    let users = app
-        .get(
-            &format!("/api/users?filter=username%20eq%20'{username}'"),
-            admin,
-        )
-        .await;
-    assert_eq!(users.status, StatusCode::OK, "{}", users.text);
-    users.body["items"][0]["id"]
-        .as_str()
-        .expect("user id")
-        .to_string()
-}
-
 async fn audit_entries(app: &TestApp, root: &str, entity: &str, id: &str) -> Vec<Value> {
     let filter: String = form_urlencoded::byte_serialize(
         format!("entity eq '{entity}' and entity_id eq '{id}'").as_bytes(),
@@ -336,9 +321,9 @@ async fn users_are_administered_within_their_tenant(backend: Backend) {
     let root = app.admin().await;
     let (_, boss, user) = app.tenant(&root, DOMAIN).await;
     let (_, globex_boss, _) = app.tenant(&root, "globex.example.com").await;
-    let extension = user_id(&app, &boss, "101").await;
-    let globex_extension = user_id(&app, &globex_boss, "101").await;
-    let me = user_id(&app, &boss, "boss").await;
+    let extension = app.user_id(&boss, "101").await;
+    let globex_extension = app.user_id(&globex_boss, "101").await;
+    let me = app.user_id(&boss, "boss").await;
     let path = format!("/api/users/{extension}");
 
     // Role changes, within the tenant's roles.

@@ -157,6 +157,22 @@ impl TestApp {
         self.login("admin", ADMIN_PASSWORD, None).await
     }
 
+    /// The id of a tenant's user by name, as `admin` (its administrator)
+    /// sees it.
+    pub async fn user_id(&self, admin: &str, username: &str) -> String {
+        let users = self
+            .get(
+                &format!("/api/users?filter=username%20eq%20'{username}'"),
+                admin,
+            )
+            .await;
+        assert_eq!(users.status, StatusCode::OK, "{}", users.text);
+        users.body["items"][0]["id"]
+            .as_str()
+            .expect("user id")
+            .to_string()
+    }
+
     /// Creates a tenant with an Admin and a StandardUser; answers
     /// (tenant id, admin token, user token).
     pub async fn tenant(&self, root: &str, domain: &str) -> (String, String, String) {
