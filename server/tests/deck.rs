@@ -197,24 +197,6 @@ async fn a_bad_line_refuses_the_file(backend: Backend) {
     }
 }
 
-/// Logs in to the portal; answers the session cookie (`name=value`).
-async fn portal_session(app: &TestApp, username: &str) -> String {
-    let form = format!("username={username}&password=password-123&domain={DOMAIN}");
-    let request = Request::builder()
-        .method("POST")
-        .uri("/portal/fn/login")
-        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
-        .body(Body::from(form))
-        .expect("request");
-    let answer = app.send(request).await;
-    let cookie = answer
-        .headers
-        .get(header::SET_COOKIE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_else(|| panic!("no session cookie: {} {}", answer.status, answer.text));
-    cookie.split(';').next().unwrap_or_default().to_string()
-}
-
 async fn portal_import(app: &TestApp, cookie: Option<&str>, query: &str, csv: String) -> Answer {
     let mut request = Request::builder()
         .method("POST")
@@ -230,7 +212,7 @@ async fn portal_import(app: &TestApp, cookie: Option<&str>, query: &str, csv: St
 async fn the_portal_previews_and_commits_with_its_session(backend: Backend) {
     let app = TestApp::new(backend).await;
     let (admin, _) = tenant_with_rates(&app).await;
-    let boss = portal_session(&app, "boss").await;
+    let boss = common::portal::session(&app, "boss", DOMAIN).await;
 
     let preview = portal_import(&app, Some(&boss), "?dry_run=true&mode=replace", deck()).await;
     assert_eq!(preview.status, StatusCode::OK, "{}", preview.text);
@@ -286,7 +268,7 @@ async fn the_portal_previews_and_commits_with_its_session(backend: Backend) {
     // Without a session, or as a standard user, nothing is read.
     let anonymous = portal_import(&app, None, "?dry_run=true", deck()).await;
     assert_eq!(anonymous.status, StatusCode::UNAUTHORIZED);
-    let clerk = portal_session(&app, "101").await;
+    let clerk = common::portal::session(&app, "101", DOMAIN).await;
     let by_user = portal_import(&app, Some(&clerk), "?dry_run=true", deck()).await;
     assert_eq!(by_user.status, StatusCode::FORBIDDEN, "{}", by_user.text);
     let wrong = portal_import(&app, Some(&boss), "?mode=all", deck()).await;

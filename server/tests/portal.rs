@@ -16,24 +16,6 @@ use tower::ServiceExt;
 
 const DOMAIN: &str = "acme.example.com";
 
-/// Logs in to the portal; answers the session cookie (`name=value`).
-async fn portal_session(app: &TestApp, username: &str) -> String {
-    let form = format!("username={username}&password=password-123&domain={DOMAIN}");
-    let request = Request::builder()
-        .method("POST")
-        .uri("/portal/fn/login")
-        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
-        .body(Body::from(form))
-        .expect("request");
-    let answer = app.send(request).await;
-    let cookie = answer
-        .headers
-        .get(header::SET_COOKIE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_else(|| panic!("no session cookie: {} {}", answer.status, answer.text));
-    cookie.split(';').next().unwrap_or_default().to_string()
-}
-
 /// Calls a portal server function the way the hydrated page does.
 async fn server_fn(app: &TestApp, cookie: Option<&str>, name: &str, args: Value) -> Answer {
     let mut request = Request::builder()
@@ -70,7 +52,7 @@ async fn refusals_answer_their_own_status(backend: Backend) {
         .await;
     assert_eq!(plan.status, StatusCode::OK, "{}", plan.text);
 
-    let boss = portal_session(&app, "boss").await;
+    let boss = common::portal::session(&app, "boss", DOMAIN).await;
     // A tariff in use: 409, with the message the page shows.
     let in_use = server_fn(
         &app,
@@ -140,7 +122,7 @@ async fn refusals_answer_their_own_status(backend: Backend) {
     assert_eq!(saved.status, StatusCode::OK, "{}", saved.text);
 
     // A standard user may not change tariffs: 403.
-    let user = portal_session(&app, "101").await;
+    let user = common::portal::session(&app, "101", DOMAIN).await;
     let forbidden = server_fn(
         &app,
         Some(&user),
