@@ -2,18 +2,37 @@
 # Builds the portal's browser side into target/site, where the server serves
 # it from (LEPTOS_SITE_ROOT):
 #   target/site/pkg/ratedeck.<hash>.js, .wasm  the hydrate entry (frontend crate)
+#                                              and its main wasm module
+#   target/site/pkg/split_*.<hash>.wasm        each page's own code, loaded when
+#   target/site/pkg/chunk_*.<hash>.wasm        the page is first shown, and the
+#                                              code pages share
+#   target/site/pkg/__wasm_split.<hash>.js     the script that loads them
+#   target/site/pkg/__wasm_split_manifest.<hash>.json
+#                                              the modules each page needs (the
+#                                              server names them in the page's
+#                                              head, for the browser to preload)
 #   target/site/pkg/ratedeck.<hash>.css        style/main.css
 #   target/site/hash.txt                       the hashes, read by the server
 #   target/site/*                              public/
-# Each name under pkg/ carries the first 16 hex digits of its content's
-# SHA-256, so browsers may keep it for a year; each file also gets its .gz and
-# (with Debian's brotli) .br twin, served to clients that accept them.
+#
+# The pages are Leptos lazy routes (app/src/lib.rs): the wasm is linked with
+# its relocations (`--emit-relocs`) and cut at them by `split-wasm split`
+# (tools/split-wasm, the crate wasm_split_cli_support, as cargo-leptos
+# --split does); wasm-bindgen then keeps the exports the split modules import
+# (`--keep-lld-exports`). Every split file's name carries the SHA-256 (first
+# 16 hex digits) of all of them together (`split-wasm fingerprint`: the main
+# script and the loader import each other, so none can carry its own), the
+# stylesheet's the hash of its own content; browsers may keep them all for a
+# year. Each file under pkg/ also gets its .gz and (with Debian's brotli) .br
+# twin, served to clients that accept them.
 #
 # Usage: scripts/build-site.sh [--release]
 # --release builds the wasm with the size-optimised `wasm-release` profile and
-# shrinks it with wasm-opt; without it, a debug build (quicker to compile, for
-# tests). Needs the wasm32 target, wasm-bindgen-cli and, for --release,
-# binaryen's wasm-opt: scripts/setup-tools.sh installs them.
+# shrinks every module with wasm-opt; without it, a debug build (quicker to
+# compile, for tests), split the same way. Needs the wasm32 target,
+# wasm-bindgen-cli and, for --release, binaryen's wasm-opt:
+# scripts/setup-tools.sh installs them. split-wasm is built here (in release:
+# it reads a debug wasm of tens of megabytes).
 # Every build here is type-erased (`--cfg erase_components`, set for all
 # cargo builds in .cargo/config.toml), as the server's is: the two must agree
 # for the pages to hydrate. A RUSTFLAGS in the environment would replace it.
@@ -32,41 +51,64 @@ fi
 site="target/site"
 pkg="$site/pkg"
 name="ratedeck"
+target_dir="${CARGO_TARGET_DIR:-target}"
+work="$target_dir/site-build/$profile_dir"
+# Where a fingerprint goes in a name until `split-wasm fingerprint` puts it
+# there (tools/split-wasm: PLACEHOLDER).
+placeholder="________________"
 
-cargo build -p frontend --lib --target wasm32-unknown-unknown --profile "$profile"
+# Only the frontend's own link gets --emit-relocs (cargo rustc's arguments
+# go to that crate alone), so the dependencies' builds are shared with
+# `cargo build` and clippy.
+cargo rustc -p frontend --lib --crate-type cdylib --target wasm32-unknown-unknown \
+    --profile "$profile" -- -C link-arg=--emit-relocs
+cargo build -p split-wasm --release
+split_wasm="$target_dir/release/split-wasm"
 
-rm -rf "$pkg" "$site/hash.txt"
-mkdir -p "$pkg"
-wasm-bindgen --target web --no-typescript --out-dir "$pkg" --out-name "$name" \
-    "${CARGO_TARGET_DIR:-target}/wasm32-unknown-unknown/$profile_dir/frontend.wasm"
+rm -rf "$pkg" "$site/hash.txt" "$work"
+mkdir -p "$pkg" "$work"
+"$split_wasm" split "$target_dir/wasm32-unknown-unknown/$profile_dir/frontend.wasm" \
+    "$work/main.wasm" "$pkg" "$name"
+wasm-bindgen --target web --no-typescript --keep-lld-exports --no-demangle \
+    --out-dir "$work" --out-name "$name" "$work/main.wasm"
+mv "$work/$name.js" "$pkg/$name.$placeholder.js"
+if [ -d "$work/snippets" ]; then mv "$work/snippets" "$pkg/"; fi
 
 if [ "$profile" = "wasm-release" ]; then
     # npm's binaryen (end2end/node_modules/.bin): Debian's older wasm-opt
     # produces a module that fails to hydrate.
     wasm_opt="$root/end2end/node_modules/.bin/wasm-opt"
     # --converge repeats -Oz while it still shrinks the module (about 1%
-    # more, at twice the time); the debug and producers sections go.
-    "$wasm_opt" -Oz --converge --strip-debug --strip-producers \
-        --enable-bulk-memory --enable-nontrapping-float-to-int \
-        "$pkg/${name}_bg.wasm" -o "$pkg/${name}_bg.wasm"
+    # more, at twice the time); the debug and producers sections go. The
+    # main module keeps its exports, which the split modules import.
+    optimise() {
+        "$wasm_opt" -Oz --converge --strip-debug --strip-producers \
+            --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext \
+            --enable-mutable-globals "$1" -o "$2"
+    }
+    optimise "$work/${name}_bg.wasm" "$pkg/$name.$placeholder.wasm"
+    for module in "$pkg"/split_*."$placeholder".wasm "$pkg"/chunk_*."$placeholder".wasm; do
+        [ -e "$module" ] || continue
+        optimise "$module" "$module"
+    done
+else
+    mv "$work/${name}_bg.wasm" "$pkg/$name.$placeholder.wasm"
 fi
 
+hash="$("$split_wasm" fingerprint "$pkg")"
 cp style/main.css "$pkg/$name.css"
-cp -r public/. "$site/"
-
-fingerprint() { sha256sum "$1" | cut -c1-16; }
-js_hash="$(fingerprint "$pkg/$name.js")"
-wasm_hash="$(fingerprint "$pkg/${name}_bg.wasm")"
-css_hash="$(fingerprint "$pkg/$name.css")"
-mv "$pkg/$name.js" "$pkg/$name.$js_hash.js"
-mv "$pkg/${name}_bg.wasm" "$pkg/$name.$wasm_hash.wasm"
+css_hash="$(sha256sum "$pkg/$name.css" | cut -c1-16)"
 mv "$pkg/$name.css" "$pkg/$name.$css_hash.css"
-printf 'js: %s\nwasm: %s\ncss: %s\n' "$js_hash" "$wasm_hash" "$css_hash" >"$site/hash.txt"
+cp -r public/. "$site/"
+# js and wasm: the hydrate entry; split and manifest: Leptos' names for the
+# loader script and the manifest (`__wasm_split.<hash>.js`, ...).
+printf 'js: %s\nwasm: %s\ncss: %s\nsplit: %s\nmanifest: %s\n' \
+    "$hash" "$hash" "$css_hash" "$hash" "$hash" >"$site/hash.txt"
 
 # The strongest levels for a release; quicker ones for a debug build's large wasm.
 levels=(-6 -q 5)
 if [ "$profile" = "wasm-release" ]; then levels=(-9 -q 11); fi
-for file in "$pkg/$name.$js_hash.js" "$pkg/$name.$wasm_hash.wasm" "$pkg/$name.$css_hash.css"; do
+for file in "$pkg"/*.js "$pkg"/*.wasm "$pkg"/*.css; do
     gzip "${levels[0]}" --keep --force "$file"
     if command -v brotli >/dev/null; then
         brotli "${levels[1]}" "${levels[2]}" --keep --force "$file"
@@ -75,7 +117,13 @@ done
 if ! command -v brotli >/dev/null; then
     echo "brotli is not installed (scripts/setup-tools.sh installs it): gzip only" >&2
 fi
+rm -rf "$work"
 
-wasm="$pkg/$name.$wasm_hash.wasm"
-printf 'site built in %s (%s wasm: %s bytes, %s gzipped)\n' "$site" "$profile" \
-    "$(stat -c %s "$wasm")" "$(stat -c %s "$wasm.gz")"
+# What a browser fetches: the main module always, each page's modules (the
+# manifest's list for it) when the page is first shown.
+size() { stat -c %s "$1"; }
+main_wasm="$pkg/$name.$hash.wasm"
+printf 'site built in %s (%s): main wasm %s bytes, %s gzipped; %s split modules, %s bytes gzipped in all\n' \
+    "$site" "$profile" "$(size "$main_wasm")" "$(size "$main_wasm.gz")" \
+    "$(find "$pkg" -name 'split_*.wasm' -o -name 'chunk_*.wasm' | wc -l)" \
+    "$(find "$pkg" \( -name 'split_*.wasm.gz' -o -name 'chunk_*.wasm.gz' \) -printf '%s\n' | awk '{s+=$1} END {print s+0}')"

@@ -13,23 +13,10 @@ pub mod server;
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Title};
 use leptos_router::components::{ParentRoute, Route, Router, Routes};
-use leptos_router::path;
+use leptos_router::{lazy_route, path, Lazy, LazyRoute};
 
 use crate::components::layout::Layout;
-use crate::pages::account::AccountPage;
-use crate::pages::audit::AuditPage;
-use crate::pages::balances::BalancesPage;
-use crate::pages::billing_plans::BillingPlansPage;
-use crate::pages::billing_settings::BillingSettingsPage;
-use crate::pages::cdrs::{CdrDetailPage, CdrsPage};
-use crate::pages::live_calls::LiveCallsPage;
-use crate::pages::prices::PricesPage;
-use crate::pages::rates::RatesPage;
-use crate::pages::tariffs::TariffsPage;
-use crate::pages::tenants::TenantsPage;
-use crate::pages::tokens::TokensPage;
-use crate::pages::users::UsersPage;
-use crate::pages::{home::HomePage, login::LoginPage, not_found::NotFound};
+use crate::pages::not_found::NotFound;
 
 /// The HTML document around the app. On the server it also sets the page's
 /// Content-Security-Policy: only the site's own files, and the one inline
@@ -71,6 +58,51 @@ fn stylesheet_href(options: &LeptosOptions) -> String {
     format!("/{}/{}.css", options.site_pkg_dir, options.output_name)
 }
 
+/// A page whose code is not in the browser's main module: the browser loads
+/// it (the page's own wasm module, and any it shares with other pages) when
+/// the page is first shown. On a page the server renders, the server names
+/// those modules in the page's head for the browser to preload, and
+/// hydration waits for them (see `frontend`). The route's `data` creates
+/// nothing: each page loads its data itself, as it did before it was lazy.
+macro_rules! lazy_page {
+    ($($route:ident => $page:path),* $(,)?) => {$(
+        #[doc = concat!("The lazily loaded route of [`", stringify!($page), "`].")]
+        pub struct $route;
+
+        #[lazy_route]
+        impl LazyRoute for $route {
+            fn data() -> Self {
+                $route
+            }
+
+            fn view(_this: Self) -> AnyView {
+                view! { <$page /> }.into_any()
+            }
+        }
+    )*};
+}
+
+lazy_page! {
+    LoginRoute => pages::login::LoginPage,
+    HomeRoute => pages::home::HomePage,
+    RatesRoute => pages::rates::RatesPage,
+    TariffsRoute => pages::tariffs::TariffsPage,
+    BillingPlansRoute => pages::billing_plans::BillingPlansPage,
+    BillingSettingsRoute => pages::billing_settings::BillingSettingsPage,
+    TenantsRoute => pages::tenants::TenantsPage,
+    UsersRoute => pages::users::UsersPage,
+    AccountRoute => pages::account::AccountPage,
+    TokensRoute => pages::tokens::TokensPage,
+    AuditRoute => pages::audit::AuditPage,
+    CdrsRoute => pages::cdrs::CdrsPage,
+    CdrDetailRoute => pages::cdrs::CdrDetailPage,
+    BalancesRoute => pages::balances::BalancesPage,
+    LiveCallsRoute => pages::live_calls::LiveCallsPage,
+    PricesRoute => pages::prices::PricesPage,
+}
+
+/// The portal. Every page is lazily loaded ([`lazy_page`]); the frame
+/// around them ([`Layout`]) and the fallback are in the main module.
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
@@ -78,23 +110,23 @@ pub fn App() -> impl IntoView {
         <Title text="Ratedeck" />
         <Router>
             <Routes fallback=NotFound>
-                <Route path=path!("/login") view=LoginPage />
+                <Route path=path!("/login") view={Lazy::<LoginRoute>::new()} />
                 <ParentRoute path=path!("") view=Layout>
-                    <Route path=path!("") view=HomePage />
-                    <Route path=path!("rates") view=RatesPage />
-                    <Route path=path!("tariffs") view=TariffsPage />
-                    <Route path=path!("billing-plans") view=BillingPlansPage />
-                    <Route path=path!("billing") view=BillingSettingsPage />
-                    <Route path=path!("tenants") view=TenantsPage />
-                    <Route path=path!("users") view=UsersPage />
-                    <Route path=path!("account") view=AccountPage />
-                    <Route path=path!("tokens") view=TokensPage />
-                    <Route path=path!("audit") view=AuditPage />
-                    <Route path=path!("cdrs") view=CdrsPage />
-                    <Route path=path!("balances") view=BalancesPage />
-                    <Route path=path!("live-calls") view=LiveCallsPage />
-                    <Route path=path!("prices") view=PricesPage />
-                    <Route path=path!("cdrs/:id") view=CdrDetailPage />
+                    <Route path=path!("") view={Lazy::<HomeRoute>::new()} />
+                    <Route path=path!("rates") view={Lazy::<RatesRoute>::new()} />
+                    <Route path=path!("tariffs") view={Lazy::<TariffsRoute>::new()} />
+                    <Route path=path!("billing-plans") view={Lazy::<BillingPlansRoute>::new()} />
+                    <Route path=path!("billing") view={Lazy::<BillingSettingsRoute>::new()} />
+                    <Route path=path!("tenants") view={Lazy::<TenantsRoute>::new()} />
+                    <Route path=path!("users") view={Lazy::<UsersRoute>::new()} />
+                    <Route path=path!("account") view={Lazy::<AccountRoute>::new()} />
+                    <Route path=path!("tokens") view={Lazy::<TokensRoute>::new()} />
+                    <Route path=path!("audit") view={Lazy::<AuditRoute>::new()} />
+                    <Route path=path!("cdrs") view={Lazy::<CdrsRoute>::new()} />
+                    <Route path=path!("balances") view={Lazy::<BalancesRoute>::new()} />
+                    <Route path=path!("live-calls") view={Lazy::<LiveCallsRoute>::new()} />
+                    <Route path=path!("prices") view={Lazy::<PricesRoute>::new()} />
+                    <Route path=path!("cdrs/:id") view={Lazy::<CdrDetailRoute>::new()} />
                 </ParentRoute>
             </Routes>
         </Router>

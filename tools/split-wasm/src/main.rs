@@ -1,0 +1,308 @@
+//! `split-wasm`: a step of `scripts/build-site.sh`, the portal's site build.
+//!
+//! ```text
+//! split-wasm split INPUT.wasm MAIN_OUT.wasm PKG_DIR NAME
+//! split-wasm fingerprint PKG_DIR
+//! ```
+//!
+//! `split` cuts the browser's wasm (linked with `--emit-relocs`) at its
+//! lazy-loaded functions (Leptos' `#[lazy]` and `#[lazy_route]`, which mark
+//! them with `wasm_split`): the main module goes to `MAIN_OUT.wasm`, for
+//! wasm-bindgen; each page's own code, and the code some pages share, go to
+//! `PKG_DIR` as `split_<page>.wasm` and `chunk_<n>.wasm` modules, with the
+//! loader script `__wasm_split.js` that fetches them and the manifest
+//! `__wasm_split_manifest.json` naming, for each lazy function, the modules
+//! it needs (the server reads it to tell the browser what to preload for the
+//! page it renders). Every name it writes, and every name the files use for
+//! one another (the main script `NAME.js` included), carries the placeholder
+//! [`PLACEHOLDER`] where its fingerprint goes.
+//!
+//! `fingerprint` then gives those files, once wasm-bindgen and wasm-opt are
+//! done with them, their fingerprint: the first 16 hex digits of the SHA-256
+//! of all of them together, put in place of the placeholder in their names
+//! and in their contents (the wasm modules' import names included, which is
+//! why the placeholder has the fingerprint's length). The main script and
+//! the loader import each other, so no file's name can be the hash of its
+//! own content alone: one fingerprint of the whole set names a different
+//! set whenever any of them changes, so browsers may keep them for good. It
+//! prints the fingerprint.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use sha2::{Digest, Sha256};
+
+/// Where a file's fingerprint goes in its name, between two dots: as long as
+/// a fingerprint, so that replacing it leaves a wasm module's strings (and so
+/// the module) valid.
+pub const PLACEHOLDER: &str = "________________";
+
+/// The loader script, as the main module imports it.
+const LINK_NAME: &str = "__wasm_split";
+/// The manifest of the modules each lazy function needs.
+const MANIFEST_NAME: &str = "__wasm_split_manifest";
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let outcome = match args.iter().map(String::as_str).collect::<Vec<_>>()[..] {
+        ["split", input, main_out, pkg, name] => {
+            split(Path::new(input), Path::new(main_out), Path::new(pkg), name)
+        }
+        ["fingerprint", pkg] => fingerprint(Path::new(pkg)).map(|hash| println!("{hash}")),
+        _ => Err(
+            "usage: split-wasm split INPUT.wasm MAIN_OUT.wasm PKG_DIR NAME\n       \
+             split-wasm fingerprint PKG_DIR"
+                .to_string(),
+        ),
+    };
+    match outcome {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("split-wasm: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// `stem.<placeholder>.ext`
+fn placeholder_name(stem: &str, ext: &str) -> String {
+    format!("{stem}.{PLACEHOLDER}.{ext}")
+}
+
+fn split(input: &Path, main_out: &Path, pkg: &Path, name: &str) -> Result<(), String> {
+    let wasm = std::fs::read(input).map_err(|e| format!("cannot read {}: {e}", input.display()))?;
+    let link_name = format!("./{}", placeholder_name(LINK_NAME, "js"));
+    let main_module = format!("./{}", placeholder_name(name, "js"));
+    let split = wasm_split_cli_support::transform({
+        let mut options = wasm_split_cli_support::Options::new(&wasm);
+        options.output_dir = pkg;
+        options.main_out_path = main_out;
+        options.link_name = &link_name;
+        options.main_module = &main_module;
+        options.target.web();
+        options
+    })
+    .map_err(|e| format!("cannot split {}: {e:#}", input.display()))?;
+
+    // The split modules get the placeholder in their names, and the loader
+    // fetches them by those names.
+    let loader_path = pkg.join(placeholder_name(LINK_NAME, "js"));
+    let mut loader = std::fs::read_to_string(&loader_path)
+        .map_err(|e| format!("cannot read {}: {e}", loader_path.display()))?;
+    let mut renamed = BTreeMap::new();
+    for module in &split.split_modules {
+        let stem = module
+            .file_stem()
+            .and_then(|s| s.to_str())
+            .ok_or_else(|| format!("unexpected module name {}", module.display()))?;
+        let target = module.with_file_name(placeholder_name(stem, "wasm"));
+        std::fs::rename(module, &target)
+            .map_err(|e| format!("cannot rename {}: {e}", module.display()))?;
+        let (from, to) = (
+            format!("\"./{stem}.wasm\""),
+            format!("\"./{}\"", placeholder_name(stem, "wasm")),
+        );
+        if !loader.contains(&from) {
+            return Err(format!("the loader does not fetch {stem}.wasm"));
+        }
+        loader = loader.replace(&from, &to);
+        renamed.insert(stem.to_string(), format!("{stem}.{PLACEHOLDER}"));
+    }
+    std::fs::write(&loader_path, loader)
+        .map_err(|e| format!("cannot write {}: {e}", loader_path.display()))?;
+
+    let manifest: BTreeMap<&String, Vec<&String>> = split
+        .prefetch_map
+        .iter()
+        .map(|(function, stems)| {
+            let stems = stems.iter().map(|s| renamed.get(s).unwrap_or(s)).collect();
+            (function, stems)
+        })
+        .collect();
+    let manifest_path = pkg.join(placeholder_name(MANIFEST_NAME, "json"));
+    let text = serde_json::to_string_pretty(&manifest).map_err(|e| e.to_string())?;
+    std::fs::write(&manifest_path, text)
+        .map_err(|e| format!("cannot write {}: {e}", manifest_path.display()))?;
+    eprintln!(
+        "split {} into its main module and {} lazily loaded modules for {} lazy functions",
+        input.display(),
+        split.split_modules.len(),
+        manifest.len()
+    );
+    Ok(())
+}
+
+/// `bytes` with every `from` that no `_` follows replaced by `to` (so that
+/// the placeholder after a dot is replaced, but not the start of a longer
+/// run of underscores, such as Leptos' own `__wasm_split.<22 of them>.js`).
+pub fn replace_all(bytes: &[u8], from: &[u8], to: &[u8]) -> Vec<u8> {
+    if from.is_empty() {
+        return bytes.to_vec();
+    }
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut rest = bytes;
+    while let Some(at) = rest.windows(from.len()).position(|w| w == from) {
+        let end = at + from.len();
+        out.extend_from_slice(&rest[..at]);
+        if rest.get(end) == Some(&b'_') {
+            out.extend_from_slice(&rest[at..end]);
+        } else {
+            out.extend_from_slice(to);
+        }
+        rest = &rest[end..];
+    }
+    out.extend_from_slice(rest);
+    out
+}
+
+/// The files directly in `pkg` whose name carries the placeholder, by name.
+fn placeholder_files(pkg: &Path) -> Result<Vec<(String, PathBuf)>, String> {
+    let marker = format!(".{PLACEHOLDER}.");
+    let mut files = Vec::new();
+    let entries =
+        std::fs::read_dir(pkg).map_err(|e| format!("cannot list {}: {e}", pkg.display()))?;
+    for entry in entries {
+        let entry = entry.map_err(|e| e.to_string())?;
+        let file_name = entry.file_name().to_string_lossy().into_owned();
+        if file_name.contains(&marker) && entry.path().is_file() {
+            files.push((file_name, entry.path()));
+        }
+    }
+    files.sort();
+    Ok(files)
+}
+
+/// Gives the placeholder files of `pkg` their common fingerprint, in their
+/// names and contents; answers it.
+fn fingerprint(pkg: &Path) -> Result<String, String> {
+    let files = placeholder_files(pkg)?;
+    if files.is_empty() {
+        return Err(format!(
+            "no file named *.{PLACEHOLDER}.* in {}",
+            pkg.display()
+        ));
+    }
+    let mut contents = Vec::with_capacity(files.len());
+    let mut hasher = Sha256::new();
+    for (file_name, path) in &files {
+        let bytes =
+            std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+        hasher.update(file_name.as_bytes());
+        hasher.update([0]);
+        hasher.update((bytes.len() as u64).to_le_bytes());
+        hasher.update(&bytes);
+        contents.push(bytes);
+    }
+    let digest = hasher.finalize();
+    let mut hash = String::with_capacity(PLACEHOLDER.len());
+    for byte in &digest[..PLACEHOLDER.len() / 2] {
+        let _ = write!(hash, "{byte:02x}");
+    }
+    let (from, to) = (format!(".{PLACEHOLDER}"), format!(".{hash}"));
+    for ((file_name, path), bytes) in files.iter().zip(contents) {
+        let target = path.with_file_name(file_name.replace(&from, &to));
+        std::fs::write(&target, replace_all(&bytes, from.as_bytes(), to.as_bytes()))
+            .map_err(|e| format!("cannot write {}: {e}", target.display()))?;
+        std::fs::remove_file(path).map_err(|e| format!("cannot remove {}: {e}", path.display()))?;
+    }
+    Ok(hash)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn replaces_every_occurrence() {
+        assert_eq!(
+            replace_all(b"a.X.b.X\"", b".X", b".YY"),
+            b"a.YY.b.YY\"".to_vec()
+        );
+        assert_eq!(replace_all(b"nothing", b".X", b".Y"), b"nothing".to_vec());
+        assert_eq!(replace_all(b"..X..X", b".X", b"-"), b".-.-".to_vec());
+        // Not the start of a longer run of underscores.
+        assert_eq!(
+            replace_all(b".__._.___", b".__", b".ab"),
+            b".ab._.___".to_vec()
+        );
+    }
+
+    fn scratch(name: &str) -> PathBuf {
+        let dir = std::env::temp_dir().join(format!("split-wasm-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("scratch directory");
+        dir
+    }
+
+    fn write_site(dir: &Path, main: &str) {
+        let js = format!("import * as s from './{LINK_NAME}.{PLACEHOLDER}.js';\n{main}");
+        std::fs::write(dir.join(placeholder_name("site", "js")), js).expect("write");
+        let loader = format!("import {{ initSync }} from \"./site.{PLACEHOLDER}.js\";\nfetch(\"./split_a.{PLACEHOLDER}.wasm\")");
+        std::fs::write(dir.join(placeholder_name(LINK_NAME, "js")), loader).expect("write");
+        // A module's import name, in binary, next to a longer run of underscores.
+        let mut wasm = b"\0asm\x01\0\0\0".to_vec();
+        wasm.extend_from_slice(format!("./{LINK_NAME}.{PLACEHOLDER}.js").as_bytes());
+        wasm.extend_from_slice(b"\0__wasm_split.______________________.js\xff");
+        std::fs::write(dir.join(placeholder_name("split_a", "wasm")), wasm).expect("write");
+        let manifest = format!("{{\"page\": [\"split_a.{PLACEHOLDER}\"]}}");
+        std::fs::write(dir.join(placeholder_name(MANIFEST_NAME, "json")), manifest).expect("write");
+        std::fs::write(dir.join("site.css"), format!("/* .{PLACEHOLDER}. */")).expect("write");
+    }
+
+    #[test]
+    fn fingerprints_names_and_references_with_one_hash_of_all_the_files() {
+        let dir = scratch("names");
+        write_site(&dir, "run();");
+        let hash = fingerprint(&dir).expect("fingerprint");
+        assert_eq!(hash.len(), PLACEHOLDER.len());
+        assert!(hash.bytes().all(|b| b.is_ascii_hexdigit()));
+
+        let js = std::fs::read_to_string(dir.join(format!("site.{hash}.js"))).expect("main");
+        assert_eq!(
+            js,
+            format!("import * as s from './__wasm_split.{hash}.js';\nrun();")
+        );
+        let loader =
+            std::fs::read_to_string(dir.join(format!("__wasm_split.{hash}.js"))).expect("loader");
+        assert!(
+            loader.contains(&format!("\"./site.{hash}.js\"")),
+            "{loader}"
+        );
+        assert!(
+            loader.contains(&format!("\"./split_a.{hash}.wasm\"")),
+            "{loader}"
+        );
+        let wasm = std::fs::read(dir.join(format!("split_a.{hash}.wasm"))).expect("module");
+        let mut expected = b"\0asm\x01\0\0\0".to_vec();
+        expected.extend_from_slice(format!("./__wasm_split.{hash}.js").as_bytes());
+        expected.extend_from_slice(b"\0__wasm_split.______________________.js\xff");
+        assert_eq!(wasm, expected);
+        let manifest = std::fs::read_to_string(dir.join(format!("{MANIFEST_NAME}.{hash}.json")))
+            .expect("manifest");
+        assert_eq!(manifest, format!("{{\"page\": [\"split_a.{hash}\"]}}"));
+        // Only the files named with the placeholder are touched.
+        let css = std::fs::read_to_string(dir.join("site.css")).expect("css");
+        assert_eq!(css, format!("/* .{PLACEHOLDER}. */"));
+        assert!(placeholder_files(&dir).expect("list").is_empty());
+
+        // A change in any file gives every file a new name; the same files the same.
+        let again = scratch("names-again");
+        write_site(&again, "run();");
+        assert_eq!(fingerprint(&again).expect("fingerprint"), hash);
+        let changed = scratch("names-changed");
+        write_site(&changed, "run(1);");
+        assert_ne!(fingerprint(&changed).expect("fingerprint"), hash);
+        for d in [dir, again, changed] {
+            let _ = std::fs::remove_dir_all(d);
+        }
+    }
+
+    #[test]
+    fn refuses_a_directory_without_placeholder_files() {
+        let dir = scratch("empty");
+        assert!(fingerprint(&dir).is_err());
+        let _ = std::fs::remove_dir_all(dir);
+    }
+}
