@@ -34,6 +34,8 @@ use std::process::ExitCode;
 
 use sha2::{Digest, Sha256};
 
+mod merge;
+
 /// Where a file's fingerprint goes in its name, between two dots: as long as
 /// a fingerprint, so that replacing it leaves a wasm module's strings (and so
 /// the module) valid.
@@ -86,13 +88,17 @@ fn split(input: &Path, main_out: &Path, pkg: &Path, name: &str) -> Result<(), St
     })
     .map_err(|e| format!("cannot split {}: {e:#}", input.display()))?;
 
-    // The split modules get the placeholder in their names, and the loader
-    // fetches them by those names.
     let loader_path = pkg.join(placeholder_name(LINK_NAME, "js"));
     let mut loader = std::fs::read_to_string(&loader_path)
         .map_err(|e| format!("cannot read {}: {e}", loader_path.display()))?;
+    let mut prefetch = split.prefetch_map.clone();
+    let mut modules = split.split_modules.clone();
+    let merged = merge_shared_modules(&mut modules, &mut prefetch, &mut loader)?;
+
+    // The split modules get the placeholder in their names, and the loader
+    // fetches them by those names.
     let mut renamed = BTreeMap::new();
-    for module in &split.split_modules {
+    for module in &modules {
         let stem = module
             .file_stem()
             .and_then(|s| s.to_str())
@@ -113,8 +119,7 @@ fn split(input: &Path, main_out: &Path, pkg: &Path, name: &str) -> Result<(), St
     std::fs::write(&loader_path, loader)
         .map_err(|e| format!("cannot write {}: {e}", loader_path.display()))?;
 
-    let manifest: BTreeMap<&String, Vec<&String>> = split
-        .prefetch_map
+    let manifest: BTreeMap<&String, Vec<&String>> = prefetch
         .iter()
         .map(|(function, stems)| {
             let stems = stems.iter().map(|s| renamed.get(s).unwrap_or(s)).collect();
@@ -126,12 +131,129 @@ fn split(input: &Path, main_out: &Path, pkg: &Path, name: &str) -> Result<(), St
     std::fs::write(&manifest_path, text)
         .map_err(|e| format!("cannot write {}: {e}", manifest_path.display()))?;
     eprintln!(
-        "split {} into its main module and {} lazily loaded modules for {} lazy functions",
+        "split {} into its main module and {} lazily loaded modules for {} lazy functions \
+         ({} modules of shared code merged into {merged})",
         input.display(),
-        split.split_modules.len(),
-        manifest.len()
+        modules.len(),
+        manifest.len(),
+        split.split_modules.len() - modules.len() + merged,
     );
     Ok(())
+}
+
+/// The number in a shared module's name, `chunk_<n>`.
+fn chunk_number(stem: &str) -> Option<usize> {
+    stem.strip_prefix("chunk_")?.parse().ok()
+}
+
+/// Merges the shared modules as [`merge::plan`] says: each group becomes
+/// one file, with its first module's name; the loader's lists of the modules
+/// each page needs (`[__chunk_1, __chunk_5]`) and the manifest name that
+/// file instead of its members. Answers the number of merged files.
+fn merge_shared_modules(
+    modules: &mut Vec<PathBuf>,
+    prefetch: &mut std::collections::HashMap<String, Vec<String>>,
+    loader: &mut String,
+) -> Result<usize, String> {
+    let mut functions: Vec<&String> = prefetch.keys().collect();
+    functions.sort();
+    if functions.len() > 128 {
+        return Err("more than 128 lazy functions".into());
+    }
+    let mut chunks: Vec<(usize, PathBuf)> = modules
+        .iter()
+        .filter_map(|m| Some((chunk_number(m.file_stem()?.to_str()?)?, m.clone())))
+        .collect();
+    chunks.sort();
+    let mut shapes = Vec::with_capacity(chunks.len());
+    for (n, path) in &chunks {
+        let stem = format!("chunk_{n}");
+        let pages = functions
+            .iter()
+            .enumerate()
+            .filter(|(_, f)| prefetch[**f].contains(&stem))
+            .fold(0u128, |mask, (bit, _)| mask | (1 << bit));
+        let size = std::fs::metadata(path).map_err(|e| e.to_string())?.len();
+        shapes.push((pages, size));
+    }
+    let mut target: BTreeMap<usize, usize> = BTreeMap::new();
+    let mut merged = 0;
+    for group in merge::plan(&shapes) {
+        let first = chunks[group[0]].0;
+        for &member in &group {
+            target.insert(chunks[member].0, first);
+        }
+        if group.len() == 1 {
+            continue;
+        }
+        let bytes = group
+            .iter()
+            .map(|&m| std::fs::read(&chunks[m].1).map_err(|e| e.to_string()))
+            .collect::<Result<Vec<_>, _>>()?;
+        let slices: Vec<&[u8]> = bytes.iter().map(Vec::as_slice).collect();
+        let module = merge::merge(&slices)
+            .map_err(|e| format!("cannot merge the shared modules {group:?}: {e}"))?;
+        std::fs::write(&chunks[group[0]].1, module).map_err(|e| e.to_string())?;
+        for &member in &group[1..] {
+            std::fs::remove_file(&chunks[member].1).map_err(|e| e.to_string())?;
+            modules.retain(|m| m != &chunks[member].1);
+        }
+        merged += 1;
+    }
+
+    for stems in prefetch.values_mut() {
+        let mut seen = std::collections::HashSet::new();
+        let mut out = Vec::with_capacity(stems.len());
+        for stem in stems.drain(..) {
+            let stem = match chunk_number(&stem).and_then(|n| target.get(&n)) {
+                Some(first) => format!("chunk_{first}"),
+                None => stem,
+            };
+            if seen.insert(stem.clone()) {
+                out.push(stem);
+            }
+        }
+        *stems = out;
+    }
+    *loader = rewrite_dependencies(loader, &target)?;
+    Ok(merged)
+}
+
+/// The loader with each list of shared modules a page needs
+/// (`[__chunk_3, __chunk_5]`) naming every module by its group's first one,
+/// once. A module left out of its group's file is still declared but no
+/// longer used.
+fn rewrite_dependencies(loader: &str, target: &BTreeMap<usize, usize>) -> Result<String, String> {
+    const LIST: &str = "[__chunk_";
+    let mut out = String::with_capacity(loader.len());
+    let mut rest = loader;
+    while let Some(at) = rest.find(LIST) {
+        out.push_str(&rest[..at]);
+        let end = rest[at..]
+            .find(']')
+            .ok_or("an unterminated list of shared modules in the loader")?;
+        let mut names: Vec<String> = Vec::new();
+        for name in rest[at + 1..at + end].split(',') {
+            let n: usize = name
+                .trim()
+                .strip_prefix("__chunk_")
+                .and_then(|n| n.parse().ok())
+                .ok_or_else(|| format!("an unexpected shared module {name:?} in the loader"))?;
+            let first = target
+                .get(&n)
+                .ok_or_else(|| format!("the loader names an unknown module chunk_{n}"))?;
+            let name = format!("__chunk_{first}");
+            if !names.contains(&name) {
+                names.push(name);
+            }
+        }
+        out.push('[');
+        out.push_str(&names.join(", "));
+        out.push(']');
+        rest = &rest[at + end + 1..];
+    }
+    out.push_str(rest);
+    Ok(out)
 }
 
 /// `bytes` with every `from` that no `_` follows replaced by `to` (so that
@@ -297,6 +419,21 @@ mod tests {
         for d in [dir, again, changed] {
             let _ = std::fs::remove_dir_all(d);
         }
+    }
+
+    #[test]
+    fn the_loader_names_each_group_once_by_its_first_module() {
+        let loader = "const __chunk_1 = makeLoad(f, []);\n\
+            export const a = wrapAsyncCb(makeLoad(g, [__chunk_1, __chunk_4, __chunk_7]));\n\
+            export const b = wrapAsyncCb(makeLoad(h, [__chunk_7]));\n";
+        let target = BTreeMap::from([(1, 1), (4, 1), (7, 7)]);
+        assert_eq!(
+            rewrite_dependencies(loader, &target).expect("rewrite"),
+            "const __chunk_1 = makeLoad(f, []);\n\
+             export const a = wrapAsyncCb(makeLoad(g, [__chunk_1, __chunk_7]));\n\
+             export const b = wrapAsyncCb(makeLoad(h, [__chunk_7]));\n"
+        );
+        assert!(rewrite_dependencies("[__chunk_9]", &target).is_err());
     }
 
     #[test]
