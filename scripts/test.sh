@@ -26,13 +26,13 @@ step "formatting"
 cargo fmt --all -- --check
 
 step "lints (server side)"
-cargo clippy -p model -p rating -p billing -p app -p server --features app/ssr --all-targets -- -D warnings
+cargo clippy -p model -p rating -p billing -p app -p server -p split-wasm --features app/ssr --all-targets -- -D warnings
 
 step "lints (browser side)"
 cargo clippy -p frontend --target wasm32-unknown-unknown -- -D warnings
 
 step "unit and API tests (SQLite and PostgreSQL)"
-cargo test -p model -p rating -p billing -p app -p server --features app/ssr
+cargo test -p model -p rating -p billing -p app -p server -p split-wasm --features app/ssr
 
 step "API fuzzing (schemathesis, bounded)"
 # The server binary is the one `cargo test` built above. The seed is pinned

@@ -23,7 +23,7 @@ use wasmparser::{Parser, Payload, TypeRef, ValType};
 /// What each shared module costs a page that does not need it, against what
 /// one more file costs a page that fetches it, in bytes of wasm: a request's
 /// round trip and headers, and the worse compression of a small file.
-pub const FILE_COST: u64 = 8_000;
+pub const FILE_COST: u64 = 12_000;
 
 /// Groups the shared modules (each given by the set of pages needing it, as
 /// a bit mask, and its size) so as to lessen, over all pages, the bytes a
