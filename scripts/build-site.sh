@@ -31,8 +31,8 @@
 # shrinks every module with wasm-opt; without it, a debug build (quicker to
 # compile, for tests), split the same way. Needs the wasm32 target,
 # wasm-bindgen-cli and, for --release, binaryen's wasm-opt:
-# scripts/setup-tools.sh installs them. split-wasm is built here (in release:
-# it reads a debug wasm of tens of megabytes).
+# scripts/setup-tools.sh installs them. split-wasm is built here, in the dev
+# profile the tests share (it splits even the debug wasm in seconds).
 # Every build here is type-erased (`--cfg erase_components`, set for all
 # cargo builds in .cargo/config.toml), as the server's is: the two must agree
 # for the pages to hydrate. A RUSTFLAGS in the environment would replace it.
@@ -62,8 +62,8 @@ placeholder="________________"
 # `cargo build` and clippy.
 cargo rustc -p frontend --lib --crate-type cdylib --target wasm32-unknown-unknown \
     --profile "$profile" -- -C link-arg=--emit-relocs
-cargo build -p split-wasm --release
-split_wasm="$target_dir/release/split-wasm"
+cargo build -p split-wasm
+split_wasm="$target_dir/debug/split-wasm"
 
 rm -rf "$pkg" "$site/hash.txt" "$work"
 mkdir -p "$pkg" "$work"
