@@ -446,6 +446,30 @@ test("a standard user has none of the tenant's pages", async ({ page }) => {
   expect(problems).toEqual([]);
 });
 
+test("a page fetches the main module and its own modules, not the other pages'", async ({
+  page,
+}) => {
+  const problems = collectProblems(page);
+  const wasm: string[] = [];
+  page.on("requestfinished", (request) => {
+    const path = new URL(request.url()).pathname;
+    if (path.startsWith("/pkg/") && path.endsWith(".wasm")) {
+      wasm.push(path.slice("/pkg/".length));
+    }
+  });
+  await page.goto("/login");
+  await hydrated(page);
+  // The page's head names the login page's own module for the browser to preload …
+  const preload = page.locator("head link[rel='preload'][href*='/pkg/split___login_route_view']");
+  await expect(preload).toHaveCount(1);
+  // … and the browser fetches it with the main module, and no other page's.
+  expect(wasm.filter((name) => name.startsWith("ratedeck."))).toHaveLength(1);
+  expect(wasm.filter((name) => name.startsWith("split___login_route_view"))).toHaveLength(1);
+  const others = wasm.filter((n) => n.startsWith("split___") && !n.startsWith("split___login"));
+  expect(others).toEqual([]);
+  expect(problems).toEqual([]);
+});
+
 test("without its wasm the portal is not hydrated (what the checks above rely on)", async ({
   page,
 }) => {

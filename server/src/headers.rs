@@ -95,6 +95,13 @@ mod tests {
     fn only_hashed_site_files_are_fingerprinted() {
         assert!(is_fingerprinted("/pkg/ratedeck.0123456789abcdef.wasm"));
         assert!(is_fingerprinted("/pkg/ratedeck.0123456789abcdef.css"));
+        // The lazily loaded pages' modules and their loader (scripts/build-site.sh).
+        assert!(is_fingerprinted(
+            "/pkg/split___rates_route_view_3324361955692231813.0123456789abcdef.wasm"
+        ));
+        assert!(is_fingerprinted("/pkg/chunk_37.0123456789abcdef.wasm"));
+        assert!(is_fingerprinted("/pkg/__wasm_split.0123456789abcdef.js"));
+        assert!(!is_fingerprinted("/pkg/__wasm_split.________________.js"));
         assert!(!is_fingerprinted("/pkg/ratedeck.css"));
         assert!(!is_fingerprinted("/pkg/ratedeck_bg.wasm"));
         assert!(!is_fingerprinted("/pkg/ratedeck.0123.js"));
