@@ -38,6 +38,8 @@ pub mod db;
 pub mod error;
 /// One page of a list.
 pub mod listing;
+/// What the service layer counts for operators (`/metrics`).
+pub mod metrics;
 /// The overview of a scope: account, today's calls, live calls, last import.
 pub mod overview;
 /// Quotes: what a call would cost, with the breakdown.

@@ -8,6 +8,7 @@ pub mod config;
 pub mod download;
 pub mod headers;
 pub mod legacy;
+pub mod ops;
 pub mod state;
 pub mod sweep;
 pub mod web;

@@ -60,7 +60,9 @@ pub fn router(state: AppState, secure_cookies: bool) -> Router {
         .merge(crate::api::routes())
         .merge(crate::legacy::routes())
         .merge(crate::xmlrpc::routes())
+        .merge(crate::ops::routes())
         .merge(portal)
+        .route_layer(middleware::from_fn(crate::ops::track))
         .layer(SetResponseHeaderLayer::if_not_present(
             header::X_CONTENT_TYPE_OPTIONS,
             HeaderValue::from_static("nosniff"),
@@ -70,7 +72,8 @@ pub fn router(state: AppState, secure_cookies: bool) -> Router {
             HeaderValue::from_static("DENY"),
         ))
         .with_state(state);
-    crate::headers::layers(catch_panics(app), secure_cookies)
+    let app = catch_panics(app).layer(middleware::from_fn(crate::ops::request_id));
+    crate::headers::layers(app, secure_cookies)
 }
 
 tokio::task_local! {

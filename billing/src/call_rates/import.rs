@@ -225,6 +225,13 @@ impl Db {
             ("removed", report.removed.into()),
         ]));
         commit_rating_change(tx, change, Some(tariff)).await?;
+        crate::metrics::import(
+            match options.mode {
+                ImportMode::Merge => "merge",
+                ImportMode::Replace => "replace",
+            },
+            report.new + report.changed,
+        );
         Ok(report)
     }
 }

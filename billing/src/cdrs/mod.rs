@@ -411,6 +411,7 @@ impl Db {
         // take their locks in one order.
         rollups.apply(&mut tx, self.backend()).await?;
         tx.commit().await?;
+        crate::metrics::cdrs(result.rated, result.unrated, result.duplicates);
         Ok(result)
     }
 
