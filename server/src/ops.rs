@@ -25,14 +25,12 @@ use axum::extract::{ConnectInfo, MatchedPath, Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
-use axum::{Json, Router};
+use axum::Json;
 use billing::Db;
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 use tracing::Instrument;
 
 use crate::api::error::ErrorEntry;
-use crate::state::AppState;
 
 /// The request id header, asked and answered.
 pub const REQUEST_ID: &str = "x-request-id";
@@ -116,19 +114,11 @@ fn describe() {
     );
 }
 
-/// The three routes, merged into the application by [`crate::web::router`].
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/healthz", get(healthz))
-        .route("/readyz", get(readyz))
-        .route("/metrics", get(metrics_text))
-}
-
-async fn healthz() -> Json<serde_json::Value> {
+pub(crate) async fn healthz() -> Json<serde_json::Value> {
     Json(serde_json::json!({ "status": "ok" }))
 }
 
-async fn readyz(State(db): State<Db>) -> Response {
+pub(crate) async fn readyz(State(db): State<Db>) -> Response {
     match db.readiness().await {
         Ok(()) => Json(serde_json::json!({ "status": "ready" })).into_response(),
         Err(reason) => {
@@ -149,7 +139,7 @@ async fn readyz(State(db): State<Db>) -> Response {
     }
 }
 
-async fn metrics_text(State(db): State<Db>, request: Request) -> Response {
+pub(crate) async fn metrics_text(State(db): State<Db>, request: Request) -> Response {
     let headers = request.headers();
     let forwarded =
         headers.contains_key(header::FORWARDED) || headers.contains_key("x-forwarded-for");

@@ -60,7 +60,6 @@ pub fn router(state: AppState, secure_cookies: bool) -> Router {
         .merge(crate::api::routes())
         .merge(crate::legacy::routes())
         .merge(crate::xmlrpc::routes())
-        .merge(crate::ops::routes())
         .merge(portal)
         .route_layer(middleware::from_fn(crate::ops::track))
         .layer(SetResponseHeaderLayer::if_not_present(

@@ -102,6 +102,9 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("POST", "/api/charging/{id}/terminate"),
     ("GET", "/api/openapi.json"),
     ("GET", "/api/docs"),
+    ("GET", "/healthz"),
+    ("GET", "/readyz"),
+    ("GET", "/metrics"),
 ];
 
 /// Every `/api` route. Kept as a list so the OpenAPI test can compare it with
@@ -224,6 +227,10 @@ pub fn routes() -> Router<AppState> {
         .route("/api/charging/{id}/terminate", post(charging::terminate))
         .route("/api/openapi.json", get(openapi::document))
         .route("/api/docs", get(openapi::docs_page))
+        // For operators and load balancers, outside authentication (crate::ops).
+        .route("/healthz", get(crate::ops::healthz))
+        .route("/readyz", get(crate::ops::readyz))
+        .route("/metrics", get(crate::ops::metrics_text))
         .method_not_allowed_fallback(error::wrong_method)
         .route("/api", axum::routing::any(error::unknown_route))
         .route("/api/{*rest}", axum::routing::any(error::unknown_route))
