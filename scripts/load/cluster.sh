@@ -23,9 +23,10 @@ balancer=18880
 ports=(18881 18882)
 base="http://127.0.0.1:$balancer"
 
+# Debian installs nginx in /usr/sbin, outside most users' PATH.
+PATH="$PATH:/usr/sbin"
 need wrk wrk
 need nginx nginx-light
-command -v nginx >/dev/null || PATH="$PATH:/usr/sbin"
 cargo build --release -p server --bin ratedeck
 
 fresh_database postgres
