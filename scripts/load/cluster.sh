@@ -8,8 +8,8 @@
 # Needs wrk and nginx (`apt-get install -y wrk nginx-light`).
 #
 # Settings (environment): DURATION (10s), THREADS (2), CONNECTIONS (64),
-# FUNDS (the account's recharge; 1200000 covers about 50,000 grants of the
-# longest call), KEEP_LOGS (a directory to copy the servers' and nginx's logs to).
+# FUNDS (the account's recharge; 100000 covers about 41,000 grants of 2.42,
+# the hold of a call to the rate used), KEEP_LOGS (a directory to copy the servers' and nginx's logs to).
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 load_init
@@ -17,7 +17,7 @@ load_init
 duration="${DURATION:-10s}"
 threads="${THREADS:-2}"
 connections="${CONNECTIONS:-64}"
-funds="${FUNDS:-1200000}"
+funds="${FUNDS:-100000}"
 # The ports of deploy/nginx.conf.
 balancer=18880
 ports=(18881 18882)

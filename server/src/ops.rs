@@ -263,9 +263,7 @@ pub async fn request_id(request: Request, next: Next) -> Response {
         .get(REQUEST_ID)
         .and_then(|v| v.to_str().ok())
         .filter(|v| {
-            !v.is_empty()
-                && v.len() <= REQUEST_ID_MAX
-                && v.bytes().all(|b| b.is_ascii_graphic())
+            !v.is_empty() && v.len() <= REQUEST_ID_MAX && v.bytes().all(|b| b.is_ascii_graphic())
         })
         .map(str::to_owned)
         .unwrap_or_else(new_request_id);
@@ -307,9 +305,15 @@ mod tests {
         let access = MetricsAccess::new(Some("s3cret".into()));
         let mut headers = HeaderMap::new();
         assert!(!access.allows(&headers));
-        headers.insert(header::AUTHORIZATION, HeaderValue::from_static("Bearer s3cret"));
+        headers.insert(
+            header::AUTHORIZATION,
+            HeaderValue::from_static("Bearer s3cret"),
+        );
         assert!(access.allows(&headers));
-        headers.insert(header::AUTHORIZATION, HeaderValue::from_static("Bearer s3cre"));
+        headers.insert(
+            header::AUTHORIZATION,
+            HeaderValue::from_static("Bearer s3cre"),
+        );
         assert!(!access.allows(&headers));
         assert!(!MetricsAccess::new(Some(String::new())).allows(&headers));
         assert!(!format!("{access:?}").contains("s3cret"));

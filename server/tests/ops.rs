@@ -54,7 +54,12 @@ async fn a_server_is_not_ready_while_a_migration_is_missing(backend: Backend) {
     .await
     .expect("forget the last migration");
     let ready = app.call("GET", "/readyz", None, None).await;
-    assert_eq!(ready.status, StatusCode::SERVICE_UNAVAILABLE, "{}", ready.text);
+    assert_eq!(
+        ready.status,
+        StatusCode::SERVICE_UNAVAILABLE,
+        "{}",
+        ready.text
+    );
     assert_eq!(ready.code(), "NOT_READY");
     let detail = ready.body["errors"][0]["detail"].as_str().unwrap_or("");
     assert!(detail.contains("migrations not applied"), "{detail}");
@@ -81,21 +86,28 @@ async fn metrics_are_for_local_clients_or_the_token(backend: Backend) {
         .header("x-forwarded-for", "192.0.2.7")
         .body(Body::empty())
         .expect("request");
-    forwarded
-        .extensions_mut()
-        .insert(ConnectInfo("127.0.0.1:40000".parse::<SocketAddr>().expect("address")));
+    forwarded.extensions_mut().insert(ConnectInfo(
+        "127.0.0.1:40000".parse::<SocketAddr>().expect("address"),
+    ));
     assert_eq!(app.send(forwarded).await.status, StatusCode::FORBIDDEN);
 
     // With a metrics token, its holders may ask from anywhere; nobody else.
     let guarded = TestApp {
-        router: app.router.clone().layer(axum::Extension(
-            server::ops::MetricsAccess::new(Some("metrics-secret".into())),
-        )),
+        router: app
+            .router
+            .clone()
+            .layer(axum::Extension(server::ops::MetricsAccess::new(Some(
+                "metrics-secret".into(),
+            )))),
         db: app.db,
     };
-    let with = guarded.call("GET", "/metrics", Some("metrics-secret"), None).await;
+    let with = guarded
+        .call("GET", "/metrics", Some("metrics-secret"), None)
+        .await;
     assert_eq!(with.status, StatusCode::OK, "{}", with.text);
-    let wrong = guarded.call("GET", "/metrics", Some("metrics-secre"), None).await;
+    let wrong = guarded
+        .call("GET", "/metrics", Some("metrics-secre"), None)
+        .await;
     assert_eq!(wrong.status, StatusCode::FORBIDDEN);
 }
 
@@ -125,7 +137,12 @@ async fn metrics_count_requests_authorisations_cdrs_and_holds(backend: Backend) 
             json!({"call_id": "m1", "caller": "101", "callee": "1555"}),
         )
         .await;
-    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", refused.text);
+    assert_eq!(
+        refused.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        refused.text
+    );
     let recharged = app
         .post(
             &format!("/api/tenant/balance?tenant_id={tenant}"),
@@ -183,9 +200,18 @@ async fn metrics_count_requests_authorisations_cdrs_and_holds(backend: Backend) 
     );
     // Read from this test's database: exactly its one live call.
     assert!(text.contains("\nratedeck_live_holds 1\n"), "{text}");
-    assert!(text.contains(r#"ratedeck_held_amount{currency="USD"} "#), "{text}");
-    assert!(text.contains(r#"ratedeck_db_pool_connections{state="idle"}"#), "{text}");
-    assert!(text.contains("# TYPE ratedeck_rate_table_build_seconds histogram"), "{text}");
+    assert!(
+        text.contains(r#"ratedeck_held_amount{currency="USD"} "#),
+        "{text}"
+    );
+    assert!(
+        text.contains(r#"ratedeck_db_pool_connections{state="idle"}"#),
+        "{text}"
+    );
+    assert!(
+        text.contains("# TYPE ratedeck_rate_table_build_seconds histogram"),
+        "{text}"
+    );
 }
 
 async fn every_answer_carries_a_request_id(backend: Backend) {
