@@ -55,6 +55,8 @@ pub mod scope;
 /// Portal sessions in the application's database.
 pub mod sessions;
 mod sql;
+/// Statements per billing cycle, built from the ledger.
+pub mod statements;
 /// Whether a user may work now: tenant not suspended, user not disabled.
 pub mod standing;
 /// Tariffs: a tenant's named rate tables.
