@@ -55,10 +55,10 @@ pub mod scope;
 /// Portal sessions in the application's database.
 pub mod sessions;
 mod sql;
-/// Statements per billing cycle, built from the ledger.
-pub mod statements;
 /// Whether a user may work now: tenant not suspended, user not disabled.
 pub mod standing;
+/// Statements per billing cycle, built from the ledger.
+pub mod statements;
 /// Tariffs: a tenant's named rate tables.
 pub mod tariffs;
 /// Tenants.

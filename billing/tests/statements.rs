@@ -121,7 +121,8 @@ async fn set(db: &Db, scope: &Scope, s: &Settings) {
         "cycle": s.cycle.wire(), "cycle_day": s.day, "tax_name": "VAT",
         "tax_rate": Money::from_units(s.tax_rate), "tax_included": s.tax_included,
     });
-    let patch = StatementSettingsPatch::from_json(body.as_object().expect("object")).expect("valid");
+    let patch =
+        StatementSettingsPatch::from_json(body.as_object().expect("object")).expect("valid");
     db.update_statement_settings(scope, patch)
         .await
         .expect("settings saved");
@@ -160,22 +161,39 @@ fn units(m: Money) -> i64 {
 type Ledger = Vec<(i64, TransactionKind, i64)>;
 
 /// Checks every statement of every account against the ledger posted.
-async fn check(db: &Db, scope: &Scope, ledgers: &BTreeMap<Option<String>, Ledger>, cycles: &[Settings]) -> Result<(), TestCaseError> {
+async fn check(
+    db: &Db,
+    scope: &Scope,
+    ledgers: &BTreeMap<Option<String>, Ledger>,
+    cycles: &[Settings],
+) -> Result<(), TestCaseError> {
     let statements = all_statements(db, scope).await;
     // One sequence per tenant: 1..=n, no gaps, no repeats.
     let numbers: Vec<i64> = statements.iter().map(|s| s.number).collect();
     prop_assert_eq!(numbers, (1..=statements.len() as i64).collect::<Vec<_>>());
     for (account, ledger) in ledgers {
-        let mut mine: Vec<&Statement> = statements.iter().filter(|s| &s.user_id == account).collect();
+        let mut mine: Vec<&Statement> = statements
+            .iter()
+            .filter(|s| &s.user_id == account)
+            .collect();
         mine.sort_by_key(|s| ms(&s.period_start));
         if ledger.is_empty() {
             prop_assert!(mine.is_empty());
             continue;
         }
-        prop_assert!(!mine.is_empty(), "an account with ledger rows has statements");
+        prop_assert!(
+            !mine.is_empty(),
+            "an account with ledger rows has statements"
+        );
         let first = ms(&mine[0].period_start);
         prop_assert!(first <= ledger[0].0 && ledger[0].0 < ms(&mine[0].period_end));
-        let balance_at = |t: i64| -> i64 { ledger.iter().filter(|(at, _, _)| *at < t).map(|(_, _, a)| a).sum() };
+        let balance_at = |t: i64| -> i64 {
+            ledger
+                .iter()
+                .filter(|(at, _, _)| *at < t)
+                .map(|(_, _, a)| a)
+                .sum()
+        };
         for (k, s) in mine.iter().enumerate() {
             let (start, end) = (ms(&s.period_start), ms(&s.period_end));
             // Periods tile time, each cut by one of the cycles in force.
@@ -185,30 +203,68 @@ async fn check(db: &Db, scope: &Scope, ledgers: &BTreeMap<Option<String>, Ledger
             } else {
                 prop_assert_eq!(s.status, StatementStatus::Open);
             }
-            prop_assert!(cycles.iter().any(|c| c.cycle.period_end(c.day, start) == Some(end)), "a period of no cycle: {start} {end}");
-            let rows: Vec<_> = ledger.iter().filter(|(at, _, _)| start <= *at && *at < end).collect();
-            let sum = |kinds: &[TransactionKind]| -> i64 { rows.iter().filter(|(_, k, _)| kinds.contains(k)).map(|(_, _, a)| a).sum() };
+            prop_assert!(
+                cycles
+                    .iter()
+                    .any(|c| c.cycle.period_end(c.day, start) == Some(end)),
+                "a period of no cycle: {start} {end}"
+            );
+            let rows: Vec<_> = ledger
+                .iter()
+                .filter(|(at, _, _)| start <= *at && *at < end)
+                .collect();
+            let sum = |kinds: &[TransactionKind]| -> i64 {
+                rows.iter()
+                    .filter(|(_, k, _)| kinds.contains(k))
+                    .map(|(_, _, a)| a)
+                    .sum()
+            };
             prop_assert_eq!(units(s.opening_balance), balance_at(start));
             // The closing balance is the ledger's balance at the period's end, to the last digit.
             prop_assert_eq!(units(s.closing_balance), balance_at(end));
             prop_assert_eq!(units(s.recharges), sum(&[TransactionKind::Recharge]));
             prop_assert_eq!(units(s.call_charges), sum(&[TransactionKind::CallCharge]));
             prop_assert_eq!(units(s.adjustments), sum(&[TransactionKind::Rerate]));
-            prop_assert_eq!(units(s.held), sum(&[TransactionKind::Hold, TransactionKind::Release]));
-            prop_assert_eq!(s.calls, rows.iter().filter(|(_, k, _)| *k == TransactionKind::CallCharge).count() as i64);
+            prop_assert_eq!(
+                units(s.held),
+                sum(&[TransactionKind::Hold, TransactionKind::Release])
+            );
+            prop_assert_eq!(
+                s.calls,
+                rows.iter()
+                    .filter(|(_, k, _)| *k == TransactionKind::CallCharge)
+                    .count() as i64
+            );
             // The totals add up.
             prop_assert_eq!(
-                units(s.opening_balance) + units(s.recharges) + units(s.call_charges) + units(s.adjustments) + units(s.held),
+                units(s.opening_balance)
+                    + units(s.recharges)
+                    + units(s.call_charges)
+                    + units(s.adjustments)
+                    + units(s.held),
                 units(s.closing_balance)
             );
             // The tax: exact, rounded once, half up.
             let charges = -(units(s.call_charges) + units(s.adjustments));
             prop_assert_eq!(units(s.charges), charges);
             let (c, r) = (Decimal::new(charges, 5), s.tax_rate.decimal());
-            let exact = if s.tax_included { c * r / (Decimal::ONE_HUNDRED + r) } else { c * r / Decimal::ONE_HUNDRED };
-            prop_assert_eq!(s.tax.decimal(), exact.round_dp_with_strategy(5, RoundingStrategy::MidpointAwayFromZero));
-            prop_assert!(cycles.iter().any(|c| Money::from_units(c.tax_rate) == s.tax_rate));
-            let total = if s.tax_included { units(s.charges) } else { units(s.charges) + units(s.tax) };
+            let exact = if s.tax_included {
+                c * r / (Decimal::ONE_HUNDRED + r)
+            } else {
+                c * r / Decimal::ONE_HUNDRED
+            };
+            prop_assert_eq!(
+                s.tax.decimal(),
+                exact.round_dp_with_strategy(5, RoundingStrategy::MidpointAwayFromZero)
+            );
+            prop_assert!(cycles
+                .iter()
+                .any(|c| Money::from_units(c.tax_rate) == s.tax_rate));
+            let total = if s.tax_included {
+                units(s.charges)
+            } else {
+                units(s.charges) + units(s.tax)
+            };
             prop_assert_eq!(units(s.total), total);
         }
         // The lines of a statement add up to what it moved.
@@ -229,7 +285,9 @@ async fn check(db: &Db, scope: &Scope, ledgers: &BTreeMap<Option<String>, Ledger
 }
 
 async fn run_case(db: &Db, n: usize, case: Case) -> Result<(), TestCaseError> {
-    let scope = new_tenant(db, &format!("case-{n}.example.com")).await.expect("tenant");
+    let scope = new_tenant(db, &format!("case-{n}.example.com"))
+        .await
+        .expect("tenant");
     let mut users = Vec::new();
     for name in ["u1", "u2"] {
         let user = db
@@ -263,15 +321,25 @@ async fn run_case(db: &Db, n: usize, case: Case) -> Result<(), TestCaseError> {
         }
         at += post.gap;
         let user = (post.account > 0).then(|| users[post.account - 1]);
-        post_at(db, scope.tenant_id, user, post.kind, post.amount, Some("call"), at)
-            .await
-            .expect("posted");
+        post_at(
+            db,
+            scope.tenant_id,
+            user,
+            post.kind,
+            post.amount,
+            Some("call"),
+            at,
+        )
+        .await
+        .expect("posted");
         ledgers
             .get_mut(&user.map(ApiId::encode))
             .expect("account")
             .push((at, post.kind, post.amount));
         if post.sweep {
-            db.sweep_statements(at + CLOSE_AFTER_MS).await.expect("sweep");
+            db.sweep_statements(at + CLOSE_AFTER_MS)
+                .await
+                .expect("sweep");
         }
     }
     // Long after the last row: every period until then closed.
@@ -329,11 +397,21 @@ async fn two_servers_close_once(backend: Backend) {
     let first = now - 61 * DAY;
     let mut tenants = Vec::new();
     for t in 0..3 {
-        let scope = new_tenant(&one, &format!("t{t}.example.com")).await.expect("tenant");
+        let scope = new_tenant(&one, &format!("t{t}.example.com"))
+            .await
+            .expect("tenant");
         for d in 0..120 {
-            post_at(&one, scope.tenant_id, None, TransactionKind::Recharge, 100_000 + d, None, first + d * DAY / 2)
-                .await
-                .expect("posted");
+            post_at(
+                &one,
+                scope.tenant_id,
+                None,
+                TransactionKind::Recharge,
+                100_000 + d,
+                None,
+                first + d * DAY / 2,
+            )
+            .await
+            .expect("posted");
         }
         tenants.push(scope);
     }
@@ -359,7 +437,10 @@ async fn two_servers_close_once(backend: Backend) {
     for scope in &tenants {
         let all = all_statements(&one, scope).await;
         assert_eq!(all.len(), due + 1);
-        assert_eq!(all.iter().map(|s| s.number).collect::<Vec<_>>(), (1..=due as i64 + 1).collect::<Vec<_>>());
+        assert_eq!(
+            all.iter().map(|s| s.number).collect::<Vec<_>>(),
+            (1..=due as i64 + 1).collect::<Vec<_>>()
+        );
         assert_eq!(all[due].status, StatementStatus::Open);
         let sum: i64 = (0..120).map(|d| 100_000 + d).sum();
         assert_eq!(units(all[due].closing_balance), sum);
@@ -378,9 +459,17 @@ async fn closed_statements_never_change(backend: Backend) {
     let scope = new_tenant(db, "frozen.example.com").await.expect("tenant");
     // Two months ago: its period has ended.
     let at = billing::db::now_ms() - 62 * DAY;
-    post_at(db, scope.tenant_id, None, TransactionKind::Recharge, 500_000, None, at)
-        .await
-        .expect("posted");
+    post_at(
+        db,
+        scope.tenant_id,
+        None,
+        TransactionKind::Recharge,
+        500_000,
+        None,
+        at,
+    )
+    .await
+    .expect("posted");
     assert!(db.sweep_statements(at + 40 * DAY).await.expect("sweep") >= 1);
     for sql in [
         "UPDATE statements SET closing_balance = 0 WHERE status = 'CLOSED'",

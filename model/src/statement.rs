@@ -186,13 +186,21 @@ fn next_month(year: i32, month: Month) -> (i32, Month) {
 
 impl StatementSettingsPatch {
     /// Reads a request body, naming each bad field.
-    pub fn from_json(body: &serde_json::Map<String, serde_json::Value>) -> Result<Self, Vec<FieldError>> {
+    pub fn from_json(
+        body: &serde_json::Map<String, serde_json::Value>,
+    ) -> Result<Self, Vec<FieldError>> {
         let mut f = Fields::new(body);
         let patch = StatementSettingsPatch {
             cycle: f.enumeration("cycle"),
             cycle_day: f.int("cycle_day", 1, 28),
-            tax_name: f.text("tax_name", TAX_NAME_MAX).map(|t| t.trim().to_string()),
-            tax_rate: f.money_in("tax_rate", Money::ZERO, Money::from_units(TAX_RATE_MAX * 100_000)),
+            tax_name: f
+                .text("tax_name", TAX_NAME_MAX)
+                .map(|t| t.trim().to_string()),
+            tax_rate: f.money_in(
+                "tax_rate",
+                Money::ZERO,
+                Money::from_units(TAX_RATE_MAX * 100_000),
+            ),
             tax_included: f.bool("tax_included"),
         };
         f.finish().map(|()| patch)
@@ -222,7 +230,10 @@ impl StatementSettingsPatch {
             tax_included: self.tax_included.unwrap_or(to.tax_included),
         };
         if next.tax_rate != Money::ZERO && next.tax_name.is_empty() {
-            errors.push(FieldError::new("tax_name", "is required when there is a tax rate"));
+            errors.push(FieldError::new(
+                "tax_name",
+                "is required when there is a tax rate",
+            ));
         }
         if errors.is_empty() {
             Ok(next)
@@ -281,30 +292,68 @@ mod tests {
     #[test]
     fn monthly_periods_start_on_their_day() {
         let c = Cycle::Monthly;
-        assert_eq!(c.period_start(1, at("2026-03-15T10:00:00Z")), Some(at("2026-03-01T00:00:00Z")));
-        assert_eq!(c.period_end(1, at("2026-03-01T00:00:00Z")), Some(at("2026-04-01T00:00:00Z")));
-        assert_eq!(c.period_start(15, at("2026-03-14T23:59:59Z")), Some(at("2026-02-15T00:00:00Z")));
-        assert_eq!(c.period_start(15, at("2026-03-15T00:00:00Z")), Some(at("2026-03-15T00:00:00Z")));
-        assert_eq!(c.period_end(15, at("2026-12-15T00:00:00Z")), Some(at("2027-01-15T00:00:00Z")));
-        assert_eq!(c.period_start(28, at("2026-01-03T00:00:00Z")), Some(at("2025-12-28T00:00:00Z")));
+        assert_eq!(
+            c.period_start(1, at("2026-03-15T10:00:00Z")),
+            Some(at("2026-03-01T00:00:00Z"))
+        );
+        assert_eq!(
+            c.period_end(1, at("2026-03-01T00:00:00Z")),
+            Some(at("2026-04-01T00:00:00Z"))
+        );
+        assert_eq!(
+            c.period_start(15, at("2026-03-14T23:59:59Z")),
+            Some(at("2026-02-15T00:00:00Z"))
+        );
+        assert_eq!(
+            c.period_start(15, at("2026-03-15T00:00:00Z")),
+            Some(at("2026-03-15T00:00:00Z"))
+        );
+        assert_eq!(
+            c.period_end(15, at("2026-12-15T00:00:00Z")),
+            Some(at("2027-01-15T00:00:00Z"))
+        );
+        assert_eq!(
+            c.period_start(28, at("2026-01-03T00:00:00Z")),
+            Some(at("2025-12-28T00:00:00Z"))
+        );
         // A period that started on another day ends at the next start.
-        assert_eq!(c.period_end(1, at("2026-03-10T00:00:00Z")), Some(at("2026-04-01T00:00:00Z")));
+        assert_eq!(
+            c.period_end(1, at("2026-03-10T00:00:00Z")),
+            Some(at("2026-04-01T00:00:00Z"))
+        );
     }
 
     #[test]
     fn weekly_periods_start_on_their_weekday() {
         // 2026-03-16 is a Monday.
         let c = Cycle::Weekly;
-        assert_eq!(c.period_start(1, at("2026-03-18T12:00:00Z")), Some(at("2026-03-16T00:00:00Z")));
-        assert_eq!(c.period_end(1, at("2026-03-16T00:00:00Z")), Some(at("2026-03-23T00:00:00Z")));
-        assert_eq!(c.period_start(7, at("2026-03-18T12:00:00Z")), Some(at("2026-03-15T00:00:00Z")));
+        assert_eq!(
+            c.period_start(1, at("2026-03-18T12:00:00Z")),
+            Some(at("2026-03-16T00:00:00Z"))
+        );
+        assert_eq!(
+            c.period_end(1, at("2026-03-16T00:00:00Z")),
+            Some(at("2026-03-23T00:00:00Z"))
+        );
+        assert_eq!(
+            c.period_start(7, at("2026-03-18T12:00:00Z")),
+            Some(at("2026-03-15T00:00:00Z"))
+        );
         let b = Cycle::Biweekly;
-        let start = b.period_start(1, at("2026-03-18T12:00:00Z")).expect("start");
+        let start = b
+            .period_start(1, at("2026-03-18T12:00:00Z"))
+            .expect("start");
         let end = b.period_end(1, start).expect("end");
         assert_eq!(end - start, 14 * MS_PER_DAY);
         assert!(start <= at("2026-03-18T12:00:00Z") && at("2026-03-18T12:00:00Z") < end);
-        assert_eq!(b.period_start(1, at("1970-01-05T00:00:00Z")), Some(at("1970-01-05T00:00:00Z")));
-        assert_eq!(b.period_start(1, at("1970-01-12T00:00:00Z")), Some(at("1970-01-05T00:00:00Z")));
+        assert_eq!(
+            b.period_start(1, at("1970-01-05T00:00:00Z")),
+            Some(at("1970-01-05T00:00:00Z"))
+        );
+        assert_eq!(
+            b.period_start(1, at("1970-01-12T00:00:00Z")),
+            Some(at("1970-01-05T00:00:00Z"))
+        );
     }
 
     proptest! {
@@ -352,19 +401,27 @@ mod tests {
     fn patches_are_checked_as_a_whole() {
         let current = StatementSettings::default();
         let body = json!({"cycle": "WEEKLY", "cycle_day": 15});
-        let patch = StatementSettingsPatch::from_json(body.as_object().expect("object")).expect("reads");
+        let patch =
+            StatementSettingsPatch::from_json(body.as_object().expect("object")).expect("reads");
         let errors = patch.apply(&current).expect_err("day 15 of a week");
         assert_eq!(errors[0].field, "cycle_day");
         let body = json!({"tax_rate": 20});
-        let patch = StatementSettingsPatch::from_json(body.as_object().expect("object")).expect("reads");
-        assert_eq!(patch.apply(&current).expect_err("no name")[0].field, "tax_name");
-        let body = json!({"tax_rate": 20, "tax_name": " VAT ", "cycle": "BIWEEKLY", "cycle_day": 5});
-        let patch = StatementSettingsPatch::from_json(body.as_object().expect("object")).expect("reads");
+        let patch =
+            StatementSettingsPatch::from_json(body.as_object().expect("object")).expect("reads");
+        assert_eq!(
+            patch.apply(&current).expect_err("no name")[0].field,
+            "tax_name"
+        );
+        let body =
+            json!({"tax_rate": 20, "tax_name": " VAT ", "cycle": "BIWEEKLY", "cycle_day": 5});
+        let patch =
+            StatementSettingsPatch::from_json(body.as_object().expect("object")).expect("reads");
         let next = patch.apply(&current).expect("valid");
         assert_eq!(next.tax_name, "VAT");
         assert_eq!(next.cycle_day, 5);
         let body = json!({"tax_rate": 100.000001, "cycle": "DAILY", "cycle_day": 0, "tax_included": "yes"});
-        let errors = StatementSettingsPatch::from_json(body.as_object().expect("object")).expect_err("bad");
+        let errors =
+            StatementSettingsPatch::from_json(body.as_object().expect("object")).expect_err("bad");
         let fields: Vec<_> = errors.iter().map(|e| e.field.as_str()).collect();
         assert_eq!(fields, ["cycle", "cycle_day", "tax_rate", "tax_included"]);
     }

@@ -59,6 +59,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     };
     let sweeper = server::sweep::spawn_hold_sweeper(db.clone());
     let checkpointer = server::sweep::spawn_checkpointer(db.clone());
+    let statements = server::sweep::spawn_statement_sweeper(db.clone());
     let app = server::web::router(state, config.secure_cookies);
     let listener = tokio::net::TcpListener::bind(config.listen).await?;
     tracing::info!("Ratedeck listening on http://{}", config.listen);
@@ -82,6 +83,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         None => main.await?,
     }
     sweeper.abort();
+    statements.abort();
     if let Some(checkpointer) = checkpointer {
         checkpointer.abort();
     }

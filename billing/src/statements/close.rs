@@ -149,30 +149,35 @@ impl Db {
     /// statement: the period of its first row, under the tenant's cycle.
     async fn open_first(&self, account: Account, now: i64) -> Result<()> {
         let mut conn = self.pool().acquire().await?;
-        let exists = sqlx::query("SELECT id FROM statements WHERE tenant_id = $1 AND account = $2 LIMIT 1")
-            .bind(account.tenant_id)
-            .bind(account.key())
-            .fetch_optional(&mut *conn)
-            .await?;
+        let exists =
+            sqlx::query("SELECT id FROM statements WHERE tenant_id = $1 AND account = $2 LIMIT 1")
+                .bind(account.tenant_id)
+                .bind(account.key())
+                .fetch_optional(&mut *conn)
+                .await?;
         if exists.is_some() {
             return Ok(());
         }
         let first = match account.user_id {
-            None => sqlx::query(
-                "SELECT amount, balance_after, created_at FROM balance_transactions \
+            None => {
+                sqlx::query(
+                    "SELECT amount, balance_after, created_at FROM balance_transactions \
                  WHERE tenant_id = $1 AND user_id IS NULL ORDER BY id LIMIT 1",
-            )
-            .bind(account.tenant_id)
-            .fetch_optional(&mut *conn)
-            .await?,
-            Some(user) => sqlx::query(
-                "SELECT amount, balance_after, created_at FROM balance_transactions \
+                )
+                .bind(account.tenant_id)
+                .fetch_optional(&mut *conn)
+                .await?
+            }
+            Some(user) => {
+                sqlx::query(
+                    "SELECT amount, balance_after, created_at FROM balance_transactions \
                  WHERE tenant_id = $1 AND user_id = $2 ORDER BY id LIMIT 1",
-            )
-            .bind(account.tenant_id)
-            .bind(user)
-            .fetch_optional(&mut *conn)
-            .await?,
+                )
+                .bind(account.tenant_id)
+                .bind(user)
+                .fetch_optional(&mut *conn)
+                .await?
+            }
         };
         let Some(first) = first else {
             return Ok(());
@@ -240,8 +245,14 @@ impl Db {
         // row was posted since: a long read does not hold the writers up.
         let (mut f, mut lines) = {
             let mut conn = self.pool().acquire().await?;
-            let f = figures::figures(&mut conn, account, open.opening, open.after, open.period_end)
-                .await?;
+            let f = figures::figures(
+                &mut conn,
+                account,
+                open.opening,
+                open.after,
+                open.period_end,
+            )
+            .await?;
             let lines = figures::lines(&mut conn, account, open.after, period, &f).await?;
             (f, lines)
         };
@@ -263,7 +274,8 @@ impl Db {
             return Ok(false);
         }
         if figures::posted_since(&mut *tx, account, f.last_ledger_id, open.period_end).await? {
-            f = figures::figures(&mut *tx, account, open.opening, open.after, open.period_end).await?;
+            f = figures::figures(&mut *tx, account, open.opening, open.after, open.period_end)
+                .await?;
             lines = figures::lines(&mut *tx, account, open.after, period, &f).await?;
         }
         let settings = settings::read(&mut *tx, account.tenant_id).await?;

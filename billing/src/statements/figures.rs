@@ -352,7 +352,10 @@ async fn calls(
             row.try_get("seconds")?,
             row.try_get("amount")?,
         );
-        types.entry(direction).or_default().add(n, seconds, amount)?;
+        types
+            .entry(direction)
+            .or_default()
+            .add(n, seconds, amount)?;
         destinations
             .entry((prefix, description))
             .or_default()

@@ -146,7 +146,11 @@ pub static STATEMENT_SPEC: ResourceSpec = ResourceSpec {
             "statements.status",
             FieldKind::Enum(<StatementStatus as WireEnum>::ALL_WIRE),
         ),
-        FieldSpec::new("period_start", "statements.period_start", FieldKind::Timestamp),
+        FieldSpec::new(
+            "period_start",
+            "statements.period_start",
+            FieldKind::Timestamp,
+        ),
         FieldSpec::new("period_end", "statements.period_end", FieldKind::Timestamp),
         FieldSpec::new("closed_at", "statements.closed_at", FieldKind::Timestamp),
     ],

@@ -80,7 +80,9 @@ fn stored(row: &AnyRow) -> Result<Row_> {
                 .ok_or_else(|| Error::Internal(format!("a closed statement without its {c}")))
         };
         Some(Closed {
-            currency: row.try_get::<Option<String>, _>("currency")?.unwrap_or_default(),
+            currency: row
+                .try_get::<Option<String>, _>("currency")?
+                .unwrap_or_default(),
             figures: Figures {
                 last_ledger_id: 0,
                 recharges: get("recharges")?,
@@ -94,7 +96,9 @@ fn stored(row: &AnyRow) -> Result<Row_> {
             },
             charges: get("charges")?,
             tax: get("tax")?,
-            tax_name: row.try_get::<Option<String>, _>("tax_name")?.unwrap_or_default(),
+            tax_name: row
+                .try_get::<Option<String>, _>("tax_name")?
+                .unwrap_or_default(),
             tax_rate: get("tax_rate")?,
             tax_included: get("tax_included")? != 0,
             closed_at: get("closed_at")?,
@@ -236,7 +240,11 @@ impl Db {
     /// The statements the scope reads: every account's of the tenant for
     /// its administrators, one's own for a standard user (or a scope of
     /// one's own account), filtered, searched, ordered and paged.
-    pub async fn list_statements(&self, scope: &Scope, query: &ListQuery) -> Result<Page<Statement>> {
+    pub async fn list_statements(
+        &self,
+        scope: &Scope,
+        query: &ListQuery,
+    ) -> Result<Page<Statement>> {
         let now = now_ms();
         let own = scope.only_own() || !scope.caller.role.manages_tenant();
         let account = own.then_some(Account {
@@ -304,7 +312,10 @@ impl Db {
         };
         let row = fetch().await?;
         if row.status == StatementStatus::Open
-            && self.bring_up_to_date(Some(scope.tenant_id), Some(row.account), now_ms()).await? > 0
+            && self
+                .bring_up_to_date(Some(scope.tenant_id), Some(row.account), now_ms())
+                .await?
+                > 0
         {
             return fetch().await;
         }
@@ -432,7 +443,17 @@ impl Db {
             } else {
                 description.to_string()
             };
-            write(&mut out, "TOTAL", item, &description, "", calls, 0, amount, None)?;
+            write(
+                &mut out,
+                "TOTAL",
+                item,
+                &description,
+                "",
+                calls,
+                0,
+                amount,
+                None,
+            )?;
         }
         for l in &detail.lines {
             write(

@@ -14,7 +14,8 @@ use crate::db::{Db, Tx};
 use crate::error::{Error, Result};
 
 /// The tenant's settings, the defaults where it has no row yet.
-const SETTINGS_SQL: &str = "SELECT t.id, s.cycle, s.cycle_day, s.tax_name, s.tax_rate, s.tax_included \
+const SETTINGS_SQL: &str =
+    "SELECT t.id, s.cycle, s.cycle_day, s.tax_name, s.tax_rate, s.tax_included \
      FROM tenants t LEFT JOIN statement_settings s ON s.tenant_id = t.id WHERE t.id = $1";
 
 fn settings_from_row(row: &AnyRow) -> Result<StatementSettings> {
