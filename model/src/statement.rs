@@ -243,6 +243,16 @@ impl StatementSettingsPatch {
     }
 }
 
+/// The days a period `[start, end)` (RFC 3339 times) covers, as people
+/// read them: its first day and its last (the day before `end`), `YYYY-MM-DD`.
+pub fn period_days(start: &str, end: &str) -> Option<(String, String)> {
+    use time::format_description::well_known::Rfc3339;
+    let start = OffsetDateTime::parse(start, &Rfc3339).ok()?;
+    let end = OffsetDateTime::parse(end, &Rfc3339).ok()?;
+    let last = (end - time::Duration::MILLISECOND).date();
+    Some((start.date().to_string(), last.to_string()))
+}
+
 /// The tax on `charges` (units of 1/100000) at `rate` (percent, units of
 /// 1/100000): exact, rounded once to a unit, half away from zero. `None`
 /// beyond the stored integers (never for amounts within the bounds).
@@ -384,6 +394,15 @@ mod tests {
             // integer arithmetic decides exactly.
             prop_assert_eq!(Decimal::new(got, 5), reference);
         }
+    }
+
+    #[test]
+    fn periods_read_as_their_days() {
+        assert_eq!(
+            period_days("2026-11-01T00:00:00Z", "2026-12-01T00:00:00Z"),
+            Some(("2026-11-01".into(), "2026-11-30".into()))
+        );
+        assert_eq!(period_days("x", "2026-12-01T00:00:00Z"), None);
     }
 
     #[test]
