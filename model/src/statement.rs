@@ -281,6 +281,7 @@ pub fn tax_units(charges: i64, rate: i64, included: bool) -> Option<i64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::WireEnum;
     use proptest::prelude::*;
     use rust_decimal::{Decimal, RoundingStrategy};
     use serde_json::json;
@@ -389,9 +390,10 @@ mod tests {
             let exact = if included { c * r / (Decimal::ONE_HUNDRED + r) } else { c * r / Decimal::ONE_HUNDRED };
             let reference = exact.round_dp_with_strategy(5, RoundingStrategy::MidpointAwayFromZero);
             let got = tax_units(charges, rate, included).expect("fits");
-            // Decimal's division keeps 28 digits: only a quotient within
-            // 1e-20 of a midpoint could round differently, which the
-            // integer arithmetic decides exactly.
+            // Decimal's quotient keeps 28 digits; a quotient that is not a
+            // midpoint lies at least 1/(2 × 10^7) of a unit from one (its
+            // denominator is at most 2 × 10^7 units), far above that
+            // precision, so the reference rounds as the exact value does.
             prop_assert_eq!(Decimal::new(got, 5), reference);
         }
     }

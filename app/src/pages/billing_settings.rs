@@ -256,6 +256,9 @@ fn StatementSettingsForm(current: StatementSettings, can_edit: bool) -> impl Int
                 <TextField form="statement-settings" name="tax_rate" label="Tax rate (%)" value=tax_rate errors=errors mode="decimal" />
                 <CheckField form="statement-settings" name="tax_included" label="The charges include the tax" value=tax_included errors=errors />
             </div>
+            <p class="hint">
+                "The day: of the month, 1 to 28, for a monthly cycle; a weekday, 1 (Monday) to 7 (Sunday), for the others. Periods are in UTC."
+            </p>
             {move || general.get().map(|text| view! { <p class="error" role="alert" data-testid="statement-settings-error">{text}</p> })}
             {can_edit.then(|| view! {
                 <div class="buttons">

@@ -347,11 +347,11 @@ fn LineTable(
                 };
                 view! {
                     <tr data-item=l.item.clone()>
-                        <td>{what}</td>
-                        {(!calls).then(|| view! { <td>{l.at.clone().unwrap_or_default()}</td> })}
+                        <td data-field="description">{what}</td>
+                        {(!calls).then(|| view! { <td class="when">{l.at.clone().unwrap_or_default()}</td> })}
                         {calls.then(|| view! {
                             <td class="num">{l.calls}</td>
-                            <td class="num">{l.seconds}</td>
+                            <td class="num seconds">{l.seconds}</td>
                         })}
                         <td class="num" data-field="amount">{value}</td>
                     </tr>
@@ -367,7 +367,7 @@ fn LineTable(
                             <tr>
                                 <th>{if calls { "What" } else { "Line" }}</th>
                                 {(!calls).then(|| view! { <th>"When (UTC)"</th> })}
-                                {calls.then(|| view! { <th class="num">"Calls"</th><th class="num">"Seconds"</th> })}
+                                {calls.then(|| view! { <th class="num">"Calls"</th><th class="num seconds">"Seconds"</th> })}
                                 <th class="num">"Amount"</th>
                             </tr>
                         </thead>

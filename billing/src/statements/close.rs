@@ -273,10 +273,10 @@ impl Db {
             tx.rollback().await?;
             return Ok(false);
         }
-        if figures::posted_since(&mut *tx, account, f.last_ledger_id, open.period_end).await? {
-            f = figures::figures(&mut *tx, account, open.opening, open.after, open.period_end)
+        if figures::posted_since(&mut tx, account, f.last_ledger_id, open.period_end).await? {
+            f = figures::figures(&mut tx, account, open.opening, open.after, open.period_end)
                 .await?;
-            lines = figures::lines(&mut *tx, account, open.after, period, &f).await?;
+            lines = figures::lines(&mut tx, account, open.after, period, &f).await?;
         }
         let settings = settings::read(&mut *tx, account.tenant_id).await?;
         let currency: String = sqlx::query("SELECT currency FROM tenants WHERE id = $1")
