@@ -7,7 +7,7 @@ mod common;
 
 use axum::http::StatusCode;
 use billing::Backend;
-use common::{rate, TestApp};
+use common::{portal, rate, TestApp};
 use model::Money;
 use serde_json::{json, Value};
 
@@ -464,8 +464,154 @@ async fn a_rerate_of_a_closed_period_is_an_adjustment_now(backend: Backend) {
     assert_eq!(money(&now.body["charges"]).decimal(), delta);
 }
 
+/// The portal's statements: the server functions of the list, the sheet
+/// and the settings form, and the CSV download, each with the session's
+/// rights whatever the browser sends.
+async fn the_portal_reads_statements_with_the_sessions_rights(backend: Backend) {
+    let app = TestApp::new(backend).await;
+    let root = app.admin().await;
+    let (_, admin, _) = billed_tenant(&app, &root, "acme.example.com").await;
+    let user_id = app.user_id(&admin, "101").await;
+    app.post(
+        &format!("/api/users/{user_id}/balance"),
+        &admin,
+        json!({"balance": 5}),
+    )
+    .await;
+    let boss = portal::session(&app, "boss", "acme.example.com").await;
+    let clerk = portal::session(&app, "101", "acme.example.com").await;
+
+    // Settings: refused at the field, saved, refused to a standard user.
+    let bad = portal::call(
+        &app,
+        &boss,
+        "save_statement_settings",
+        json!({"tenant": null, "body": {"cycle": "WEEKLY", "cycle_day": "9", "tax_rate": "x"}}),
+    )
+    .await;
+    assert_eq!(bad.status, StatusCode::BAD_REQUEST, "{}", bad.text);
+    assert_eq!(portal::refused_fields(&bad), ["tax_rate"]);
+    let bad = portal::call(
+        &app,
+        &boss,
+        "save_statement_settings",
+        json!({"tenant": null, "body": {"cycle": "WEEKLY", "cycle_day": "9"}}),
+    )
+    .await;
+    assert_eq!(portal::refused_fields(&bad), ["cycle_day"], "{}", bad.text);
+    let saved = portal::call(
+        &app,
+        &boss,
+        "save_statement_settings",
+        json!({"tenant": null, "body": {"tax_name": "VAT", "tax_rate": "7.5", "tax_included": true}}),
+    )
+    .await;
+    assert_eq!(saved.status, StatusCode::OK, "{}", saved.text);
+    assert_eq!(saved.body["tax_rate"], 7.5);
+    let refused = portal::call(
+        &app,
+        &clerk,
+        "save_statement_settings",
+        json!({"tenant": null, "body": {"tax_rate": "0"}}),
+    )
+    .await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN, "{}", refused.text);
+    let hidden = portal::call(&app, &clerk, "statement_settings", json!({"tenant": null})).await;
+    assert_eq!(hidden.status, StatusCode::FORBIDDEN, "{}", hidden.text);
+
+    // The list: every account for the administrator, by account; one's own.
+    let all = portal::call(
+        &app,
+        &boss,
+        "list_statements",
+        json!({"tenant": null, "args": {}}),
+    )
+    .await;
+    assert_eq!(all.status, StatusCode::OK, "{}", all.text);
+    assert_eq!(all.body["count"], 2, "{}", all.text);
+    assert_eq!(all.body["currency"], "USD");
+    let tenant_only = portal::call(
+        &app,
+        &boss,
+        "list_statements",
+        json!({"tenant": null, "args": {"account": "tenant"}}),
+    )
+    .await;
+    assert_eq!(tenant_only.body["count"], 1, "{}", tenant_only.text);
+    assert_eq!(tenant_only.body["items"][0]["tenant_account"], true);
+    assert_eq!(tenant_only.body["items"][0]["closing"], "50.00000");
+    let bad = portal::call(
+        &app,
+        &boss,
+        "list_statements",
+        json!({"tenant": null, "args": {"status": "LOST"}}),
+    )
+    .await;
+    assert_eq!(portal::refused_fields(&bad), ["status"], "{}", bad.text);
+    // A standard user's list is its own, whatever account it names.
+    let own = portal::call(
+        &app,
+        &clerk,
+        "list_statements",
+        json!({"tenant": null, "args": {"account": "tenant"}}),
+    )
+    .await;
+    assert_eq!(own.status, StatusCode::OK, "{}", own.text);
+    assert_eq!(own.body["count"], 1, "{}", own.text);
+    assert_eq!(own.body["items"][0]["account"], "101");
+    assert_eq!(own.body["items"][0]["closing"], "5.00000");
+
+    // The sheet: the tenant's for the administrator, not for the user.
+    let id = tenant_only.body["items"][0]["id"]
+        .as_str()
+        .expect("an id")
+        .to_string();
+    let sheet = portal::call(
+        &app,
+        &boss,
+        "get_statement",
+        json!({"tenant": null, "id": id}),
+    )
+    .await;
+    assert_eq!(sheet.status, StatusCode::OK, "{}", sheet.text);
+    assert_eq!(sheet.body["tenant_name"], "acme.example.com");
+    assert_eq!(sheet.body["recharges"], "50.00000");
+    assert_eq!(sheet.body["tax_label"], "VAT 7.5%, included");
+    assert_eq!(sheet.body["lines"][0]["section"], "RECHARGE");
+    let theirs = portal::call(
+        &app,
+        &clerk,
+        "get_statement",
+        json!({"tenant": null, "id": id}),
+    )
+    .await;
+    assert_eq!(theirs.status, StatusCode::NOT_FOUND, "{}", theirs.text);
+
+    // The CSV download, with the session.
+    let csv = portal::get(&app, &boss, &format!("/portal/export/statements/{id}.csv")).await;
+    assert_eq!(csv.status, StatusCode::OK, "{}", csv.text);
+    assert!(csv.text.starts_with("number,account,"), "{}", csv.text);
+    assert!(
+        csv.text.contains(",TOTAL,TAX,VAT 7.5% included,"),
+        "{}",
+        csv.text
+    );
+    let theirs = portal::get(&app, &clerk, &format!("/portal/export/statements/{id}.csv")).await;
+    assert_eq!(theirs.status, StatusCode::NOT_FOUND, "{}", theirs.text);
+    let nobody = app
+        .call(
+            "GET",
+            &format!("/portal/export/statements/{id}.csv"),
+            None,
+            None,
+        )
+        .await;
+    assert_eq!(nobody.status, StatusCode::UNAUTHORIZED, "{}", nobody.text);
+}
+
 on_both_databases!(
     settings_are_read_by_all_and_set_by_administrators,
     statements_show_the_ledger_of_each_account,
     a_rerate_of_a_closed_period_is_an_adjustment_now,
+    the_portal_reads_statements_with_the_sessions_rights,
 );
