@@ -19,14 +19,11 @@ pub const PAGE_SIZE: u32 = 25;
 /// The statuses the filter offers.
 pub const STATUSES: [(&str, &str); 2] = [("OPEN", "Open"), ("CLOSED", "Closed")];
 
-/// The cycles the settings offer, with what each means.
+/// The cycles the settings offer, with their labels.
 pub const CYCLES: [(&str, &str); 3] = [
-    ("MONTHLY", "Monthly, from a day of the month (1-28)"),
-    (
-        "BIWEEKLY",
-        "Every two weeks, from a weekday (1 = Monday … 7 = Sunday)",
-    ),
-    ("WEEKLY", "Weekly, from a weekday (1 = Monday … 7 = Sunday)"),
+    ("MONTHLY", "Monthly"),
+    ("BIWEEKLY", "Every two weeks"),
+    ("WEEKLY", "Weekly"),
 ];
 
 /// What the account filter names for the tenant's own account.
