@@ -392,11 +392,12 @@ async fn two_servers_close_once(backend: Backend) {
     let test_db = TestDb::new(backend).await.expect("database");
     let one = test_db.db.clone();
     let two = Db::connect(&test_db.url).await.expect("a second server");
-    // 120 recharges every half day, over the 60 days before a day ago.
+    // 120 recharges every half day, over the 60 days before a day ago, on
+    // each of six tenants.
     let now = billing::db::now_ms();
     let first = now - 61 * DAY;
     let mut tenants = Vec::new();
-    for t in 0..3 {
+    for t in 0..6 {
         let scope = new_tenant(&one, &format!("t{t}.example.com"))
             .await
             .expect("tenant");
@@ -431,7 +432,7 @@ async fn two_servers_close_once(backend: Backend) {
         .count();
     let (a, b) = tokio::join!(one.sweep_statements(now), two.sweep_statements(now));
     let closed = a.expect("one sweeps") + b.expect("the other sweeps");
-    assert_eq!(closed, 3 * due);
+    assert_eq!(closed, 6 * due);
     let (a, b) = tokio::join!(one.sweep_statements(now), two.sweep_statements(now));
     assert_eq!(a.expect("again") + b.expect("again"), 0);
     for scope in &tenants {

@@ -121,9 +121,16 @@ async fn insert_lines(tx: &mut Tx, backend: Backend, statement: i64, lines: &[Li
 /// Locks the account's balance row until `tx` ends (PostgreSQL; SQLite's
 /// writing transaction already keeps every other writer out): a ledger row
 /// is posted with that row locked, so every row posted before now has
-/// committed, and none is posted until the closing commits.
+/// committed, and none is posted until the closing commits. The lock is
+/// `FOR NO KEY UPDATE`, which a balance's update takes too, not `FOR
+/// UPDATE`: the latter would also keep out the rows that only reference
+/// the account (a statement's insert checking its tenant), and a server
+/// opening a statement while holding the number would deadlock with it.
 async fn lock_account(tx: &mut Tx, backend: Backend, account: Account) -> Result<()> {
-    let lock = crate::sql::for_update(backend);
+    let lock = match backend {
+        Backend::Sqlite => "",
+        Backend::Postgres => " FOR NO KEY UPDATE",
+    };
     let found = match account.user_id {
         None => {
             let sql = format!("SELECT id FROM tenants WHERE id = $1{lock}");
