@@ -25,6 +25,7 @@ use crate::pages::cdrs::{CdrDetailPage, CdrsPage};
 use crate::pages::live_calls::LiveCallsPage;
 use crate::pages::prices::PricesPage;
 use crate::pages::rates::RatesPage;
+use crate::pages::statements::{StatementPage, StatementsPage};
 use crate::pages::tariffs::TariffsPage;
 use crate::pages::tenants::TenantsPage;
 use crate::pages::tokens::TokensPage;
@@ -95,6 +96,8 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("live-calls") view=LiveCallsPage />
                     <Route path=path!("prices") view=PricesPage />
                     <Route path=path!("cdrs/:id") view=CdrDetailPage />
+                    <Route path=path!("statements") view=StatementsPage />
+                    <Route path=path!("statements/:id") view=StatementPage />
                 </ParentRoute>
             </Routes>
         </Router>

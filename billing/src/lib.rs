@@ -59,6 +59,8 @@ pub mod sessions;
 mod sql;
 /// Whether a user may work now: tenant not suspended, user not disabled.
 pub mod standing;
+/// Statements per billing cycle, built from the ledger.
+pub mod statements;
 /// Tariffs: a tenant's named rate tables.
 pub mod tariffs;
 /// Tenants.

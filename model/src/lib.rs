@@ -13,6 +13,7 @@ pub mod id;
 pub mod money;
 pub mod number;
 pub mod query;
+pub mod statement;
 pub mod tariff;
 pub mod tenant;
 pub mod user;

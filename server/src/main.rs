@@ -70,6 +70,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     };
     let sweeper = server::sweep::spawn_hold_sweeper(db.clone());
     let checkpointer = server::sweep::spawn_checkpointer(db.clone());
+    let statements = server::sweep::spawn_statement_sweeper(db.clone());
     let app = server::web::router(state, config.secure_cookies).layer(axum::Extension(
         server::ops::MetricsAccess::new(config.metrics_token.clone()),
     ));
@@ -95,6 +96,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         None => main.await?,
     }
     sweeper.abort();
+    statements.abort();
     if let Some(checkpointer) = checkpointer {
         checkpointer.abort();
     }

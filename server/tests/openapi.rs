@@ -1181,6 +1181,96 @@ async fn answers_match_the_documented_schemas() {
     api.status(&a, StatusCode::OK);
     // (An answer with a body where the document has none is noted by `call`.)
 
+    // Statement settings, and a statement of the tenant's account.
+    let a = api
+        .json(
+            "GET",
+            "/api/tenant/statement_settings",
+            "",
+            &by_query,
+            none,
+            Value::Null,
+        )
+        .await;
+    api.same(
+        &a.json,
+        &json!({"cycle": "MONTHLY", "cycle_day": 1, "tax_name": "", "tax_rate": 0, "tax_included": false}),
+    );
+    let a = api
+        .json(
+            "POST",
+            "/api/tenant/statement_settings",
+            "",
+            "",
+            &by_header,
+            json!({"tax_name": "VAT", "tax_rate": 20}),
+        )
+        .await;
+    api.status(&a, StatusCode::OK);
+    let a = api
+        .json(
+            "POST",
+            "/api/tenant/statement_settings",
+            "",
+            "",
+            &by_header,
+            json!({"cycle_day": 29}),
+        )
+        .await;
+    api.status(&a, StatusCode::BAD_REQUEST);
+    let a = api
+        .json(
+            "POST",
+            "/api/tenant/balance",
+            "",
+            &by_query,
+            none,
+            json!({"balance": 10}),
+        )
+        .await;
+    api.status(&a, StatusCode::OK);
+    let a = api
+        .json("GET", "/api/statements", "", &by_query, none, Value::Null)
+        .await;
+    api.same(&a.json["count"], &json!(1));
+    let statement = a.json["items"][0]["id"]
+        .as_str()
+        .expect("a statement id")
+        .to_string();
+    let a = api
+        .json(
+            "GET",
+            "/api/statements/{id}",
+            &statement,
+            &by_query,
+            none,
+            Value::Null,
+        )
+        .await;
+    api.same(&a.json["lines"][0]["section"], &json!("RECHARGE"));
+    let a = api
+        .json(
+            "GET",
+            "/api/statements/{id}/csv",
+            &statement,
+            &by_query,
+            none,
+            Value::Null,
+        )
+        .await;
+    api.status(&a, StatusCode::OK);
+    let a = api
+        .json(
+            "GET",
+            "/api/statements/{id}",
+            "bm90LWFuLWlk",
+            &by_query,
+            none,
+            Value::Null,
+        )
+        .await;
+    api.status(&a, StatusCode::NOT_FOUND);
+
     // Call rates.
     let rate = json!({
         "prefix": "4420", "type": "INTERNATIONAL", "free_seconds": 0, "grace_period": 5,

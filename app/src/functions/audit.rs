@@ -16,11 +16,12 @@ pub const PAGE_SIZE: u32 = 25;
 
 /// The kinds of entity the filter offers: (wire name, label). Every one the
 /// log holds (a test checks it against `billing`'s).
-pub const ENTITIES: [(&str, &str); 11] = [
+pub const ENTITIES: [(&str, &str); 12] = [
     ("CALL_RATE", "Call rate"),
     ("TARIFF", "Tariff"),
     ("BILLING_PLAN", "Billing plan"),
     ("BILLING_SETTINGS", "Billing settings"),
+    ("STATEMENT_SETTINGS", "Statement settings"),
     ("TENANT_ACCOUNT", "Tenant account"),
     ("USER_ACCOUNT", "User account"),
     ("TENANT", "Tenant"),

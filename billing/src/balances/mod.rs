@@ -13,6 +13,8 @@ mod ledger;
 mod recharge;
 
 pub use accounts::{AccountSummary, Balance, ACCOUNT_SPEC};
+#[cfg(any(test, feature = "testing"))]
+pub(crate) use ledger::post_at;
 pub(crate) use ledger::{post, post_many, record, record_calls, Calls, Entry};
 pub use ledger::{
     LedgerAccount, LedgerEntry, LedgerFilter, Transaction, TransactionKind, TRANSACTION_SPEC,

@@ -13,6 +13,7 @@ pub mod login;
 pub mod openapi;
 pub mod rating;
 pub mod reports;
+pub mod statements;
 pub mod tariffs;
 pub mod tenants;
 
@@ -53,6 +54,11 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("POST", "/api/user/password"),
     ("GET", "/api/tenant/billing"),
     ("POST", "/api/tenant/billing"),
+    ("GET", "/api/tenant/statement_settings"),
+    ("POST", "/api/tenant/statement_settings"),
+    ("GET", "/api/statements"),
+    ("GET", "/api/statements/{id}"),
+    ("GET", "/api/statements/{id}/csv"),
     ("GET", "/api/call_rates"),
     ("POST", "/api/call_rates"),
     ("GET", "/api/call_rates/export"),
@@ -142,6 +148,13 @@ pub fn routes() -> Router<AppState> {
             "/api/tenant/billing",
             get(billing_settings::get).post(billing_settings::set),
         )
+        .route(
+            "/api/tenant/statement_settings",
+            get(statements::get_settings).post(statements::set_settings),
+        )
+        .route("/api/statements", get(statements::list))
+        .route("/api/statements/{id}", get(statements::get))
+        .route("/api/statements/{id}/csv", get(statements::csv))
         .route(
             "/api/call_rates",
             get(call_rates::list).post(call_rates::create),
