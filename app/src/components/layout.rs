@@ -99,12 +99,13 @@ pub fn Layout() -> impl IntoView {
 }
 
 /// A standard user's navigation: only what is its own (its balance and
-/// ledger, its calls, what a call would cost it, its password).
+/// ledger, its calls, its spend, what a call would cost it, its password).
 #[component]
 fn OwnLinks() -> impl IntoView {
     view! {
         <A href="/balances">"My balance"</A>
         <A href="/cdrs">"My calls"</A>
+        <A href="/reports">"My spend"</A>
         <A href="/live-calls">"Live calls"</A>
         <A href="/prices">"Call prices"</A>
         <A href="/account">"My account"</A>
@@ -122,6 +123,7 @@ where
     view! {
         <A href=link("/cdrs")>"Calls"</A>
         <A href=link("/balances")>"Balances"</A>
+        <A href=link("/reports")>"Reports"</A>
         <A href="/audit">"Audit log"</A>
     }
 }
