@@ -169,6 +169,64 @@ pub async fn get_report(
     }))
 }
 
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(from: Option<&str>, to: Option<&str>) -> ReportArgs {
+        ReportArgs {
+            from: from.map(str::to_string),
+            to: to.map(str::to_string),
+        }
+    }
+
+    fn fields(errors: Vec<FieldError>) -> Vec<String> {
+        errors.into_iter().map(|e| e.field).collect()
+    }
+
+    #[test]
+    fn the_range_defaults_to_the_last_30_days() {
+        let today = (2026, 12, 1);
+        assert_eq!(args(None, None).days(today), Ok(((2026, 11, 2), today)));
+        assert_eq!(
+            args(None, Some("2026-03-01")).days(today),
+            Ok(((2026, 1, 31), (2026, 3, 1)))
+        );
+        assert_eq!(
+            args(Some("2026-11-20"), None).days(today),
+            Ok(((2026, 11, 20), today))
+        );
+        // A first day after today is the whole range.
+        assert_eq!(
+            args(Some("2027-01-05"), None).days(today),
+            Ok(((2027, 1, 5), (2027, 1, 5)))
+        );
+    }
+
+    #[test]
+    fn a_range_is_checked_at_its_fields() {
+        assert!(args(Some("2026-01-01"), Some("2027-01-01"))
+            .check()
+            .is_empty());
+        assert_eq!(
+            fields(args(Some("2026-01-01"), Some("2027-01-02")).check()),
+            ["to"]
+        );
+        assert_eq!(fields(args(Some("01/02/2026"), None).check()), ["from"]);
+        assert_eq!(
+            fields(args(Some("2026-02-01"), Some("2026-01-31")).check()),
+            ["to"]
+        );
+        // The default end is checked where it is known: on the server.
+        let far = args(Some("2024-01-01"), None);
+        assert!(far.check().is_empty());
+        assert_eq!(
+            far.days((2026, 12, 1)).map_err(fields),
+            Err(vec!["to".to_string()])
+        );
+    }
+}
+
 /// The charts and figures of a report, from what the billing layer
 /// answers.
 #[cfg(feature = "ssr")]
