@@ -18,23 +18,23 @@ use rust_decimal::prelude::ToPrimitive;
 use rust_decimal::Decimal;
 
 /// The drawing's width in its own units (it scales to its box).
-const WIDTH: f64 = 640.0;
+const WIDTH: f64 = 480.0;
 /// Room for the value axis's labels on the left.
-const LEFT: f64 = 64.0;
-const RIGHT: f64 = 16.0;
-const TOP: f64 = 16.0;
+const LEFT: f64 = 52.0;
+const RIGHT: f64 = 12.0;
+const TOP: f64 = 28.0;
 /// Room for the category labels under the plot.
 const BOTTOM: f64 = 40.0;
 /// The height of the columns' and the line's plot.
-const PLOT_HEIGHT: f64 = 200.0;
+const PLOT_HEIGHT: f64 = 180.0;
 /// One bar's row in a [`bars`] chart.
 const ROW: f64 = 24.0;
 /// Room for the bars' labels on the left.
-const LABEL_WIDTH: f64 = 200.0;
+const LABEL_WIDTH: f64 = 168.0;
 /// The longest bar label, in characters (the hover title has it all).
-const LABEL_CHARS: usize = 28;
+const LABEL_CHARS: usize = 21;
 /// Roughly how wide a character of the labels is.
-const CHAR_WIDTH: f64 = 6.6;
+const CHAR_WIDTH: f64 = 7.2;
 
 /// One column, bar or point.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -210,7 +210,7 @@ fn value_axis(out: &mut String, axis: &Axis, unit: &str, top: f64, height: f64) 
         out,
         r#"<text class="chart-unit" x="{x}" y="{y}" text-anchor="start">{unit}</text><line class="chart-axis" x1="{l}" x2="{l}" y1="{t}" y2="{b}"/>"#,
         x = at(4.0),
-        y = at(top - 4.0),
+        y = at(top - 14.0),
         unit = escape(unit),
         l = at(LEFT),
         t = at(top),
@@ -303,7 +303,7 @@ pub fn bars(chart: &Chart) -> String {
     let rows = chart.points.len() as f64;
     let height = TOP + rows * ROW + BOTTOM;
     let left = LABEL_WIDTH;
-    let plot = WIDTH - left - RIGHT - 72.0;
+    let plot = WIDTH - left - RIGHT - 56.0;
     let mut out = String::new();
     open(&mut out, chart, height, "chart-bars");
     let zero = left + plot * axis.share(Decimal::ZERO);
@@ -548,7 +548,7 @@ mod tests {
     fn long_labels_are_cut_and_crowded_ones_thinned() {
         let long = "A destination with a very long description indeed";
         let svg = bars(&chart(&[(long, dec!(1))]));
-        assert!(svg.contains("A destination with a very l…"));
+        assert!(svg.contains(">A destination with a…<"));
         assert!(hovers(&svg)[0].starts_with(long));
         let days: Vec<(String, Decimal)> =
             (1..=30).map(|d| (format!("11-{d:02}"), dec!(1))).collect();

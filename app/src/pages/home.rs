@@ -17,7 +17,6 @@ use crate::components::tenant::{tenant_choices_resource, use_tenant, ChooseTenan
 use crate::functions::auth::SignedIn;
 use crate::functions::overview::{amounts_text, get_overview, OverviewView};
 use crate::functions::reports::{get_report, ReportArgs, ReportPart, ReportView};
-use crate::pages::reports::reports_title;
 
 /// A page of the portal with the chosen tenant kept, and more parameters.
 fn href(path: &str, tenant: &Option<String>, pairs: &[(&'static str, &str)]) -> String {
@@ -231,12 +230,9 @@ fn spend_charts(report: ReportView, me: &SignedIn, tenant: &Option<String>) -> i
     view! {
         <section class="home-charts" data-testid="home-charts" aria-label=label>
             <h2 class="section-title">
-                <a href=link.clone() data-testid="home-reports-link">{title}</a>
+                <a href=link data-testid="home-reports-link">{title}</a>
             </h2>
             <div class="charts">{charts}</div>
-            <p class="chart-more">
-                <a href=link>{format!("{} →", reports_title(me.manages_tenant))}</a>
-            </p>
         </section>
     }
 }
