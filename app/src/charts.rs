@@ -56,6 +56,8 @@ pub struct Chart {
     pub points: Vec<Point>,
     /// What an empty chart says.
     pub empty: String,
+    /// The values are counts: the axis ticks whole numbers only.
+    pub whole: bool,
 }
 
 /// Text for SVG content and attribute values: `&`, `<`, `>`, quotes
@@ -124,7 +126,7 @@ struct Axis {
 }
 
 impl Axis {
-    fn of(values: impl Iterator<Item = Decimal>) -> Axis {
+    fn of(values: impl Iterator<Item = Decimal>, whole: bool) -> Axis {
         let (mut low, mut high) = (Decimal::ZERO, Decimal::ZERO);
         for v in values {
             low = low.min(v);
@@ -133,7 +135,10 @@ impl Axis {
         if low == high {
             high = low + Decimal::ONE;
         }
-        let step = nice_step(high - low, 4);
+        let mut step = nice_step(high - low, 4);
+        if whole {
+            step = step.max(Decimal::ONE);
+        }
         let low = (low / step).floor() * step;
         let high = (high / step).ceil() * step;
         let mut ticks = Vec::new();
@@ -260,7 +265,7 @@ pub fn columns(chart: &Chart) -> String {
     if chart.points.is_empty() {
         return empty(chart, "chart-columns");
     }
-    let axis = Axis::of(chart.points.iter().map(|p| p.value));
+    let axis = Axis::of(chart.points.iter().map(|p| p.value), chart.whole);
     let height = TOP + PLOT_HEIGHT + BOTTOM;
     let mut out = String::new();
     open(&mut out, chart, height, "chart-columns");
@@ -299,7 +304,7 @@ pub fn bars(chart: &Chart) -> String {
     if chart.points.is_empty() {
         return empty(chart, "chart-bars");
     }
-    let axis = Axis::of(chart.points.iter().map(|p| p.value));
+    let axis = Axis::of(chart.points.iter().map(|p| p.value), chart.whole);
     let rows = chart.points.len() as f64;
     let height = TOP + rows * ROW + BOTTOM;
     let left = LABEL_WIDTH;
@@ -364,7 +369,7 @@ pub fn line(chart: &Chart) -> String {
     if chart.points.is_empty() {
         return empty(chart, "chart-line");
     }
-    let axis = Axis::of(chart.points.iter().map(|p| p.value));
+    let axis = Axis::of(chart.points.iter().map(|p| p.value), chart.whole);
     let height = TOP + PLOT_HEIGHT + BOTTOM;
     let mut out = String::new();
     open(&mut out, chart, height, "chart-line");
@@ -437,6 +442,7 @@ mod tests {
                 })
                 .collect(),
             empty: "No calls".into(),
+            whole: false,
         }
     }
 
@@ -480,19 +486,23 @@ mod tests {
         assert_eq!(nice_step(dec!(0.00003), 4), dec!(0.00001));
         assert_eq!(nice_step(dec!(730), 4), dec!(200));
         assert_eq!(nice_step(dec!(1000000000000), 4), dec!(500000000000));
-        let axis = Axis::of([dec!(0.3), dec!(1.7)].into_iter());
+        let axis = Axis::of([dec!(0.3), dec!(1.7)].into_iter(), false);
         assert_eq!(
             axis.ticks,
             [dec!(0), dec!(0.5), dec!(1), dec!(1.5), dec!(2)]
         );
         assert_eq!(axis.ticks[1].to_string(), "0.5");
-        let below = Axis::of([dec!(-12.5), dec!(30)].into_iter());
+        let below = Axis::of([dec!(-12.5), dec!(30)].into_iter(), false);
         assert!(below.low <= dec!(-12.5) && below.high >= dec!(30));
         assert!(below.ticks.contains(&Decimal::ZERO));
         // Nothing but zeros still has an axis.
-        let flat = Axis::of([Decimal::ZERO].into_iter());
+        let flat = Axis::of([Decimal::ZERO].into_iter(), false);
         assert_eq!((flat.low, flat.high), (dec!(0), dec!(1)));
         assert_eq!(flat.share(dec!(0.5)), 0.5);
+        // Counts tick whole numbers.
+        let counts = Axis::of([dec!(2)].into_iter(), true);
+        assert_eq!(counts.ticks, [dec!(0), dec!(1), dec!(2)]);
+        assert_eq!(Axis::of([dec!(2)].into_iter(), false).ticks.len(), 5);
     }
 
     #[test]

@@ -683,8 +683,7 @@ async fn scanned_balances(
                 });
             let balance = mine
                 .clone()
-                .filter(|(_, at)| *at < end)
-                .last()
+                .rfind(|(_, at)| *at < end)
                 .map_or(0, |(b, _)| b);
             let entries = mine.filter(|(_, at)| (start..end).contains(at)).count();
             (balance, i64::try_from(entries).expect("count"))

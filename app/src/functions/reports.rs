@@ -307,6 +307,7 @@ mod draw {
             unit: currency.to_string(),
             points,
             empty: "No days".into(),
+            whole: false,
         };
         ChartView {
             key: "spend-per-day".into(),
@@ -369,6 +370,7 @@ mod draw {
                 })
                 .collect(),
             empty: "No calls in these days".into(),
+            whole: false,
         };
         ChartView {
             key: "top-cost".into(),
@@ -405,6 +407,7 @@ mod draw {
                 })
                 .collect(),
             empty: "No calls in these days".into(),
+            whole: false,
         };
         ChartView {
             key: "top-minutes".into(),
@@ -449,6 +452,7 @@ mod draw {
             unit: "calls".into(),
             points,
             empty: String::new(),
+            whole: true,
         };
         ChartView {
             key: "calls-per-hour".into(),
@@ -493,6 +497,7 @@ mod draw {
                 })
                 .collect(),
             empty: "These days have not begun".into(),
+            whole: false,
         };
         let whose = if history.user_id.is_some() {
             format!("{}'s account", history.account)
