@@ -33,8 +33,9 @@ const ROW: f64 = 24.0;
 const LABEL_WIDTH: f64 = 168.0;
 /// The longest bar label, in characters (the hover title has it all).
 const LABEL_CHARS: usize = 21;
-/// Roughly how wide a character of the labels is.
-const CHAR_WIDTH: f64 = 7.2;
+/// Roughly how wide a character of the category labels is, at the larger
+/// size the stylesheet gives them on a phone.
+const CHAR_WIDTH: f64 = 8.5;
 
 /// One column, bar or point.
 #[derive(Debug, Clone, PartialEq, Eq)]
