@@ -487,13 +487,7 @@ mod draw {
                 .map(|p| Point {
                     label: p.day.get(5..).unwrap_or_default().to_string(),
                     value: p.balance.decimal(),
-                    hover: format!(
-                        "{}: {} ({} ledger {})",
-                        p.day,
-                        money(p.balance, currency),
-                        p.entries,
-                        if p.entries == 1 { "entry" } else { "entries" }
-                    ),
+                    hover: format!("{}: {}", p.day, money(p.balance, currency)),
                 })
                 .collect(),
             empty: "These days have not begun".into(),
@@ -508,19 +502,15 @@ mod draw {
             key: "balance".into(),
             title: "Balance over time".into(),
             note: format!(
-                "The balance of {whose} after each day's last ledger entry (UTC), in {currency}."
+                "The balance of {whose} at the end of each day (UTC), from its ledger, in {currency}."
             ),
             svg: charts::line(&chart),
             table: TableView {
-                columns: vec![
-                    "Day".into(),
-                    format!("Balance ({currency})"),
-                    "Ledger entries".into(),
-                ],
+                columns: vec!["Day".into(), format!("Balance ({currency})")],
                 rows: history
                     .items
                     .iter()
-                    .map(|p| vec![p.day.clone(), p.balance.to_fixed(), p.entries.to_string()])
+                    .map(|p| vec![p.day.clone(), p.balance.to_fixed()])
                     .collect(),
             },
         }
@@ -668,7 +658,6 @@ mod draw {
                 items: vec![BalancePoint {
                     day: "2026-11-03".into(),
                     balance: Money::from_units(-150_000),
-                    entries: 2,
                 }],
             };
             let figures = figures(&summary, &history);
@@ -677,8 +666,8 @@ mod draw {
             let chart = balance_per_day(&history);
             assert!(chart
                 .svg
-                .contains("<title>2026-11-03: -1.50000 EUR (2 ledger entries)</title>"));
-            assert_eq!(chart.table.rows, [["2026-11-03", "-1.50000", "2"]]);
+                .contains("<title>2026-11-03: -1.50000 EUR</title>"));
+            assert_eq!(chart.table.rows, [["2026-11-03", "-1.50000"]]);
         }
     }
 }
