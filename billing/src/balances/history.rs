@@ -118,13 +118,17 @@ impl Db {
         };
         // Day n's balance: the last entry (by time, then id: the order the
         // account's entries were written in, under its row lock) before the
-        // day's end.
+        // day's end. The order names every column of the time index, the
+        // constant ones too: PostgreSQL reads `user_id IS NULL` as no
+        // equality, and would otherwise sort the account's entries rather
+        // than seek the last one.
         let sql = format!(
             "WITH RECURSIVE d (n) AS (SELECT CAST(0 AS BIGINT) UNION ALL \
              SELECT n + 1 FROM d WHERE n + 1 < $3) \
              SELECT d.n AS day, (SELECT t.balance_after FROM balance_transactions t \
              WHERE t.tenant_id = $1 AND {account_is} AND t.created_at < $2 + (d.n + 1) * {DAY_MS} \
-             ORDER BY t.created_at DESC, t.id DESC LIMIT 1) AS balance FROM d ORDER BY d.n"
+             ORDER BY t.tenant_id DESC, t.user_id DESC, t.created_at DESC, t.id DESC LIMIT 1) \
+             AS balance FROM d ORDER BY d.n"
         );
         let mut items = Vec::new();
         if days > 0 {
