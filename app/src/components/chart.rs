@@ -7,9 +7,13 @@ use leptos::prelude::*;
 
 use crate::functions::reports::{ChartView, FigureView};
 
-/// One chart with its table; `link` leads to the page with more of it.
+/// One chart with its table; `more` (address, text) leads to the page with
+/// more of it.
 #[component]
-pub fn ChartFigure(chart: ChartView, #[prop(optional)] link: Option<String>) -> impl IntoView {
+pub fn ChartFigure(
+    chart: ChartView,
+    #[prop(optional)] more: Option<(String, &'static str)>,
+) -> impl IntoView {
     let ChartView {
         key,
         title,
@@ -54,7 +58,7 @@ pub fn ChartFigure(chart: ChartView, #[prop(optional)] link: Option<String>) -> 
                     </table>
                 </div>
             </details>
-            {link.map(|href| view! { <p class="chart-more"><a href=href data-testid="to-reports">"All reports →"</a></p> })}
+            {more.map(|(href, text)| view! { <p class="chart-more"><a href=href data-testid="to-reports">{text}</a></p> })}
         </figure>
     }
 }

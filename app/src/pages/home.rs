@@ -216,10 +216,15 @@ fn links(me: &SignedIn, tenant: &Option<String>) -> impl IntoView {
 /// leading to the Reports page.
 fn spend_charts(report: ReportView, me: &SignedIn, tenant: &Option<String>) -> impl IntoView {
     let link = href("/reports", tenant, &[]);
+    let more = if me.manages_tenant {
+        "All reports →"
+    } else {
+        "All my spend →"
+    };
     let charts = report
         .charts
         .into_iter()
-        .map(|chart| view! { <ChartFigure chart=chart link=link.clone() /> })
+        .map(|chart| view! { <ChartFigure chart=chart more=(link.clone(), more) /> })
         .collect_view();
     let title = if me.manages_tenant {
         "Spend in the last 30 days".to_string()
