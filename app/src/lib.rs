@@ -4,6 +4,8 @@
 //! `billing` use cases as the REST API with the caller taken from the portal
 //! session, never from anything the browser sends.
 
+#[cfg(feature = "ssr")]
+pub mod charts;
 pub mod components;
 pub mod functions;
 pub mod pages;
@@ -25,6 +27,7 @@ use crate::pages::cdrs::{CdrDetailPage, CdrsPage};
 use crate::pages::live_calls::LiveCallsPage;
 use crate::pages::prices::PricesPage;
 use crate::pages::rates::RatesPage;
+use crate::pages::reports::ReportsPage;
 use crate::pages::statements::{StatementPage, StatementsPage};
 use crate::pages::tariffs::TariffsPage;
 use crate::pages::tenants::TenantsPage;
@@ -93,6 +96,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("audit") view=AuditPage />
                     <Route path=path!("cdrs") view=CdrsPage />
                     <Route path=path!("balances") view=BalancesPage />
+                    <Route path=path!("reports") view=ReportsPage />
                     <Route path=path!("live-calls") view=LiveCallsPage />
                     <Route path=path!("prices") view=PricesPage />
                     <Route path=path!("cdrs/:id") view=CdrDetailPage />

@@ -15,8 +15,8 @@
 pub mod audit;
 /// Who is calling: passwords, login tokens, API tokens, the caller's scope.
 pub mod auth;
-/// Balances, credit limits, the accounts as administrators oversee them, and
-/// the ledger with its filtered listing.
+/// Balances, credit limits, the accounts as administrators oversee them, the
+/// ledger with its filtered listing, and an account's balance day by day.
 pub mod balances;
 /// Billing plans: which tariff rates the calls to a prefix.
 pub mod billing_plans;
@@ -46,7 +46,8 @@ pub mod overview;
 pub mod quote;
 /// A quote request as every surface reads it.
 pub mod quote_request;
-/// Spend reports, from rollups kept with the CDRs.
+/// Spend reports, from rollups kept with the CDRs: grouped (by day, hour,
+/// hour of the day, destination, user, type) and the range's totals.
 pub mod reports;
 /// Re-rating stored CDRs after a rate change.
 pub mod rerate;

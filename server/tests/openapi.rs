@@ -1318,6 +1318,60 @@ async fn answers_match_the_documented_schemas() {
     }
     api.json("GET", "/api/cdrs/{id}", &cdr, &by_query, none, Value::Null)
         .await;
+    // The reports of that call, each shape as documented: its day, the
+    // totals with nothing answered (no average duration), the balance.
+    let november = "from=2026-11-01T00:00:00Z&to=2026-12-01T00:00:00Z";
+    for group_by in ["day", "hour_of_day", "destination"] {
+        let a = api
+            .json(
+                "GET",
+                "/api/reports/spend",
+                "",
+                &format!("{by_query}&{november}&group_by={group_by}"),
+                none,
+                Value::Null,
+            )
+            .await;
+        api.status(&a, StatusCode::OK);
+    }
+    let a = api
+        .json(
+            "GET",
+            "/api/reports/summary",
+            "",
+            &format!("{by_query}&{november}"),
+            none,
+            Value::Null,
+        )
+        .await;
+    api.status(&a, StatusCode::OK);
+    api.same(&a.json["calls"], &json!(1));
+    api.same(&a.json["average_duration"], &Value::Null);
+    let a = api
+        .json(
+            "GET",
+            "/api/reports/balance",
+            "",
+            &format!("{by_query}&{november}"),
+            none,
+            Value::Null,
+        )
+        .await;
+    api.status(&a, StatusCode::OK);
+    let days = Value::from(a.json["items"].as_array().map(Vec::len));
+    api.same(&days, &json!(30));
+    let a = api
+        .json(
+            "GET",
+            "/api/reports/balance",
+            "",
+            &format!("{by_query}&from=2026-11-01T10:00:00Z&to=2026-12-01T00:00:00Z"),
+            none,
+            Value::Null,
+        )
+        .await;
+    api.status(&a, StatusCode::BAD_REQUEST);
+    api.same(&a.json["errors"][0]["field"], &json!("from"));
     let a = api
         .json(
             "GET",

@@ -99,14 +99,15 @@ pub fn Layout() -> impl IntoView {
 }
 
 /// A standard user's navigation: only what is its own (its balance and
-/// ledger, its calls, its statements, what a call would cost it, its
-/// password).
+/// ledger, its calls, its statements, its spend, what a call would cost
+/// it, its password).
 #[component]
 fn OwnLinks() -> impl IntoView {
     view! {
         <A href="/balances">"My balance"</A>
         <A href="/cdrs">"My calls"</A>
         <A href="/statements">"My statements"</A>
+        <A href="/reports">"My spend"</A>
         <A href="/live-calls">"Live calls"</A>
         <A href="/prices">"Call prices"</A>
         <A href="/account">"My account"</A>
@@ -125,6 +126,7 @@ where
         <A href=link("/cdrs")>"Calls"</A>
         <A href=link("/balances")>"Balances"</A>
         <A href=link("/statements")>"Statements"</A>
+        <A href=link("/reports")>"Reports"</A>
         <A href="/audit">"Audit log"</A>
     }
 }

@@ -21,6 +21,7 @@ pub mod overview;
 pub mod people;
 pub mod prices;
 pub mod rates;
+pub mod reports;
 pub mod statements;
 pub mod tariffs;
 pub mod tenants;

@@ -11,6 +11,7 @@ pub mod login;
 pub mod not_found;
 pub mod prices;
 pub mod rates;
+pub mod reports;
 pub mod statements;
 pub mod tariffs;
 pub mod tenants;

@@ -85,6 +85,8 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("GET", "/api/user/cdrs/export"),
     ("GET", "/api/user/cdrs/{id}"),
     ("GET", "/api/reports/spend"),
+    ("GET", "/api/reports/summary"),
+    ("GET", "/api/reports/balance"),
     ("POST", "/api/rating/quote"),
     ("POST", "/api/user/quote"),
     ("GET", "/api/tariffs"),
@@ -205,6 +207,8 @@ pub fn routes() -> Router<AppState> {
         .route("/api/user/cdrs/export", get(cdrs::export_own))
         .route("/api/user/cdrs/{id}", get(cdrs::get_own))
         .route("/api/reports/spend", get(reports::spend))
+        .route("/api/reports/summary", get(reports::summary))
+        .route("/api/reports/balance", get(reports::balance))
         .route("/api/rating/quote", post(rating::quote))
         .route("/api/user/quote", post(rating::quote_own))
         .route("/api/tariffs", get(tariffs::list).post(tariffs::create))
