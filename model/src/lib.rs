@@ -16,6 +16,7 @@ pub mod query;
 pub mod tariff;
 pub mod tenant;
 pub mod user;
+pub mod webhook;
 
 pub use fields::{FieldError, Fields, WireEnum};
 pub use id::ApiId;

@@ -36,6 +36,11 @@ pub struct Config {
     /// Mark the portal's session cookie `Secure` (serve behind HTTPS).
     #[arg(long, env = "RATEDECK_SECURE_COOKIES", default_value_t = false)]
     pub secure_cookies: bool,
+
+    /// Post webhooks to endpoints on loopback, private and link-local
+    /// addresses too (by default only public addresses are posted to).
+    #[arg(long, env = "RATEDECK_WEBHOOK_PRIVATE_TARGETS", default_value_t = false)]
+    pub webhook_private_targets: bool,
 }
 
 impl std::fmt::Debug for Config {
@@ -45,6 +50,7 @@ impl std::fmt::Debug for Config {
             .field("legacy_listen", &self.legacy_listen)
             .field("database", &redact_url(&self.database_url))
             .field("secure_cookies", &self.secure_cookies)
+            .field("webhook_private_targets", &self.webhook_private_targets)
             .finish_non_exhaustive()
     }
 }

@@ -11,6 +11,7 @@ pub mod legacy;
 pub mod state;
 pub mod sweep;
 pub mod web;
+pub mod webhooks;
 pub mod xmlrpc;
 
 pub use state::AppState;

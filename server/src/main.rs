@@ -59,6 +59,14 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     };
     let sweeper = server::sweep::spawn_hold_sweeper(db.clone());
     let checkpointer = server::sweep::spawn_checkpointer(db.clone());
+    let deliveries = server::webhooks::Worker::new(
+        db.clone(),
+        server::webhooks::WorkerConfig {
+            private_targets: config.webhook_private_targets,
+            ..Default::default()
+        },
+    )?
+    .spawn();
     let app = server::web::router(state, config.secure_cookies);
     let listener = tokio::net::TcpListener::bind(config.listen).await?;
     tracing::info!("Ratedeck listening on http://{}", config.listen);
@@ -82,6 +90,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         None => main.await?,
     }
     sweeper.abort();
+    // A delivery cut short is posted again once its lease ends.
+    deliveries.abort();
     if let Some(checkpointer) = checkpointer {
         checkpointer.abort();
     }

@@ -6,13 +6,17 @@
 //! so the ledger always sums to the balance; [`ledger`] writes its rows and
 //! lists them. An account's balance and credit limit are read and set, and
 //! the tenant's accounts overseen, in [`accounts`]; money is added in
-//! [`recharge`].
+//! [`recharge`]; low-balance thresholds and their alerts are in [`alerts`],
+//! whose `watch` every change of an account's funds calls before it commits.
 
 mod accounts;
+mod alerts;
 mod ledger;
 mod recharge;
 
 pub use accounts::{AccountSummary, Balance, ACCOUNT_SPEC};
+pub(crate) use alerts::watch;
+pub use alerts::{BalanceAlert, LowAccount, LowBalance, ALERT_SPEC};
 pub(crate) use ledger::{post, post_many, record, record_calls, Calls, Entry};
 pub use ledger::{
     LedgerAccount, LedgerEntry, LedgerFilter, Transaction, TransactionKind, TRANSACTION_SPEC,
