@@ -255,7 +255,6 @@ fn hex_of(bytes: &[u8]) -> String {
 
 /// Why a request got no answer, in a sentence.
 fn describe(e: &reqwest::Error, timeout: Duration) -> String {
-    use std::error::Error as _;
     if e.is_timeout() {
         return format!("no answer within {} s", timeout.as_secs());
     }

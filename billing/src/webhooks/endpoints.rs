@@ -49,7 +49,9 @@ pub static ENDPOINT_SPEC: ResourceSpec = ResourceSpec {
     decode_id: ApiId::decode,
 };
 
-const COLUMNS: &str = "id, url, description, secret, enabled, created_at, updated_at";
+/// (Booleans are read as 0 or 1, which both backends answer alike.)
+const COLUMNS: &str = "id, url, description, secret, CASE WHEN enabled THEN 1 ELSE 0 END AS enabled, \
+     created_at, updated_at";
 
 /// A new signing secret: `whsec_` and 32 random bytes in hex.
 fn new_secret() -> String {
@@ -76,7 +78,7 @@ fn endpoint_from_row(row: &AnyRow, events: Vec<WebhookEvent>) -> Result<Endpoint
         url: row.try_get("url")?,
         description: row.try_get("description")?,
         events,
-        enabled: row.try_get("enabled")?,
+        enabled: row.try_get::<i64, _>("enabled")? != 0,
         secret: row.try_get("secret")?,
         created_at: crate::time::rfc3339(row.try_get("created_at")?),
         updated_at: crate::time::rfc3339(row.try_get("updated_at")?),
