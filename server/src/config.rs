@@ -39,7 +39,11 @@ pub struct Config {
 
     /// Post webhooks to endpoints on loopback, private and link-local
     /// addresses too (by default only public addresses are posted to).
-    #[arg(long, env = "RATEDECK_WEBHOOK_PRIVATE_TARGETS", default_value_t = false)]
+    #[arg(
+        long,
+        env = "RATEDECK_WEBHOOK_PRIVATE_TARGETS",
+        default_value_t = false
+    )]
     pub webhook_private_targets: bool,
 }
 

@@ -232,7 +232,10 @@ impl Worker {
                     }
                     Ok(None) => break,
                     Err(e) => {
-                        answer = format!("the answer could not be read: {}", describe(&e, self.config.timeout));
+                        answer = format!(
+                            "the answer could not be read: {}",
+                            describe(&e, self.config.timeout)
+                        );
                         break;
                     }
                 }
@@ -326,9 +329,8 @@ impl reqwest::dns::Resolve for PublicOnly {
     fn resolve(&self, name: reqwest::dns::Name) -> reqwest::dns::Resolving {
         Box::pin(async move {
             let host = name.as_str().to_string();
-            let found: Vec<SocketAddr> = tokio::net::lookup_host((host.as_str(), 0))
-                .await?
-                .collect();
+            let found: Vec<SocketAddr> =
+                tokio::net::lookup_host((host.as_str(), 0)).await?.collect();
             let public: Vec<SocketAddr> = found.into_iter().filter(|a| is_public(a.ip())).collect();
             if public.is_empty() {
                 let refused: Box<dyn std::error::Error + Send + Sync> = format!(
@@ -368,7 +370,12 @@ mod tests {
             let ip: IpAddr = private.parse().expect("address");
             assert!(!is_public(ip), "{private} is not public");
         }
-        for public in ["93.184.216.34", "8.8.8.8", "2606:4700::1111", "::ffff:8.8.8.8"] {
+        for public in [
+            "93.184.216.34",
+            "8.8.8.8",
+            "2606:4700::1111",
+            "::ffff:8.8.8.8",
+        ] {
             let ip: IpAddr = public.parse().expect("address");
             assert!(is_public(ip), "{public} is public");
         }

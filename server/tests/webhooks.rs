@@ -38,7 +38,11 @@ struct Script {
     answers: Arc<Mutex<VecDeque<u16>>>,
 }
 
-async fn hook(State(script): State<Script>, headers: HeaderMap, body: String) -> (StatusCode, String) {
+async fn hook(
+    State(script): State<Script>,
+    headers: HeaderMap,
+    body: String,
+) -> (StatusCode, String) {
     let status = script
         .answers
         .lock()
@@ -188,7 +192,11 @@ async fn billing_tenant(app: &TestApp, root: &str, domain: &str) -> (String, Str
 
 async fn register(app: &TestApp, admin: &str, url: &str, events: &[&str]) -> (String, String) {
     let made = app
-        .post("/api/webhooks", admin, json!({"url": url, "events": events}))
+        .post(
+            "/api/webhooks",
+            admin,
+            json!({"url": url, "events": events}),
+        )
         .await;
     assert_eq!(made.status, StatusCode::OK, "{}", made.text);
     assert!(made.body["secret"]
@@ -218,7 +226,10 @@ async fn recharge_tenant(app: &TestApp, root: &str, tenant: &str, amount: i64) {
 
 async fn deliveries(app: &TestApp, admin: &str, filter: &str) -> Value {
     let log = app
-        .get(&format!("/api/webhooks/deliveries?orderby=id&{filter}"), admin)
+        .get(
+            &format!("/api/webhooks/deliveries?orderby=id&{filter}"),
+            admin,
+        )
         .await;
     assert_eq!(log.status, StatusCode::OK, "{}", log.text);
     log.body
@@ -319,6 +330,63 @@ async fn an_alert_is_raised_once_per_crossing(backend: Backend) {
     assert_eq!(receiver.received().len(), 2);
 }
 
+async fn holds_and_settlements_cross_once(backend: Backend) {
+    let app = TestApp::new(backend).await;
+    let root = app.admin().await;
+    let (tenant, admin, _) = billing_tenant(&app, &root, "acme.example.com").await;
+    let online = app
+        .post("/api/tenant/billing", &admin, json!({"type": "ONLINE"}))
+        .await;
+    assert_eq!(online.status, StatusCode::OK, "{}", online.text);
+    recharge_tenant(&app, &root, &tenant, 15).await;
+    let path = format!("/api/tenant/low_balance?tenant_id={tenant}");
+    app.post(&path, &root, json!({"threshold": 10})).await;
+    let count = |answer: common::Answer| answer.body["count"].clone();
+    // The hold takes what two whole minutes cost, 12: funds at 3, the alert.
+    let authorize = |id: &'static str| json!({"call_id": id, "caller": "101", "callee": "7100200"});
+    let granted = app
+        .post("/api/charging/authorize", &admin, authorize("h1"))
+        .await;
+    assert_eq!(granted.status, StatusCode::OK, "{}", granted.text);
+    assert_eq!(count(app.get("/api/alerts", &admin).await), 1);
+    // Settled for a minute: the hold is released, six taken; still below,
+    // and no second alert for what happened inside one settlement.
+    let ended = app
+        .post(
+            "/api/charging/h1/terminate",
+            &admin,
+            json!({"duration": 60}),
+        )
+        .await;
+    assert_eq!(ended.status, StatusCode::OK, "{}", ended.text);
+    let state = app.get("/api/tenant/low_balance", &admin).await;
+    assert_eq!(state.body["available"], json!(9), "{}", state.text);
+    assert_eq!(state.body["below"], true);
+    assert_eq!(count(app.get("/api/alerts", &admin).await), 1);
+    // Its CDR settles nothing more.
+    post_calls(&app, &admin, json!([call("h1", 60)])).await;
+    assert_eq!(count(app.get("/api/alerts", &admin).await), 1);
+    // Back above, then a hold that takes it below again: the second alert.
+    recharge_tenant(&app, &root, &tenant, 10).await;
+    assert_eq!(
+        app.get("/api/tenant/low_balance", &admin).await.body["below"],
+        false
+    );
+    let granted = app
+        .post("/api/charging/authorize", &admin, authorize("h2"))
+        .await;
+    assert_eq!(granted.status, StatusCode::OK, "{}", granted.text);
+    assert_eq!(count(app.get("/api/alerts", &admin).await), 2);
+    // A call that lasted nothing gives it all back: re-armed.
+    app.post("/api/charging/h2/terminate", &admin, json!({"duration": 0}))
+        .await;
+    assert_eq!(
+        app.get("/api/tenant/low_balance", &admin).await.body["below"],
+        false
+    );
+    assert_eq!(count(app.get("/api/alerts", &admin).await), 2);
+}
+
 async fn a_users_threshold_is_its_administrators(backend: Backend) {
     let app = TestApp::new(backend).await;
     let root = app.admin().await;
@@ -335,7 +403,11 @@ async fn a_users_threshold_is_its_administrators(backend: Backend) {
     let foreign = app.post(&path, &other_admin, json!({"threshold": 1})).await;
     assert_eq!(foreign.status, StatusCode::NOT_FOUND, "{}", foreign.text);
     let recharged = app
-        .post(&format!("/api/users/{id}/balance"), &admin, json!({"balance": 5}))
+        .post(
+            &format!("/api/users/{id}/balance"),
+            &admin,
+            json!({"balance": 5}),
+        )
         .await;
     assert_eq!(recharged.status, StatusCode::OK, "{}", recharged.text);
     // A threshold the funds are already below raises its alert at once.
@@ -355,10 +427,17 @@ async fn a_users_threshold_is_its_administrators(backend: Backend) {
     assert_eq!(alerts.body["items"][0]["user_id"], id.as_str());
     // The credit limit lifts the funds to 5 + 4 = 9: re-armed.
     let limit = app
-        .post(&format!("/api/users/{id}/credit_limit"), &admin, json!({"credit_limit": 4}))
+        .post(
+            &format!("/api/users/{id}/credit_limit"),
+            &admin,
+            json!({"credit_limit": 4}),
+        )
         .await;
     assert_eq!(limit.status, StatusCode::OK, "{}", limit.text);
-    assert_eq!(app.get("/api/user/low_balance", &user).await.body["below"], false);
+    assert_eq!(
+        app.get("/api/user/low_balance", &user).await.body["below"],
+        false
+    );
     // A call of 101 billed to its account takes them to 3: the second alert.
     post_calls(&app, &admin, json!([call("u1", 60)])).await;
     let alerts = app
@@ -526,7 +605,12 @@ async fn queued_deliveries_survive_a_restart(backend: Backend) {
     let fresh = TestAppOn::new(&restarted);
     fresh.post_calls(&admin, json!([call("r3", 60)])).await;
     let claimed = restarted
-        .claim_webhook_deliveries("gone", 10, Duration::from_millis(800), billing::db::now_ms())
+        .claim_webhook_deliveries(
+            "gone",
+            10,
+            Duration::from_millis(800),
+            billing::db::now_ms(),
+        )
         .await
         .expect("claimed");
     assert_eq!(claimed.len(), 1);
@@ -651,7 +735,12 @@ async fn call_rated_is_queued_only_when_wanted(backend: Backend) {
     assert_eq!(changed.body["events"], json!(["balance.low", "call.rated"]));
     let mut unrated = call("n4", 60);
     unrated["callee"] = json!("999");
-    post_calls(&app, &admin, json!([call("n1", 60), call("n3", 60), unrated])).await;
+    post_calls(
+        &app,
+        &admin,
+        json!([call("n1", 60), call("n3", 60), unrated]),
+    )
+    .await;
     let log = deliveries(&app, &admin, "").await;
     assert_eq!(log["count"], 1, "{log}");
     assert_eq!(log["items"][0]["event"], "call.rated");
@@ -693,14 +782,31 @@ async fn endpoints_are_the_tenant_administrators(backend: Backend) {
     );
     for (bad, field) in [
         (json!({"events": ["balance.low"]}), "url"),
-        (json!({"url": "ftp://x.example", "events": ["balance.low"]}), "url"),
+        (
+            json!({"url": "ftp://x.example", "events": ["balance.low"]}),
+            "url",
+        ),
         (json!({"url": "https://x.example"}), "events"),
-        (json!({"url": "https://x.example", "events": ["balance.high"]}), "events"),
-        (json!({"url": "https://x.example", "events": "balance.low"}), "events"),
-        (json!({"url": "https://x.example", "events": ["balance.low"], "enabled": 1}), "enabled"),
+        (
+            json!({"url": "https://x.example", "events": ["balance.high"]}),
+            "events",
+        ),
+        (
+            json!({"url": "https://x.example", "events": "balance.low"}),
+            "events",
+        ),
+        (
+            json!({"url": "https://x.example", "events": ["balance.low"], "enabled": 1}),
+            "enabled",
+        ),
     ] {
         let answer = app.post("/api/webhooks", &admin, bad.clone()).await;
-        assert_eq!(answer.status, StatusCode::BAD_REQUEST, "{bad}: {}", answer.text);
+        assert_eq!(
+            answer.status,
+            StatusCode::BAD_REQUEST,
+            "{bad}: {}",
+            answer.text
+        );
         assert_eq!(answer.code(), "VALIDATE_FAILED");
         assert_eq!(answer.fields(), [field], "{bad}");
     }
@@ -717,14 +823,22 @@ async fn endpoints_are_the_tenant_administrators(backend: Backend) {
     assert_eq!(listed.body["count"], 1, "{}", listed.text);
     assert_eq!(listed.body["items"][0]["secret"], secret.as_str());
     assert_eq!(listed.body["items"][0]["events"], json!(["balance.low"]));
-    assert_eq!(app.get("/api/webhooks", &other_admin).await.body["count"], 0);
+    assert_eq!(
+        app.get("/api/webhooks", &other_admin).await.body["count"],
+        0
+    );
     for path in [
         format!("/api/webhooks/{id}"),
         format!("/api/webhooks/{id}/secret"),
         format!("/api/webhooks/{id}/destroy"),
     ] {
         let answer = app.post(&path, &other_admin, json!({})).await;
-        assert_eq!(answer.status, StatusCode::NOT_FOUND, "{path}: {}", answer.text);
+        assert_eq!(
+            answer.status,
+            StatusCode::NOT_FOUND,
+            "{path}: {}",
+            answer.text
+        );
     }
     // A new secret.
     let rotated = app
@@ -736,7 +850,10 @@ async fn endpoints_are_the_tenant_administrators(backend: Backend) {
     assert_eq!(got.body["secret"], rotated.body["secret"]);
     // The audit log has the changes, never a secret.
     let audit = app
-        .get("/api/audit_log?filter=entity%20eq%20'WEBHOOK_ENDPOINT'", &admin)
+        .get(
+            "/api/audit_log?filter=entity%20eq%20'WEBHOOK_ENDPOINT'",
+            &admin,
+        )
         .await;
     assert_eq!(audit.body["count"], 2, "{}", audit.text);
     assert!(!audit.text.contains("whsec_"), "{}", audit.text);
@@ -794,6 +911,7 @@ async fn private_addresses_are_not_posted_to_unless_allowed(backend: Backend) {
 
 on_both_databases!(
     an_alert_is_raised_once_per_crossing,
+    holds_and_settlements_cross_once,
     a_users_threshold_is_its_administrators,
     failed_deliveries_are_retried_then_given_up,
     queued_deliveries_survive_a_restart,

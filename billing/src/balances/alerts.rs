@@ -191,8 +191,8 @@ async fn raise(tx: &mut Tx, backend: Backend, alert: Raised) -> Result<()> {
     .fetch_one(&mut **tx)
     .await?
     .try_get("id")?;
-    let endpoints = crate::webhooks::subscribers(tx, alert.tenant_id, WebhookEvent::BalanceLow)
-        .await?;
+    let endpoints =
+        crate::webhooks::subscribers(tx, alert.tenant_id, WebhookEvent::BalanceLow).await?;
     if endpoints.is_empty() {
         return Ok(());
     }
@@ -348,7 +348,11 @@ impl Db {
                     "after": units.map(Money::from_units),
                 }),
             );
-            audit::append(&mut tx, scope.change(Action::Update, entity, id).with(changes)).await?;
+            audit::append(
+                &mut tx,
+                scope.change(Action::Update, entity, id).with(changes),
+            )
+            .await?;
             watch(&mut tx, self.backend(), scope.tenant_id, user_id).await?;
         }
         tx.commit().await?;

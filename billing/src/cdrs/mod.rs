@@ -380,7 +380,8 @@ impl Db {
         let mut rollups = Rollups::new(scope.tenant_id);
         // The endpoints that take `call.rated`: one indexed read a batch, and
         // usually none, so nothing more is done for them.
-        let wanted = webhooks::subscribers(&mut tx, scope.tenant_id, WebhookEvent::CallRated).await?;
+        let wanted =
+            webhooks::subscribers(&mut tx, scope.tenant_id, WebhookEvent::CallRated).await?;
         let mut rated_events = Vec::new();
         for (cdr, outcome) in cdrs.iter().zip(&outcomes) {
             // A call id twice in one batch is stored (and charged) once.

@@ -50,7 +50,8 @@ pub static ENDPOINT_SPEC: ResourceSpec = ResourceSpec {
 };
 
 /// (Booleans are read as 0 or 1, which both backends answer alike.)
-const COLUMNS: &str = "id, url, description, secret, CASE WHEN enabled THEN 1 ELSE 0 END AS enabled, \
+const COLUMNS: &str =
+    "id, url, description, secret, CASE WHEN enabled THEN 1 ELSE 0 END AS enabled, \
      created_at, updated_at";
 
 /// A new signing secret: `whsec_` and 32 random bytes in hex.
@@ -65,7 +66,8 @@ fn checked_url(url: &str) -> Result<String> {
     if let Some(problem) = model::webhook::url_problem(url) {
         return Err(Error::field("url", problem));
     }
-    let parsed = url::Url::parse(url).map_err(|e| Error::field("url", format!("is not a URL ({e})")))?;
+    let parsed =
+        url::Url::parse(url).map_err(|e| Error::field("url", format!("is not a URL ({e})")))?;
     if parsed.host().is_none() {
         return Err(Error::field("url", "must name a host"));
     }
@@ -174,7 +176,12 @@ impl Db {
                     spec: &ENDPOINT_SPEC,
                 },
                 query,
-                |row| Ok((row.try_get::<i64, _>("id")?, endpoint_from_row(row, Vec::new())?)),
+                |row| {
+                    Ok((
+                        row.try_get::<i64, _>("id")?,
+                        endpoint_from_row(row, Vec::new())?,
+                    ))
+                },
             )
             .await?;
         let ids: Vec<i64> = rows.items.iter().map(|(id, _)| *id).collect();
@@ -190,7 +197,8 @@ impl Db {
     /// One endpoint of the tenant (its administrators).
     pub async fn get_webhook_endpoint(&self, scope: &Scope, id: i64) -> Result<Endpoint> {
         scope.require_manager()?;
-        let sql = format!("SELECT {COLUMNS} FROM webhook_endpoints WHERE id = $1 AND tenant_id = $2");
+        let sql =
+            format!("SELECT {COLUMNS} FROM webhook_endpoints WHERE id = $1 AND tenant_id = $2");
         let row = sqlx::query(&sql)
             .bind(id)
             .bind(scope.tenant_id)
@@ -220,11 +228,12 @@ impl Db {
         let url = checked_url(&url)?;
         let now = now_ms();
         let mut tx = self.write().await?;
-        let count: i64 = sqlx::query("SELECT COUNT(*) AS n FROM webhook_endpoints WHERE tenant_id = $1")
-            .bind(scope.tenant_id)
-            .fetch_one(&mut *tx)
-            .await?
-            .try_get("n")?;
+        let count: i64 =
+            sqlx::query("SELECT COUNT(*) AS n FROM webhook_endpoints WHERE tenant_id = $1")
+                .bind(scope.tenant_id)
+                .fetch_one(&mut *tx)
+                .await?
+                .try_get("n")?;
         if count >= ENDPOINTS_MAX {
             return Err(Error::Conflict {
                 code: "TOO_MANY_ENDPOINTS",
@@ -371,7 +380,8 @@ impl Db {
 
     /// One endpoint of the scope's tenant, read inside `tx`.
     async fn endpoint_in(&self, tx: &mut Tx, scope: &Scope, id: i64) -> Result<Endpoint> {
-        let sql = format!("SELECT {COLUMNS} FROM webhook_endpoints WHERE id = $1 AND tenant_id = $2");
+        let sql =
+            format!("SELECT {COLUMNS} FROM webhook_endpoints WHERE id = $1 AND tenant_id = $2");
         let row = sqlx::query(&sql)
             .bind(id)
             .bind(scope.tenant_id)

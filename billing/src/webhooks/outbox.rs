@@ -136,7 +136,8 @@ pub static DELIVERY_SPEC: ResourceSpec = ResourceSpec {
     decode_id: ApiId::decode,
 };
 
-const LOG_COLUMNS: &str = "d.id AS id, d.endpoint_id AS endpoint_id, e.url AS url, d.event AS event, \
+const LOG_COLUMNS: &str =
+    "d.id AS id, d.endpoint_id AS endpoint_id, e.url AS url, d.event AS event, \
     d.event_id AS event_id, d.status AS status, d.attempts AS attempts, \
     d.next_attempt_at AS next_attempt_at, d.last_attempt_at AS last_attempt_at, \
     d.last_status AS last_status, d.last_answer AS last_answer, d.created_at AS created_at, \

@@ -218,10 +218,17 @@ async fn ledger_of(
 /// to remove the alert; it must be there.
 fn threshold(body: &serde_json::Map<String, serde_json::Value>) -> ApiResult<Option<Money>> {
     if !body.contains_key("threshold") {
-        return Err(ApiError::validation("threshold", "is required (null removes the alert)"));
+        return Err(ApiError::validation(
+            "threshold",
+            "is required (null removes the alert)",
+        ));
     }
     let mut f = Fields::new(body);
-    let value = f.money_in("threshold", Money::ZERO, model::bounds::money(model::bounds::AMOUNT_MAX));
+    let value = f.money_in(
+        "threshold",
+        Money::ZERO,
+        model::bounds::money(model::bounds::AMOUNT_MAX),
+    );
     f.finish()?;
     Ok(value)
 }
@@ -243,7 +250,10 @@ pub async fn set_tenant_low_balance(
 ) -> ApiResult<Json<LowBalance>> {
     scope.caller.require_system_admin()?;
     let threshold = threshold(&body)?;
-    Ok(Json(db.set_low_balance_threshold(&scope, None, threshold).await?))
+    Ok(Json(
+        db.set_low_balance_threshold(&scope, None, threshold)
+            .await?,
+    ))
 }
 
 pub async fn get_user_low_balance(
@@ -265,7 +275,10 @@ pub async fn set_user_low_balance(
     scope.require_manager()?;
     let id = path_id(&id, "user")?;
     let threshold = threshold(&body)?;
-    Ok(Json(db.set_low_balance_threshold(&scope, Some(id), threshold).await?))
+    Ok(Json(
+        db.set_low_balance_threshold(&scope, Some(id), threshold)
+            .await?,
+    ))
 }
 
 /// `GET /api/user/low_balance`: the caller's own account's threshold.

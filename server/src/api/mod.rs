@@ -195,10 +195,7 @@ pub fn routes() -> Router<AppState> {
         )
         .route("/api/user/low_balance", get(balances::get_own_low_balance))
         .route("/api/alerts", get(balances::alerts))
-        .route(
-            "/api/webhooks",
-            get(webhooks::list).post(webhooks::create),
-        )
+        .route("/api/webhooks", get(webhooks::list).post(webhooks::create))
         .route("/api/webhooks/deliveries", get(webhooks::deliveries))
         .route("/api/webhooks/deliveries/{id}", get(webhooks::delivery))
         .route(
