@@ -29,6 +29,8 @@ use crate::pages::tariffs::TariffsPage;
 use crate::pages::tenants::TenantsPage;
 use crate::pages::tokens::TokensPage;
 use crate::pages::users::UsersPage;
+use crate::pages::webhook_deliveries::DeliveriesPage;
+use crate::pages::webhooks::WebhooksPage;
 use crate::pages::{home::HomePage, login::LoginPage, not_found::NotFound};
 
 /// The HTML document around the app. On the server it also sets the page's
@@ -94,6 +96,8 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("balances") view=BalancesPage />
                     <Route path=path!("live-calls") view=LiveCallsPage />
                     <Route path=path!("prices") view=PricesPage />
+                    <Route path=path!("webhooks") view=WebhooksPage />
+                    <Route path=path!("webhooks/deliveries") view=DeliveriesPage />
                     <Route path=path!("cdrs/:id") view=CdrDetailPage />
                 </ParentRoute>
             </Routes>

@@ -1,5 +1,6 @@
 //! Pieces shared by pages.
 
+pub mod banner;
 pub mod form;
 pub mod layout;
 pub mod list_page;
