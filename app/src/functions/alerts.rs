@@ -67,10 +67,7 @@ pub async fn low_balance_banner() -> Result<Vec<LowAccountView>, ServerFnError> 
     let Some(caller) = caller_if_any().await? else {
         return Ok(Vec::new());
     };
-    let low = db()?
-        .low_accounts(&caller)
-        .await
-        .map_err(to_server_error)?;
+    let low = db()?.low_accounts(&caller).await.map_err(to_server_error)?;
     Ok(low
         .into_iter()
         .map(|a| LowAccountView {
@@ -117,13 +114,17 @@ pub async fn account_alerts(
     super::own_or_managers(&scope, "see its accounts")?;
     let user = account_in(&scope, account.as_deref())?;
     let db = db()?;
-    let state = db.low_balance(&scope, user).await.map_err(to_server_error)?;
+    let state = db
+        .low_balance(&scope, user)
+        .await
+        .map_err(to_server_error)?;
     let params = ListParams {
         orderby: Some("id desc".into()),
         top: Some(ALERTS_SHOWN.to_string()),
         ..ListParams::default()
     };
-    let query = ListQuery::parse(&params, &ALERT_SPEC).map_err(|e| ServerFnError::new(e.message))?;
+    let query =
+        ListQuery::parse(&params, &ALERT_SPEC).map_err(|e| ServerFnError::new(e.message))?;
     let which = match user {
         None => LedgerAccount::Tenant,
         Some(id) => LedgerAccount::User(id),

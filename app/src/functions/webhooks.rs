@@ -62,7 +62,12 @@ impl DeliveryArgs {
     /// What is wrong with the filters, field by field.
     pub fn check(&self) -> Vec<FieldError> {
         let mut errors = Vec::new();
-        let given = |v: &Option<String>| v.as_deref().map(str::trim).filter(|v| !v.is_empty()).map(str::to_string);
+        let given = |v: &Option<String>| {
+            v.as_deref()
+                .map(str::trim)
+                .filter(|v| !v.is_empty())
+                .map(str::to_string)
+        };
         if let Some(status) = given(&self.status) {
             if !STATUSES.iter().any(|(v, _)| *v == status) {
                 errors.push(FieldError::new("status", "is not a delivery status"));
@@ -161,11 +166,19 @@ pub async fn save_webhook_endpoint(
             if !missing.is_empty() {
                 return Err(super::invalid(missing));
             }
-            super::answer(db.create_webhook_endpoint(&scope, patch).await.map(|e| e.id))
+            super::answer(
+                db.create_webhook_endpoint(&scope, patch)
+                    .await
+                    .map(|e| e.id),
+            )
         }
         Some(wire) => {
             let id = super::id_of(&wire, "webhook endpoint")?;
-            super::answer(db.update_webhook_endpoint(&scope, id, patch).await.map(|e| e.id))
+            super::answer(
+                db.update_webhook_endpoint(&scope, id, patch)
+                    .await
+                    .map(|e| e.id),
+            )
         }
     }
 }
@@ -178,7 +191,11 @@ pub async fn delete_webhook_endpoint(
 ) -> Result<(), ServerFnError> {
     let scope = super::manager_scope(tenant).await?;
     let id = super::id_of(&id, "webhook endpoint")?;
-    super::answer(crate::server::db()?.delete_webhook_endpoint(&scope, id).await)
+    super::answer(
+        crate::server::db()?
+            .delete_webhook_endpoint(&scope, id)
+            .await,
+    )
 }
 
 /// Gives an endpoint a new secret; answers what was done, to be shown.

@@ -431,7 +431,7 @@ fn AlertSection(
                                 <AmountForm
                                     key="threshold"
                                     field="threshold"
-                                    label="Alert when the available funds fall below (blank: no alert)"
+                                    label="Alert below (blank: none)"
                                     currency=currency.clone()
                                     button="Set the alert"
                                     done="The alert was set."

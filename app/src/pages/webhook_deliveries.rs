@@ -117,11 +117,15 @@ pub fn DeliveriesPage() -> impl IntoView {
                 </span>
             }
         }),
-        Column::new("next_attempt_at", "Next attempt (UTC)", |d: &DeliveryRow| {
-            d.next_attempt_at
-                .as_deref()
-                .map_or_else(|| "—".to_string(), second)
-        }),
+        Column::new(
+            "next_attempt_at",
+            "Next attempt (UTC)",
+            |d: &DeliveryRow| {
+                d.next_attempt_at
+                    .as_deref()
+                    .map_or_else(|| "—".to_string(), second)
+            },
+        ),
     ];
     let endpoints_href = move || list_href("/webhooks", &query.get(), &[("endpoint", None)]);
     view! {

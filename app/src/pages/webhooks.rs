@@ -184,7 +184,9 @@ pub fn WebhooksPage() -> impl IntoView {
                 {description}
             }
         }),
-        Column::new("events", "Events", |e: &EndpointRow| event_labels(&e.events)),
+        Column::new("events", "Events", |e: &EndpointRow| {
+            event_labels(&e.events)
+        }),
         Column::new("enabled", "Enabled", |e: &EndpointRow| {
             if e.enabled {
                 view! { <span class="badge">"on"</span> }.into_any()
@@ -281,7 +283,10 @@ fn EndpointEditor(row: Option<EndpointRow>, form: RowForm) -> impl IntoView {
     let picked = events.clone();
     let check = move |()| {
         let mut body = Map::new();
-        body.insert("url".into(), Value::String(url.get_untracked().trim().to_string()));
+        body.insert(
+            "url".into(),
+            Value::String(url.get_untracked().trim().to_string()),
+        );
         body.insert(
             "description".into(),
             Value::String(description.get_untracked()),
