@@ -387,6 +387,52 @@ async fn holds_and_settlements_cross_once(backend: Backend) {
     assert_eq!(count(app.get("/api/alerts", &admin).await), 2);
 }
 
+async fn a_rerating_that_takes_the_funds_below_alerts(backend: Backend) {
+    let app = TestApp::new(backend).await;
+    let root = app.admin().await;
+    let (tenant, admin, _) = billing_tenant(&app, &root, "acme.example.com").await;
+    recharge_tenant(&app, &root, &tenant, 20).await;
+    let path = format!("/api/tenant/low_balance?tenant_id={tenant}");
+    app.post(&path, &root, json!({"threshold": 10})).await;
+    post_calls(&app, &admin, json!([call("x1", 60), call("x2", 60)])).await;
+    // Two minutes at 6 take 12: 8 left, below, one alert.
+    let alerts = app.get("/api/alerts", &admin).await;
+    assert_eq!(alerts.body["count"], 1, "{}", alerts.text);
+    // Cheaper now: re-rated at 1 a minute, the funds are 18 again: re-armed.
+    let rates = app
+        .get("/api/call_rates?filter=prefix%20eq%20'7'", &admin)
+        .await;
+    let id = rates.body["items"][0]["id"]
+        .as_str()
+        .expect("rate")
+        .to_string();
+    let mut cheaper = pricey_rate();
+    cheaper["price_1"] = json!(1);
+    cheaper["price_n"] = json!(1);
+    let changed = app
+        .post(&format!("/api/call_rates/{id}"), &admin, cheaper)
+        .await;
+    assert_eq!(changed.status, StatusCode::OK, "{}", changed.text);
+    let rerated = app
+        .post("/api/cdrs/rerate", &admin, json!({"prefix": "7"}))
+        .await;
+    assert_eq!(rerated.status, StatusCode::OK, "{}", rerated.text);
+    assert_eq!(rerated.body["rerated"], 2, "{}", rerated.text);
+    let state = app.get("/api/tenant/low_balance", &admin).await;
+    assert_eq!(state.body["available"], json!(18), "{}", state.text);
+    assert_eq!(state.body["below"], false);
+    // Dearer again, at 6: back to 8, and the second alert.
+    let changed = app
+        .post(&format!("/api/call_rates/{id}"), &admin, pricey_rate())
+        .await;
+    assert_eq!(changed.status, StatusCode::OK, "{}", changed.text);
+    app.post("/api/cdrs/rerate", &admin, json!({"prefix": "7"}))
+        .await;
+    let alerts = app.get("/api/alerts", &admin).await;
+    assert_eq!(alerts.body["count"], 2, "{}", alerts.text);
+    assert_eq!(alerts.body["items"][0]["available"], json!(8));
+}
+
 async fn a_users_threshold_is_its_administrators(backend: Backend) {
     let app = TestApp::new(backend).await;
     let root = app.admin().await;
@@ -912,6 +958,7 @@ async fn private_addresses_are_not_posted_to_unless_allowed(backend: Backend) {
 on_both_databases!(
     an_alert_is_raised_once_per_crossing,
     holds_and_settlements_cross_once,
+    a_rerating_that_takes_the_funds_below_alerts,
     a_users_threshold_is_its_administrators,
     failed_deliveries_are_retried_then_given_up,
     queued_deliveries_survive_a_restart,
