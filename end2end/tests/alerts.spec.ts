@@ -144,6 +144,13 @@ test("a user's funds below its threshold: the banner, the alert, a signed webhoo
   const row = page.getByTestId("webhook-row");
   await expect(row).toHaveCount(1);
   await expect(row.locator('[data-field="events"]')).toHaveText("Low balance");
+  const first = (await row.getByTestId("webhook-secret").textContent()) ?? "";
+  expect(first).toMatch(/^whsec_[0-9a-f]{64}$/);
+  // A new secret, after asking; the deliveries below are signed with it.
+  await row.getByTestId("rotate-secret").click();
+  await row.getByTestId("confirm-rotate").click();
+  await expect(page.getByTestId("notice")).toContainText("has a new secret");
+  await expect(row.getByTestId("webhook-secret")).not.toHaveText(first);
   const secret = (await row.getByTestId("webhook-secret").textContent()) ?? "";
   expect(secret).toMatch(/^whsec_[0-9a-f]{64}$/);
   await shoot(page, "webhooks");
@@ -206,7 +213,7 @@ test("a user's funds below its threshold: the banner, the alert, a signed webhoo
   // What the receiver took, checked by its signature with the page's secret.
   expect(received).toHaveLength(1);
   expect(signed(received[0], secret)).toBe(true);
-  expect(signed(received[0], "whsec_not-the-secret")).toBe(false);
+  expect(signed(received[0], first)).toBe(false);
   const event = JSON.parse(received[0].body);
   expect(event.type).toBe("balance.low");
   expect(event.data.username).toBe(CLERK.username);
