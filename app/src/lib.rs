@@ -33,6 +33,8 @@ use crate::pages::tariffs::TariffsPage;
 use crate::pages::tenants::TenantsPage;
 use crate::pages::tokens::TokensPage;
 use crate::pages::users::UsersPage;
+use crate::pages::webhook_deliveries::DeliveriesPage;
+use crate::pages::webhooks::WebhooksPage;
 use crate::pages::{home::HomePage, login::LoginPage, not_found::NotFound};
 
 /// The HTML document around the app. On the server it also sets the page's
@@ -99,6 +101,8 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("reports") view=ReportsPage />
                     <Route path=path!("live-calls") view=LiveCallsPage />
                     <Route path=path!("prices") view=PricesPage />
+                    <Route path=path!("webhooks") view=WebhooksPage />
+                    <Route path=path!("webhooks/deliveries") view=DeliveriesPage />
                     <Route path=path!("cdrs/:id") view=CdrDetailPage />
                     <Route path=path!("statements") view=StatementsPage />
                     <Route path=path!("statements/:id") view=StatementPage />

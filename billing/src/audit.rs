@@ -75,6 +75,8 @@ model::wire_enum! {
         Login = "LOGIN",
         /// Stored CDRs (a re-rating; no entity id).
         Cdrs = "CDRS",
+        /// A webhook endpoint of the tenant.
+        WebhookEndpoint = "WEBHOOK_ENDPOINT",
     }
 }
 

@@ -8,7 +8,8 @@
 //! [`billing_plans`], [`billing_settings`], [`cdrs`], [`rerate`],
 //! [`balances`], [`charging`], [`overview`], [`quote`], [`tenants`],
 //! [`users`], [`auth`]
-//! (logins and API tokens). Every rating (ingestion, re-rating, charging,
+//! (logins and API tokens), [`webhooks`] (endpoints and the outbox of
+//! deliveries). Every rating (ingestion, re-rating, charging,
 //! quotes) goes through the [`resolver`] and its rate-table cache.
 
 /// The audit log of every change.
@@ -77,6 +78,8 @@ pub mod time;
 pub mod user_admin;
 /// Users: creating and reading them.
 pub mod users;
+/// Webhooks: endpoints, the outbox of deliveries, their signature.
+pub mod webhooks;
 
 pub use audit::{Origin, Surface};
 pub use auth::{Caller, Scope};

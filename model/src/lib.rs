@@ -17,6 +17,7 @@ pub mod statement;
 pub mod tariff;
 pub mod tenant;
 pub mod user;
+pub mod webhook;
 
 pub use fields::{FieldError, Fields, WireEnum};
 pub use id::ApiId;

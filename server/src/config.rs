@@ -37,6 +37,15 @@ pub struct Config {
     #[arg(long, env = "RATEDECK_SECURE_COOKIES", default_value_t = false)]
     pub secure_cookies: bool,
 
+    /// Post webhooks to endpoints on loopback, private and link-local
+    /// addresses too (by default only public addresses are posted to).
+    #[arg(
+        long,
+        env = "RATEDECK_WEBHOOK_PRIVATE_TARGETS",
+        default_value_t = false
+    )]
+    pub webhook_private_targets: bool,
+
     /// `text` (the default) or `json`: one JSON object per line, with the
     /// request id of the request it was written for.
     #[arg(long, env = "RATEDECK_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
@@ -64,6 +73,7 @@ impl std::fmt::Debug for Config {
             .field("secure_cookies", &self.secure_cookies)
             .field("log_format", &self.log_format)
             .field("metrics_token", &self.metrics_token.as_ref().map(|_| "***"))
+            .field("webhook_private_targets", &self.webhook_private_targets)
             .finish_non_exhaustive()
     }
 }

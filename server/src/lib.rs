@@ -12,6 +12,7 @@ pub mod ops;
 pub mod state;
 pub mod sweep;
 pub mod web;
+pub mod webhooks;
 pub mod xmlrpc;
 
 pub use state::AppState;

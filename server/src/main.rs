@@ -71,6 +71,14 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let sweeper = server::sweep::spawn_hold_sweeper(db.clone());
     let checkpointer = server::sweep::spawn_checkpointer(db.clone());
     let statements = server::sweep::spawn_statement_sweeper(db.clone());
+    let deliveries = server::webhooks::Worker::new(
+        db.clone(),
+        server::webhooks::WorkerConfig {
+            private_targets: config.webhook_private_targets,
+            ..Default::default()
+        },
+    )?
+    .spawn();
     let app = server::web::router(state, config.secure_cookies).layer(axum::Extension(
         server::ops::MetricsAccess::new(config.metrics_token.clone()),
     ));
@@ -97,6 +105,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     sweeper.abort();
     statements.abort();
+    // A delivery cut short is posted again once its lease ends.
+    deliveries.abort();
     if let Some(checkpointer) = checkpointer {
         checkpointer.abort();
     }

@@ -1529,6 +1529,146 @@ async fn answers_match_the_documented_schemas() {
         .await;
     api.status(&a, StatusCode::NOT_FOUND);
 
+    // Webhooks, and a low-balance threshold the funds are below at once:
+    // its alert, and its delivery queued.
+    let a = api
+        .json(
+            "POST",
+            "/api/webhooks",
+            "",
+            "",
+            &by_header,
+            json!({"url": "https://hooks.example.com/r", "events": ["balance.low"]}),
+        )
+        .await;
+    api.status(&a, StatusCode::OK);
+    let hook = id_of(&a);
+    api.json("GET", "/api/webhooks", "", "", &by_header, Value::Null)
+        .await;
+    api.json(
+        "GET",
+        "/api/webhooks/{id}",
+        &hook,
+        "",
+        &by_header,
+        Value::Null,
+    )
+    .await;
+    let a = api
+        .json(
+            "POST",
+            "/api/webhooks/{id}",
+            &hook,
+            "",
+            &by_header,
+            json!({"description": "operations", "events": ["balance.low", "call.rated"]}),
+        )
+        .await;
+    api.status(&a, StatusCode::OK);
+    let a = api
+        .json(
+            "POST",
+            "/api/webhooks/{id}/secret",
+            &hook,
+            "",
+            &by_header,
+            Value::Null,
+        )
+        .await;
+    api.status(&a, StatusCode::OK);
+    let a = api
+        .json(
+            "POST",
+            "/api/webhooks",
+            "",
+            "",
+            &by_header,
+            json!({"url": "gopher://x", "events": []}),
+        )
+        .await;
+    api.status(&a, StatusCode::BAD_REQUEST);
+    let a = api
+        .json(
+            "POST",
+            "/api/tenant/low_balance",
+            "",
+            "",
+            &by_header,
+            json!({"threshold": 1000000}),
+        )
+        .await;
+    api.status(&a, StatusCode::OK);
+    api.same(&a.json["below"], &json!(true));
+    api.json(
+        "GET",
+        "/api/tenant/low_balance",
+        "",
+        "",
+        &by_header,
+        Value::Null,
+    )
+    .await;
+    let a = api
+        .json(
+            "POST",
+            "/api/users/{id}/low_balance",
+            &user,
+            "",
+            &by_header,
+            json!({"threshold": null}),
+        )
+        .await;
+    api.status(&a, StatusCode::OK);
+    api.json(
+        "GET",
+        "/api/users/{id}/low_balance",
+        &user,
+        "",
+        &by_header,
+        Value::Null,
+    )
+    .await;
+    let a = api
+        .json("GET", "/api/user/low_balance", "", "", none, Value::Null)
+        .await;
+    api.status(&a, StatusCode::FORBIDDEN);
+    let a = api
+        .json("GET", "/api/alerts", "", "", &by_header, Value::Null)
+        .await;
+    api.same(&a.json["count"], &json!(1));
+    let a = api
+        .json(
+            "GET",
+            "/api/webhooks/deliveries",
+            "",
+            "",
+            &by_header,
+            Value::Null,
+        )
+        .await;
+    api.same(&a.json["count"], &json!(1));
+    let delivery = a.json["items"][0]["id"].as_str().unwrap_or("").to_string();
+    api.json(
+        "GET",
+        "/api/webhooks/deliveries/{id}",
+        &delivery,
+        "",
+        &by_header,
+        Value::Null,
+    )
+    .await;
+    let a = api
+        .json(
+            "POST",
+            "/api/webhooks/{id}/destroy",
+            &hook,
+            "",
+            &by_header,
+            Value::Null,
+        )
+        .await;
+    api.status(&a, StatusCode::NO_CONTENT);
+
     // API tokens.
     let a = api
         .json(

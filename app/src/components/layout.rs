@@ -2,6 +2,7 @@ use leptos::prelude::*;
 use leptos_router::components::{Outlet, Redirect, A};
 use leptos_router::hooks::use_query_map;
 
+use crate::components::banner::LowBalanceBanner;
 use crate::functions::auth::{current_user, Logout, SignedIn};
 
 /// The logged-in user, loaded once by the [`Layout`] for the pages inside it.
@@ -92,6 +93,7 @@ pub fn Layout() -> impl IntoView {
                 <button type="submit" class="link" data-testid="logout">"Log out"</button>
             </ActionForm>
         </header>
+        <LowBalanceBanner />
         <main class="page">
             <Outlet />
         </main>
@@ -127,6 +129,7 @@ where
         <A href=link("/balances")>"Balances"</A>
         <A href=link("/statements")>"Statements"</A>
         <A href=link("/reports")>"Reports"</A>
+        <A href=link("/webhooks")>"Webhooks"</A>
         <A href="/audit">"Audit log"</A>
     }
 }

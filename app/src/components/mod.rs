@@ -1,5 +1,6 @@
 //! Pieces shared by pages.
 
+pub mod banner;
 pub mod chart;
 pub mod form;
 pub mod layout;

@@ -17,3 +17,5 @@ pub mod tariffs;
 pub mod tenants;
 pub mod tokens;
 pub mod users;
+pub mod webhook_deliveries;
+pub mod webhooks;

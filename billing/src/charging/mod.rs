@@ -217,6 +217,13 @@ impl Db {
                         .execute(&mut *tx)
                         .await?;
                         if done.rows_affected() == 1 {
+                            crate::balances::watch(
+                                &mut tx,
+                                self.backend(),
+                                account.tenant_id,
+                                account.user_id,
+                            )
+                            .await?;
                             tx.commit().await?;
                         } else {
                             tx.rollback().await?;

@@ -16,6 +16,7 @@ pub mod reports;
 pub mod statements;
 pub mod tariffs;
 pub mod tenants;
+pub mod webhooks;
 
 use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post};
@@ -73,6 +74,20 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("POST", "/api/users/{id}/balance"),
     ("POST", "/api/users/{id}/credit_limit"),
     ("GET", "/api/user/balance"),
+    ("GET", "/api/tenant/low_balance"),
+    ("POST", "/api/tenant/low_balance"),
+    ("GET", "/api/users/{id}/low_balance"),
+    ("POST", "/api/users/{id}/low_balance"),
+    ("GET", "/api/user/low_balance"),
+    ("GET", "/api/alerts"),
+    ("GET", "/api/webhooks"),
+    ("POST", "/api/webhooks"),
+    ("GET", "/api/webhooks/deliveries"),
+    ("GET", "/api/webhooks/deliveries/{id}"),
+    ("GET", "/api/webhooks/{id}"),
+    ("POST", "/api/webhooks/{id}"),
+    ("POST", "/api/webhooks/{id}/secret"),
+    ("POST", "/api/webhooks/{id}/destroy"),
     ("GET", "/api/user/balance_transactions"),
     ("GET", "/api/balance_transactions"),
     ("GET", "/api/audit_log"),
@@ -188,6 +203,25 @@ pub fn routes() -> Router<AppState> {
             post(balances::set_user_credit_limit),
         )
         .route("/api/user/balance", get(balances::get_own))
+        .route(
+            "/api/tenant/low_balance",
+            get(balances::get_tenant_low_balance).post(balances::set_tenant_low_balance),
+        )
+        .route(
+            "/api/users/{id}/low_balance",
+            get(balances::get_user_low_balance).post(balances::set_user_low_balance),
+        )
+        .route("/api/user/low_balance", get(balances::get_own_low_balance))
+        .route("/api/alerts", get(balances::alerts))
+        .route("/api/webhooks", get(webhooks::list).post(webhooks::create))
+        .route("/api/webhooks/deliveries", get(webhooks::deliveries))
+        .route("/api/webhooks/deliveries/{id}", get(webhooks::delivery))
+        .route(
+            "/api/webhooks/{id}",
+            get(webhooks::get).post(webhooks::update),
+        )
+        .route("/api/webhooks/{id}/secret", post(webhooks::rotate_secret))
+        .route("/api/webhooks/{id}/destroy", post(webhooks::destroy))
         .route(
             "/api/user/balance_transactions",
             get(balances::own_transactions),
