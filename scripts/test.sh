@@ -49,6 +49,8 @@ rm -rf target/e2e && mkdir -p target/e2e
     export RATEDECK_ADMIN_PASSWORD="${RATEDECK_ADMIN_PASSWORD:-admin-password-123}"
     export DATABASE_URL="sqlite://target/e2e/ratedeck.db"
     export RATEDECK_LISTEN="127.0.0.1:8887"
+    # The webhook spec's receiver listens on 127.0.0.1.
+    export RATEDECK_WEBHOOK_PRIVATE_TARGETS=true
     export LEPTOS_OUTPUT_NAME="ratedeck" LEPTOS_SITE_ROOT="target/site" LEPTOS_SITE_PKG_DIR="pkg"
     target/debug/ratedeck >target/e2e/server.log 2>&1 &
     server=$!

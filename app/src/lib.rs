@@ -4,6 +4,8 @@
 //! `billing` use cases as the REST API with the caller taken from the portal
 //! session, never from anything the browser sends.
 
+#[cfg(feature = "ssr")]
+pub mod charts;
 pub mod components;
 pub mod functions;
 pub mod pages;
@@ -99,6 +101,11 @@ lazy_page! {
     BalancesRoute => pages::balances::BalancesPage,
     LiveCallsRoute => pages::live_calls::LiveCallsPage,
     PricesRoute => pages::prices::PricesPage,
+    ReportsRoute => pages::reports::ReportsPage,
+    WebhooksRoute => pages::webhooks::WebhooksPage,
+    DeliveriesRoute => pages::webhook_deliveries::DeliveriesPage,
+    StatementsRoute => pages::statements::StatementsPage,
+    StatementRoute => pages::statements::StatementPage,
 }
 
 /// The portal. Every page is lazily loaded ([`lazy_page`]); the frame
@@ -124,9 +131,14 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("audit") view={Lazy::<AuditRoute>::new()} />
                     <Route path=path!("cdrs") view={Lazy::<CdrsRoute>::new()} />
                     <Route path=path!("balances") view={Lazy::<BalancesRoute>::new()} />
+                    <Route path=path!("reports") view={Lazy::<ReportsRoute>::new()} />
                     <Route path=path!("live-calls") view={Lazy::<LiveCallsRoute>::new()} />
                     <Route path=path!("prices") view={Lazy::<PricesRoute>::new()} />
+                    <Route path=path!("webhooks") view={Lazy::<WebhooksRoute>::new()} />
+                    <Route path=path!("webhooks/deliveries") view={Lazy::<DeliveriesRoute>::new()} />
                     <Route path=path!("cdrs/:id") view={Lazy::<CdrDetailRoute>::new()} />
+                    <Route path=path!("statements") view={Lazy::<StatementsRoute>::new()} />
+                    <Route path=path!("statements/:id") view={Lazy::<StatementRoute>::new()} />
                 </ParentRoute>
             </Routes>
         </Router>

@@ -4,7 +4,9 @@
 //!
 //! `cargo bench -p billing --bench ingest`; `RATEDECK_BENCH_BATCHES` changes
 //! the number of timed batches (default 30), `RATEDECK_BENCH_BACKENDS` the
-//! databases (`sqlite,postgres`).
+//! databases (`sqlite,postgres`). With `RATEDECK_BENCH_WEBHOOK=1` the tenant
+//! has a webhook endpoint that takes `call.rated`, so every call stored also
+//! queues its delivery (without, the default, ingestion only looks for one).
 
 use std::time::{Duration, Instant};
 
@@ -55,6 +57,22 @@ fn cdr(i: u64) -> NewCdr {
 async fn run(backend: Backend, batches: u64) {
     let (t, scope) = charging_tenant(backend, DECK_ROWS).await;
     let db = &t.db;
+    let webhook = std::env::var("RATEDECK_BENCH_WEBHOOK").is_ok_and(|v| v == "1");
+    if webhook {
+        let body = serde_json::json!({
+            "url": "https://hooks.example.com/bench", "events": ["call.rated"]
+        });
+        let patch = model::webhook::EndpointPatch::from_json(body.as_object().expect("an object"))
+            .expect("an endpoint");
+        db.create_webhook_endpoint(&scope, patch)
+            .await
+            .expect("the endpoint");
+    }
+    let mode = if webhook {
+        ", each queueing a call.rated delivery"
+    } else {
+        ""
+    };
 
     let warmup = 2u64;
     let mut next = 0u64;
@@ -77,7 +95,7 @@ async fn run(backend: Backend, batches: u64) {
     let per_second = (batches * BATCH as u64) as f64 / took.as_secs_f64();
     println!(
         "{backend:?}: {per_second:.0} CDRs/s stored ({:.0} rated and charged/s), \
-         {:.1} ms per batch of {BATCH} on average, slowest {:.1} ms ({batches} batches)",
+         {:.1} ms per batch of {BATCH} on average, slowest {:.1} ms ({batches} batches{mode})",
         rated as f64 / took.as_secs_f64(),
         took.as_secs_f64() * 1000.0 / batches as f64,
         slowest.as_secs_f64() * 1000.0

@@ -1,13 +1,15 @@
 //! Spend reports: a 30-day report of a tenant with many CDRs, for each
-//! grouping, on SQLite (a temporary file) and on PostgreSQL (a fresh
-//! database on the local server). The CDRs are ingested first (timed too:
-//! the rollups are written with them), spread over 30 days and a
-//! 10,000-prefix deck.
+//! grouping, the range's totals, and the tenant account's balance per day
+//! (from its ledger: one entry per charged call, all written today), on SQLite (a temporary file) and on
+//! PostgreSQL (a fresh database on the local server). The CDRs are ingested
+//! first (timed too: the rollups are written with them), spread over 30
+//! days and a 10,000-prefix deck.
 //!
 //! `cargo bench -p billing --bench reports`; `RATEDECK_BENCH_CDRS` changes
 //! the number of CDRs (default 100,000), `RATEDECK_BENCH_BACKENDS` the
 //! databases (`sqlite,postgres`).
 
+use std::future::Future;
 use std::time::{Duration, Instant};
 
 use billing::reports::GroupBy;
@@ -81,30 +83,66 @@ async fn run(backend: Backend, total: u64) {
     for group_by in [
         GroupBy::Day,
         GroupBy::Hour,
+        GroupBy::HourOfDay,
         GroupBy::Destination,
         GroupBy::User,
         GroupBy::Type,
     ] {
-        let mut times: Vec<Duration> = Vec::new();
-        let mut groups = 0;
-        for _ in 0..21 {
-            let start = Instant::now();
-            let report = db
-                .spend_report(&scope, START, to, group_by)
-                .await
-                .expect("report");
-            times.push(start.elapsed());
-            let calls: i64 = report.items.iter().map(|i| i.calls).sum();
-            assert_eq!(calls, i64::try_from(total).unwrap_or(0));
-            groups = report.items.len();
-        }
-        times.sort();
+        let (median, slowest, report) =
+            timed(|| async { db.spend_report(&scope, START, to, group_by).await }).await;
+        let report = report.expect("report");
+        let calls: i64 = report.items.iter().map(|i| i.calls).sum();
+        assert_eq!(calls, i64::try_from(total).unwrap_or(0));
         println!(
-            "{backend:?}: 30-day report by {group_by:?}: {groups} groups, median {:.2} ms, slowest {:.2} ms",
-            times[times.len() / 2].as_secs_f64() * 1000.0,
-            times[times.len() - 1].as_secs_f64() * 1000.0
+            "{backend:?}: 30-day report by {group_by:?}: {} groups, median {median:.2} ms, slowest {slowest:.2} ms",
+            report.items.len()
         );
     }
+
+    let (median, slowest, summary) =
+        timed(|| async { db.spend_summary(&scope, START, to).await }).await;
+    assert_eq!(
+        summary.expect("summary").calls,
+        i64::try_from(total).unwrap_or(0)
+    );
+    println!("{backend:?}: 30-day summary: median {median:.2} ms, slowest {slowest:.2} ms");
+
+    let now = billing::db::now_ms();
+    let today = now - now % 86_400_000;
+    let (from, until) = (today - (DAYS - 1) * 86_400_000, today + 86_400_000);
+    let (median, slowest, history) =
+        timed(|| async { db.balance_history(&scope, from, until).await }).await;
+    let history = history.expect("history");
+    assert_eq!(history.items.len(), usize::try_from(DAYS).unwrap_or(0));
+    let entries: i64 =
+        sqlx::query_scalar("SELECT CAST(COUNT(*) AS BIGINT) FROM balance_transactions")
+            .fetch_one(db.pool())
+            .await
+            .expect("ledger entries");
+    println!(
+        "{backend:?}: 30-day balance per day over {entries} ledger entries: median {median:.2} ms, slowest {slowest:.2} ms"
+    );
+}
+
+/// The median and slowest of 21 runs of `run`, in milliseconds, and what
+/// the last run answered.
+async fn timed<T, F, Fut>(mut run: F) -> (f64, f64, T)
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = T>,
+{
+    let mut times: Vec<Duration> = Vec::new();
+    let start = Instant::now();
+    let mut last = run().await;
+    times.push(start.elapsed());
+    for _ in 1..21 {
+        let start = Instant::now();
+        last = run().await;
+        times.push(start.elapsed());
+    }
+    times.sort();
+    let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+    (ms(times[times.len() / 2]), ms(times[times.len() - 1]), last)
 }
 
 fn main() {

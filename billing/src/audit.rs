@@ -62,6 +62,8 @@ model::wire_enum! {
         BillingPlan = "BILLING_PLAN",
         /// A tenant's billing settings (the entity id is the tenant's).
         BillingSettings = "BILLING_SETTINGS",
+        /// A tenant's statement settings: cycle and tax (the tenant's id).
+        StatementSettings = "STATEMENT_SETTINGS",
         /// A tenant's own account: balance and credit limit (the tenant's id).
         TenantAccount = "TENANT_ACCOUNT",
         /// A user's account: balance and credit limit (the user's id).
@@ -73,6 +75,8 @@ model::wire_enum! {
         Login = "LOGIN",
         /// Stored CDRs (a re-rating; no entity id).
         Cdrs = "CDRS",
+        /// A webhook endpoint of the tenant.
+        WebhookEndpoint = "WEBHOOK_ENDPOINT",
     }
 }
 

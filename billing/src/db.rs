@@ -127,6 +127,31 @@ impl Db {
             .map_err(|e| Error::Internal(format!("migrations: {e}")))
     }
 
+    /// Whether this server can serve requests: the database answers and
+    /// every migration this build carries is applied (a newer server on the
+    /// same database may have applied more). The reason when not.
+    pub async fn readiness(&self) -> std::result::Result<(), String> {
+        let migrator = match self.backend {
+            Backend::Sqlite => &SQLITE_MIGRATIONS,
+            Backend::Postgres => &POSTGRES_MIGRATIONS,
+        };
+        let applied: Vec<i64> =
+            sqlx::query_scalar("SELECT version FROM _sqlx_migrations WHERE success")
+                .fetch_all(&self.pool)
+                .await
+                .map_err(|e| format!("the database does not answer: {e}"))?;
+        let missing: Vec<String> = migrator
+            .iter()
+            .filter(|m| !applied.contains(&m.version))
+            .map(|m| format!("{:04} {}", m.version, m.description))
+            .collect();
+        if missing.is_empty() {
+            Ok(())
+        } else {
+            Err(format!("migrations not applied: {}", missing.join(", ")))
+        }
+    }
+
     pub fn pool(&self) -> &AnyPool {
         &self.pool
     }
@@ -143,10 +168,13 @@ impl Db {
     /// A transaction that will write. On SQLite it takes the write lock at once
     /// (`BEGIN IMMEDIATE`), so two writers queue instead of failing midway.
     pub async fn write(&self) -> Result<Tx> {
-        Ok(match self.backend {
+        let asked = std::time::Instant::now();
+        let tx = match self.backend {
             Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
             Backend::Postgres => self.pool.begin().await?,
-        })
+        };
+        crate::metrics::write_waited(asked.elapsed());
+        Ok(tx)
     }
 
     /// On SQLite, waits for this process's other busy writers to finish:

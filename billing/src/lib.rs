@@ -8,15 +8,16 @@
 //! [`billing_plans`], [`billing_settings`], [`cdrs`], [`rerate`],
 //! [`balances`], [`charging`], [`overview`], [`quote`], [`tenants`],
 //! [`users`], [`auth`]
-//! (logins and API tokens). Every rating (ingestion, re-rating, charging,
+//! (logins and API tokens), [`webhooks`] (endpoints and the outbox of
+//! deliveries). Every rating (ingestion, re-rating, charging,
 //! quotes) goes through the [`resolver`] and its rate-table cache.
 
 /// The audit log of every change.
 pub mod audit;
 /// Who is calling: passwords, login tokens, API tokens, the caller's scope.
 pub mod auth;
-/// Balances, credit limits, the accounts as administrators oversee them, and
-/// the ledger with its filtered listing.
+/// Balances, credit limits, the accounts as administrators oversee them, the
+/// ledger with its filtered listing, and an account's balance day by day.
 pub mod balances;
 /// Billing plans: which tariff rates the calls to a prefix.
 pub mod billing_plans;
@@ -38,13 +39,16 @@ pub mod db;
 pub mod error;
 /// One page of a list.
 pub mod listing;
+/// What the service layer counts for operators (`/metrics`).
+pub mod metrics;
 /// The overview of a scope: account, today's calls, live calls, last import.
 pub mod overview;
 /// Quotes: what a call would cost, with the breakdown.
 pub mod quote;
 /// A quote request as every surface reads it.
 pub mod quote_request;
-/// Spend reports, from rollups kept with the CDRs.
+/// Spend reports, from rollups kept with the CDRs: grouped (by day, hour,
+/// hour of the day, destination, user, type) and the range's totals.
 pub mod reports;
 /// Re-rating stored CDRs after a rate change.
 pub mod rerate;
@@ -57,6 +61,8 @@ pub mod sessions;
 mod sql;
 /// Whether a user may work now: tenant not suspended, user not disabled.
 pub mod standing;
+/// Statements per billing cycle, built from the ledger.
+pub mod statements;
 /// Tariffs: a tenant's named rate tables.
 pub mod tariffs;
 /// Tenants.
@@ -72,6 +78,8 @@ pub mod time;
 pub mod user_admin;
 /// Users: creating and reading them.
 pub mod users;
+/// Webhooks: endpoints, the outbox of deliveries, their signature.
+pub mod webhooks;
 
 pub use audit::{Origin, Surface};
 pub use auth::{Caller, Scope};

@@ -1,5 +1,7 @@
 //! Spend reports: calls, answered calls, seconds and cost over a time range,
-//! grouped by day, hour, destination (the matched rate), user or call type.
+//! grouped by day, hour, hour of the day (0–23, summed over the days),
+//! destination (the matched rate), user or call type; and the range's totals
+//! with the answer rate and the average call duration ([`SpendSummary`]).
 //!
 //! They read `spend_rollups`, never the CDRs: one row per tenant, UTC hour,
 //! maker, billed account, call type and matched rate, moved by [`Rollups`]
@@ -11,6 +13,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::str::FromStr;
 
 use model::{FieldError, Money};
+use rust_decimal::{Decimal, RoundingStrategy};
 use serde::{Deserialize, Serialize};
 use sqlx::{AnyConnection, Row};
 
@@ -30,13 +33,16 @@ pub const MAX_DAYS: i64 = 366;
 pub enum GroupBy {
     Day,
     Hour,
+    /// The hour of the day (`00` to `23`, UTC), summed over the range's days.
+    #[serde(rename = "hour_of_day")]
+    HourOfDay,
     Destination,
     User,
     Type,
 }
 
 impl GroupBy {
-    pub const ALL: &'static str = "day, hour, destination, user or type";
+    pub const ALL: &'static str = "day, hour, hour_of_day, destination, user or type";
 }
 
 impl FromStr for GroupBy {
@@ -45,6 +51,7 @@ impl FromStr for GroupBy {
         Ok(match text {
             "day" => GroupBy::Day,
             "hour" => GroupBy::Hour,
+            "hour_of_day" => GroupBy::HourOfDay,
             "destination" => GroupBy::Destination,
             "user" => GroupBy::User,
             "type" => GroupBy::Type,
@@ -61,8 +68,8 @@ impl FromStr for GroupBy {
 /// One group of a report.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SpendItem {
-    /// The day (`2026-01-31`), the hour (`2026-01-31T10:00:00Z`), the
-    /// matched rate's prefix, the user's name or the call type; empty for
+    /// The day (`2026-01-31`), the hour (`2026-01-31T10:00:00Z`), the hour
+    /// of the day (`00` to `23`), the matched rate's prefix, the user's name or the call type; empty for
     /// calls with no rate or no user.
     pub key: String,
     /// The matched rate's description (destination reports only).
@@ -78,6 +85,45 @@ pub struct SpendItem {
 pub struct SpendReport {
     pub items: Vec<SpendItem>,
     pub currency: String,
+}
+
+/// The totals of a range's calls, with what they tell of the calls.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SpendSummary {
+    pub calls: i64,
+    pub answered: i64,
+    /// The answered calls' seconds.
+    pub seconds: i64,
+    pub cost: Money,
+    /// The share of the calls answered, 0 to 1 (four decimals, half away
+    /// from zero); none without calls.
+    #[serde(with = "rust_decimal::serde::arbitrary_precision_option")]
+    pub answer_rate: Option<Decimal>,
+    /// The average seconds of an answered call (one decimal, half away from
+    /// zero); none without answered calls.
+    #[serde(with = "rust_decimal::serde::arbitrary_precision_option")]
+    pub average_duration: Option<Decimal>,
+    pub currency: String,
+}
+
+impl SpendSummary {
+    fn of(sums: Sums, currency: String) -> SpendSummary {
+        let ratio = |part: i64, whole: i64, places: u32| {
+            (whole > 0)
+                .then(|| Decimal::from(part).checked_div(Decimal::from(whole)))
+                .flatten()
+                .map(|r| r.round_dp_with_strategy(places, RoundingStrategy::MidpointAwayFromZero))
+        };
+        SpendSummary {
+            calls: sums.calls,
+            answered: sums.answered,
+            seconds: sums.seconds,
+            cost: Money::from_units(sums.cost),
+            answer_rate: ratio(sums.answered, sums.calls, 4),
+            average_duration: ratio(sums.seconds, sums.answered, 1),
+            currency,
+        }
+    }
 }
 
 /// What a group of calls adds up to (cost in units).
@@ -312,34 +358,14 @@ impl Db {
         group_by: GroupBy,
     ) -> Result<SpendReport> {
         validate_range(from, to)?;
-        let currency: String = sqlx::query("SELECT currency FROM tenants WHERE id = $1")
-            .bind(scope.tenant_id)
-            .fetch_optional(self.pool())
-            .await?
-            .ok_or(Error::NotFound("tenant"))?
-            .try_get("currency")?;
-        let (columns, group) = match group_by {
-            GroupBy::Day | GroupBy::Hour => ("hour", "hour"),
-            GroupBy::Destination => ("rate_id, rate_prefix", "rate_id, rate_prefix"),
-            GroupBy::User => ("user_id", "user_id"),
-            GroupBy::Type => ("direction", "direction"),
+        let currency = self.report_currency(scope).await?;
+        let columns = match group_by {
+            GroupBy::Day | GroupBy::Hour | GroupBy::HourOfDay => "hour",
+            GroupBy::Destination => "rate_id, rate_prefix",
+            GroupBy::User => "user_id",
+            GroupBy::Type => "direction",
         };
-        let own = if scope.only_own() {
-            " AND (user_id = $4 OR billed_user_id = $4)"
-        } else {
-            ""
-        };
-        let sql = format!(
-            "SELECT {columns}, CAST(SUM(calls) AS BIGINT) AS calls, \
-             CAST(SUM(answered) AS BIGINT) AS answered, CAST(SUM(seconds) AS BIGINT) AS seconds, \
-             CAST(SUM(cost) AS BIGINT) AS cost FROM spend_rollups \
-             WHERE tenant_id = $1 AND hour >= $2 AND hour < $3{own} GROUP BY {group}"
-        );
-        let mut query = sqlx::query(&sql).bind(scope.tenant_id).bind(from).bind(to);
-        if scope.only_own() {
-            query = query.bind(scope.caller.user_id);
-        }
-        let rows = query.fetch_all(self.pool()).await?;
+        let rows = self.rollup_rows(scope, from, to, Some(columns)).await?;
 
         let mut groups: BTreeMap<(String, Option<String>), Sums> = BTreeMap::new();
         let mut put = |key: String, description: Option<String>, sums: Sums| -> Result<()> {
@@ -348,16 +374,16 @@ impl Db {
             Ok(())
         };
         match group_by {
-            GroupBy::Day | GroupBy::Hour => {
+            GroupBy::Day | GroupBy::Hour | GroupBy::HourOfDay => {
                 // Keyed by time first, so that the text keys sort in time
                 // order whatever the year's width.
                 let mut by_time: BTreeMap<i64, Sums> = BTreeMap::new();
                 for row in &rows {
                     let hour: i64 = row.try_get("hour")?;
-                    let at = if group_by == GroupBy::Day {
-                        hour - hour.rem_euclid(DAY_MS)
-                    } else {
-                        hour
+                    let at = match group_by {
+                        GroupBy::Day => hour - hour.rem_euclid(DAY_MS),
+                        GroupBy::HourOfDay => hour.rem_euclid(DAY_MS) / HOUR_MS,
+                        _ => hour,
                     };
                     let entry = by_time.entry(at).or_default();
                     *entry = entry.checked_add(sums_of(row)?)?;
@@ -366,10 +392,10 @@ impl Db {
                     .into_iter()
                     .filter(|(_, sums)| sums.calls != 0)
                     .map(|(at, sums)| SpendItem {
-                        key: if group_by == GroupBy::Day {
-                            day_text(at)
-                        } else {
-                            crate::time::rfc3339(at)
+                        key: match group_by {
+                            GroupBy::Day => day_text(at),
+                            GroupBy::HourOfDay => format!("{at:02}"),
+                            _ => crate::time::rfc3339(at),
                         },
                         description: None,
                         calls: sums.calls,
@@ -417,6 +443,64 @@ impl Db {
         let mut items = items(groups);
         items.sort_by(|a, b| b.cost.cmp(&a.cost).then_with(|| a.key.cmp(&b.key)));
         Ok(SpendReport { items, currency })
+    }
+
+    /// The totals of the scope's calls started in `[from, to)` (unix ms, on
+    /// the hour; whose calls as [`Db::spend_report`]), with the share of
+    /// them answered and the average duration of an answered call.
+    pub async fn spend_summary(&self, scope: &Scope, from: i64, to: i64) -> Result<SpendSummary> {
+        validate_range(from, to)?;
+        let currency = self.report_currency(scope).await?;
+        let mut sums = Sums::default();
+        for row in &self.rollup_rows(scope, from, to, None).await? {
+            // SUM over no rows is NULL: no calls.
+            if row.try_get::<Option<i64>, _>("calls")?.is_some() {
+                sums = sums.checked_add(sums_of(row)?)?;
+            }
+        }
+        Ok(SpendSummary::of(sums, currency))
+    }
+
+    /// The tenant's currency, in which every cost of its reports is.
+    async fn report_currency(&self, scope: &Scope) -> Result<String> {
+        Ok(sqlx::query("SELECT currency FROM tenants WHERE id = $1")
+            .bind(scope.tenant_id)
+            .fetch_optional(self.pool())
+            .await?
+            .ok_or(Error::NotFound("tenant"))?
+            .try_get("currency")?)
+    }
+
+    /// The rollups of the scope's calls started in `[from, to)`, summed per
+    /// `columns` (all in one row when `None`): a standard user's (or one's
+    /// own account's) calls made from or billed to it, else the tenant's.
+    async fn rollup_rows(
+        &self,
+        scope: &Scope,
+        from: i64,
+        to: i64,
+        columns: Option<&str>,
+    ) -> Result<Vec<sqlx::any::AnyRow>> {
+        let own = if scope.only_own() {
+            " AND (user_id = $4 OR billed_user_id = $4)"
+        } else {
+            ""
+        };
+        let (select, group) = match columns {
+            Some(columns) => (format!("{columns}, "), format!(" GROUP BY {columns}")),
+            None => (String::new(), String::new()),
+        };
+        let sql = format!(
+            "SELECT {select}CAST(SUM(calls) AS BIGINT) AS calls, \
+             CAST(SUM(answered) AS BIGINT) AS answered, CAST(SUM(seconds) AS BIGINT) AS seconds, \
+             CAST(SUM(cost) AS BIGINT) AS cost FROM spend_rollups \
+             WHERE tenant_id = $1 AND hour >= $2 AND hour < $3{own}{group}"
+        );
+        let mut query = sqlx::query(&sql).bind(scope.tenant_id).bind(from).bind(to);
+        if scope.only_own() {
+            query = query.bind(scope.caller.user_id);
+        }
+        Ok(query.fetch_all(self.pool()).await?)
     }
 
     /// The descriptions of the tenant's rates `ids` (those still stored).

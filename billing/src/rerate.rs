@@ -175,6 +175,8 @@ impl Db {
                     .fetch_all(&mut *tx)
                     .await?;
                 let mut rollups = Rollups::new(scope.tenant_id);
+                // The accounts whose funds this chunk moved.
+                let mut moved: std::collections::BTreeSet<Option<i64>> = Default::default();
                 for row in &rows {
                     let id: i64 = row.try_get("id")?;
                     after = id;
@@ -309,6 +311,7 @@ impl Db {
                     let delta = cost - before;
                     if delta != 0 {
                         delta_units += delta;
+                        moved.insert(user_id);
                         balances::post(
                             &mut tx,
                             Entry {
@@ -323,6 +326,9 @@ impl Db {
                         )
                         .await?;
                     }
+                }
+                for user_id in moved {
+                    balances::watch(&mut tx, self.backend(), scope.tenant_id, user_id).await?;
                 }
                 // Last, after the balances, as an ingestion writes them.
                 rollups.apply(&mut tx, self.backend()).await?;

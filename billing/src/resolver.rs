@@ -262,6 +262,7 @@ impl Db {
                 return Ok(rates);
             }
         }
+        let started = std::time::Instant::now();
         let rows = sqlx::query(
             "SELECT r.id AS id, r.prefix AS prefix, r.activation_at AS activation_at, \
              r.expiration_at AS expiration_at, CASE WHEN r.forbidden THEN 1 ELSE 0 END AS forbidden, \
@@ -305,6 +306,7 @@ impl Db {
         let table = tokio::task::spawn_blocking(move || RateTable::new(entries))
             .await
             .map_err(Error::internal)?;
+        crate::metrics::rate_table_built(started.elapsed());
         let rates = Arc::new(TariffRates {
             tariff_id: head.id,
             name: head.name.clone(),

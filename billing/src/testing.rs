@@ -143,3 +143,35 @@ pub async fn new_tenant(db: &Db, sip_domain: &str) -> Result<crate::Scope> {
         .await?;
     system_admin().scope(model::ApiId::decode(&tenant.id))
 }
+
+/// Posts a change of `amount` units of `kind` to an account (the tenant's
+/// own, or `user_id`'s) as if it had been posted at `at` (unix ms), with
+/// its ledger row: a ledger laid out over past periods, for the statement
+/// tests. Answers the balance after it.
+pub async fn post_at(
+    db: &Db,
+    tenant_id: i64,
+    user_id: Option<i64>,
+    kind: crate::balances::TransactionKind,
+    amount: i64,
+    call_id: Option<&str>,
+    at: i64,
+) -> Result<i64> {
+    let mut tx = db.write().await?;
+    let after = crate::balances::post_at(
+        &mut tx,
+        crate::balances::Entry {
+            tenant_id,
+            user_id,
+            kind,
+            amount,
+            call_id,
+            description: "test",
+            created_by: None,
+        },
+        at,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(after)
+}

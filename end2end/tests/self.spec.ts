@@ -105,7 +105,16 @@ test("a user sees its balance, calls, ledger and CSV, and is quoted a call", asy
   // Only what is its own.
   await expect
     .poll(() => navLabels(page))
-    .toEqual(["Home", "My balance", "My calls", "Live calls", "Call prices", "My account"]);
+    .toEqual([
+      "Home",
+      "My balance",
+      "My calls",
+      "My statements",
+      "My spend",
+      "Live calls",
+      "Call prices",
+      "My account",
+    ]);
 
   // Its balance: the recharge less its two calls, in the account's currency.
   const balance = await (await request.get("/api/user/balance", { headers: clerk })).json();

@@ -13,9 +13,11 @@ pub mod id;
 pub mod money;
 pub mod number;
 pub mod query;
+pub mod statement;
 pub mod tariff;
 pub mod tenant;
 pub mod user;
+pub mod webhook;
 
 pub use fields::{FieldError, Fields, WireEnum};
 pub use id::ApiId;

@@ -36,6 +36,32 @@ pub struct Config {
     /// Mark the portal's session cookie `Secure` (serve behind HTTPS).
     #[arg(long, env = "RATEDECK_SECURE_COOKIES", default_value_t = false)]
     pub secure_cookies: bool,
+
+    /// Post webhooks to endpoints on loopback, private and link-local
+    /// addresses too (by default only public addresses are posted to).
+    #[arg(
+        long,
+        env = "RATEDECK_WEBHOOK_PRIVATE_TARGETS",
+        default_value_t = false
+    )]
+    pub webhook_private_targets: bool,
+
+    /// `text` (the default) or `json`: one JSON object per line, with the
+    /// request id of the request it was written for.
+    #[arg(long, env = "RATEDECK_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+
+    /// A bearer token that may read `/metrics` from anywhere (without it,
+    /// only clients on the loopback interface may).
+    #[arg(long, env = "RATEDECK_METRICS_TOKEN", hide_env_values = true)]
+    pub metrics_token: Option<String>,
+}
+
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
 }
 
 impl std::fmt::Debug for Config {
@@ -45,6 +71,9 @@ impl std::fmt::Debug for Config {
             .field("legacy_listen", &self.legacy_listen)
             .field("database", &redact_url(&self.database_url))
             .field("secure_cookies", &self.secure_cookies)
+            .field("log_format", &self.log_format)
+            .field("metrics_token", &self.metrics_token.as_ref().map(|_| "***"))
+            .field("webhook_private_targets", &self.webhook_private_targets)
             .finish_non_exhaustive()
     }
 }

@@ -8,9 +8,11 @@ pub mod config;
 pub mod download;
 pub mod headers;
 pub mod legacy;
+pub mod ops;
 pub mod state;
 pub mod sweep;
 pub mod web;
+pub mod webhooks;
 pub mod xmlrpc;
 
 pub use state::AppState;

@@ -8,7 +8,7 @@ use std::net::SocketAddr;
 use billing::Db;
 use clap::Parser;
 use leptos::config::get_configuration;
-use server::config::{redact_url, Config};
+use server::config::{redact_url, Config, LogFormat};
 use server::AppState;
 use tracing_subscriber::EnvFilter;
 
@@ -19,14 +19,25 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    tracing_subscriber::fmt()
-        // Colour codes only on a terminal: a log file or journal gets plain text.
-        .with_ansi(std::io::stdout().is_terminal())
-        .with_env_filter(
-            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn")),
-        )
-        .init();
     let config = Config::parse();
+    let filter =
+        || EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn"));
+    match config.log_format {
+        LogFormat::Text => tracing_subscriber::fmt()
+            // Colour codes only on a terminal: a log file or journal gets plain text.
+            .with_ansi(std::io::stdout().is_terminal())
+            .with_env_filter(filter())
+            .init(),
+        // One object per line; the request's span (its id, method and path)
+        // rides along as `span`.
+        LogFormat::Json => tracing_subscriber::fmt()
+            .json()
+            .with_current_span(true)
+            .with_span_list(false)
+            .with_env_filter(filter())
+            .init(),
+    }
+    server::ops::recorder();
 
     let mut leptos_options = get_configuration(None)?.leptos_options;
     if leptos_options.output_name.is_empty() {
@@ -59,7 +70,18 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     };
     let sweeper = server::sweep::spawn_hold_sweeper(db.clone());
     let checkpointer = server::sweep::spawn_checkpointer(db.clone());
-    let app = server::web::router(state, config.secure_cookies);
+    let statements = server::sweep::spawn_statement_sweeper(db.clone());
+    let deliveries = server::webhooks::Worker::new(
+        db.clone(),
+        server::webhooks::WorkerConfig {
+            private_targets: config.webhook_private_targets,
+            ..Default::default()
+        },
+    )?
+    .spawn();
+    let app = server::web::router(state, config.secure_cookies).layer(axum::Extension(
+        server::ops::MetricsAccess::new(config.metrics_token.clone()),
+    ));
     let listener = tokio::net::TcpListener::bind(config.listen).await?;
     tracing::info!("Ratedeck listening on http://{}", config.listen);
     let main = axum::serve(
@@ -82,6 +104,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         None => main.await?,
     }
     sweeper.abort();
+    statements.abort();
+    // A delivery cut short is posted again once its lease ends.
+    deliveries.abort();
     if let Some(checkpointer) = checkpointer {
         checkpointer.abort();
     }

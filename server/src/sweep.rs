@@ -1,6 +1,7 @@
 //! Background work: releasing the holds of calls that were never reported,
-//! pruning the login throttle's passed windows, and copying SQLite's
-//! write-ahead log into the database file.
+//! pruning the login throttle's passed windows, closing the statements whose
+//! period has ended, and copying SQLite's write-ahead log into the database
+//! file.
 
 use billing::charging::SWEEP_PERIOD;
 use billing::db::{CHECKPOINT_IDLE_PERIOD, CHECKPOINT_PERIOD};
@@ -21,6 +22,26 @@ pub fn spawn_hold_sweeper(db: Db) -> tokio::task::JoinHandle<()> {
             }
             if let Err(e) = db.prune_login_throttle().await {
                 tracing::warn!(error = %e, "pruning the login throttle failed");
+            }
+        }
+    })
+}
+
+/// Starts the task that closes, every [`billing::statements::SWEEP_PERIOD`],
+/// the statements whose period has ended (and opens the first statement of
+/// accounts new to the ledger). Reads of statements close their own too, so
+/// this only keeps the closed ones written while nobody reads them; servers
+/// sharing a database may all run it.
+pub fn spawn_statement_sweeper(db: Db) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(billing::statements::SWEEP_PERIOD);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            match db.sweep_statements_now().await {
+                Ok(0) => {}
+                Ok(closed) => tracing::info!(closed, "closed statements"),
+                Err(e) => tracing::warn!(error = %e, "closing statements failed"),
             }
         }
     })

@@ -3,7 +3,7 @@
 
 use app::{shell, App};
 use axum::extract::DefaultBodyLimit;
-use axum::extract::{Query, Request, State};
+use axum::extract::{Path, Query, Request, State};
 use axum::http::{header, HeaderValue, Method, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
@@ -52,6 +52,7 @@ pub fn router(state: AppState, secure_cookies: bool) -> Router {
             post(import_call_rates).layer(DefaultBodyLimit::max(crate::api::IMPORT_LIMIT)),
         )
         .route("/portal/export/cdrs.csv", get(export_cdrs))
+        .route("/portal/export/statements/{file}", get(export_statement))
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
         .layer(middleware::from_fn(same_origin_writes))
         .layer(sessions);
@@ -61,6 +62,7 @@ pub fn router(state: AppState, secure_cookies: bool) -> Router {
         .merge(crate::legacy::routes())
         .merge(crate::xmlrpc::routes())
         .merge(portal)
+        .route_layer(middleware::from_fn(crate::ops::track))
         .layer(SetResponseHeaderLayer::if_not_present(
             header::X_CONTENT_TYPE_OPTIONS,
             HeaderValue::from_static("nosniff"),
@@ -70,7 +72,8 @@ pub fn router(state: AppState, secure_cookies: bool) -> Router {
             HeaderValue::from_static("DENY"),
         ))
         .with_state(state);
-    crate::headers::layers(catch_panics(app), secure_cookies)
+    let app = catch_panics(app).layer(middleware::from_fn(crate::ops::request_id));
+    crate::headers::layers(app, secure_cookies)
 }
 
 tokio::task_local! {
@@ -244,6 +247,30 @@ async fn export_cdrs(
         "cdrs.csv",
         "text/csv; charset=utf-8",
     ))
+}
+
+/// `GET /portal/export/statements/{id}.csv[?tenant=…]`: the REST API's
+/// statement CSV for the portal's logged-in user: any statement of the
+/// tenant for its administrators, a standard user's own.
+async fn export_statement(
+    State(db): State<Db>,
+    session: Session,
+    crate::client::ClientAddr(client): crate::client::ClientAddr,
+    Path(file): Path<String>,
+    Query(query): Query<ExportQuery>,
+) -> Result<Response, ApiError> {
+    let caller = app::server::session_caller(&db, &session, client)
+        .await?
+        .ok_or_else(|| {
+            billing::Error::Unauthorized("log in to the portal to export a statement".into())
+        })?;
+    let scope = Scope::reading(&caller, query.tenant.as_deref())?;
+    let id = file
+        .strip_suffix(".csv")
+        .and_then(model::ApiId::decode)
+        .ok_or(billing::Error::NotFound("statement"))?;
+    let (name, text) = db.statement_csv(&scope, id).await?;
+    Ok(crate::api::statements::csv_attachment(&name, text))
 }
 
 /// Cookie-authenticated writes must come from the portal's own pages: a

@@ -362,7 +362,12 @@ fn the_document_is_openapi_3_1() {
     let mut operation_ids = BTreeSet::new();
     for ((method, path), op) in operations(&doc) {
         let at = format!("{method} {path}");
-        assert!(path.starts_with("/api/"), "{at}: paths carry /api");
+        // The operators' three (liveness, readiness, metrics) are at the root.
+        let operations_path = ["/healthz", "/readyz", "/metrics"].contains(&path.as_str());
+        assert!(
+            path.starts_with("/api/") || operations_path,
+            "{at}: paths carry /api"
+        );
         let id = op["operationId"].as_str().expect("an operationId");
         assert!(operation_ids.insert(id.to_string()), "{at}: {id} twice");
         let op_tags = op["tags"].as_array().expect("tags");
@@ -1176,6 +1181,96 @@ async fn answers_match_the_documented_schemas() {
     api.status(&a, StatusCode::OK);
     // (An answer with a body where the document has none is noted by `call`.)
 
+    // Statement settings, and a statement of the tenant's account.
+    let a = api
+        .json(
+            "GET",
+            "/api/tenant/statement_settings",
+            "",
+            &by_query,
+            none,
+            Value::Null,
+        )
+        .await;
+    api.same(
+        &a.json,
+        &json!({"cycle": "MONTHLY", "cycle_day": 1, "tax_name": "", "tax_rate": 0, "tax_included": false}),
+    );
+    let a = api
+        .json(
+            "POST",
+            "/api/tenant/statement_settings",
+            "",
+            "",
+            &by_header,
+            json!({"tax_name": "VAT", "tax_rate": 20}),
+        )
+        .await;
+    api.status(&a, StatusCode::OK);
+    let a = api
+        .json(
+            "POST",
+            "/api/tenant/statement_settings",
+            "",
+            "",
+            &by_header,
+            json!({"cycle_day": 29}),
+        )
+        .await;
+    api.status(&a, StatusCode::BAD_REQUEST);
+    let a = api
+        .json(
+            "POST",
+            "/api/tenant/balance",
+            "",
+            &by_query,
+            none,
+            json!({"balance": 10}),
+        )
+        .await;
+    api.status(&a, StatusCode::OK);
+    let a = api
+        .json("GET", "/api/statements", "", &by_query, none, Value::Null)
+        .await;
+    api.same(&a.json["count"], &json!(1));
+    let statement = a.json["items"][0]["id"]
+        .as_str()
+        .expect("a statement id")
+        .to_string();
+    let a = api
+        .json(
+            "GET",
+            "/api/statements/{id}",
+            &statement,
+            &by_query,
+            none,
+            Value::Null,
+        )
+        .await;
+    api.same(&a.json["lines"][0]["section"], &json!("RECHARGE"));
+    let a = api
+        .json(
+            "GET",
+            "/api/statements/{id}/csv",
+            &statement,
+            &by_query,
+            none,
+            Value::Null,
+        )
+        .await;
+    api.status(&a, StatusCode::OK);
+    let a = api
+        .json(
+            "GET",
+            "/api/statements/{id}",
+            "bm90LWFuLWlk",
+            &by_query,
+            none,
+            Value::Null,
+        )
+        .await;
+    api.status(&a, StatusCode::NOT_FOUND);
+
     // Call rates.
     let rate = json!({
         "prefix": "4420", "type": "INTERNATIONAL", "free_seconds": 0, "grace_period": 5,
@@ -1223,6 +1318,60 @@ async fn answers_match_the_documented_schemas() {
     }
     api.json("GET", "/api/cdrs/{id}", &cdr, &by_query, none, Value::Null)
         .await;
+    // The reports of that call, each shape as documented: its day, the
+    // totals with nothing answered (no average duration), the balance.
+    let november = "from=2026-11-01T00:00:00Z&to=2026-12-01T00:00:00Z";
+    for group_by in ["day", "hour_of_day", "destination"] {
+        let a = api
+            .json(
+                "GET",
+                "/api/reports/spend",
+                "",
+                &format!("{by_query}&{november}&group_by={group_by}"),
+                none,
+                Value::Null,
+            )
+            .await;
+        api.status(&a, StatusCode::OK);
+    }
+    let a = api
+        .json(
+            "GET",
+            "/api/reports/summary",
+            "",
+            &format!("{by_query}&{november}"),
+            none,
+            Value::Null,
+        )
+        .await;
+    api.status(&a, StatusCode::OK);
+    api.same(&a.json["calls"], &json!(1));
+    api.same(&a.json["average_duration"], &Value::Null);
+    let a = api
+        .json(
+            "GET",
+            "/api/reports/balance",
+            "",
+            &format!("{by_query}&{november}"),
+            none,
+            Value::Null,
+        )
+        .await;
+    api.status(&a, StatusCode::OK);
+    let days = Value::from(a.json["items"].as_array().map(Vec::len));
+    api.same(&days, &json!(30));
+    let a = api
+        .json(
+            "GET",
+            "/api/reports/balance",
+            "",
+            &format!("{by_query}&from=2026-11-01T10:00:00Z&to=2026-12-01T00:00:00Z"),
+            none,
+            Value::Null,
+        )
+        .await;
+    api.status(&a, StatusCode::BAD_REQUEST);
+    api.same(&a.json["errors"][0]["field"], &json!("from"));
     let a = api
         .json(
             "GET",
@@ -1379,6 +1528,146 @@ async fn answers_match_the_documented_schemas() {
         )
         .await;
     api.status(&a, StatusCode::NOT_FOUND);
+
+    // Webhooks, and a low-balance threshold the funds are below at once:
+    // its alert, and its delivery queued.
+    let a = api
+        .json(
+            "POST",
+            "/api/webhooks",
+            "",
+            "",
+            &by_header,
+            json!({"url": "https://hooks.example.com/r", "events": ["balance.low"]}),
+        )
+        .await;
+    api.status(&a, StatusCode::OK);
+    let hook = id_of(&a);
+    api.json("GET", "/api/webhooks", "", "", &by_header, Value::Null)
+        .await;
+    api.json(
+        "GET",
+        "/api/webhooks/{id}",
+        &hook,
+        "",
+        &by_header,
+        Value::Null,
+    )
+    .await;
+    let a = api
+        .json(
+            "POST",
+            "/api/webhooks/{id}",
+            &hook,
+            "",
+            &by_header,
+            json!({"description": "operations", "events": ["balance.low", "call.rated"]}),
+        )
+        .await;
+    api.status(&a, StatusCode::OK);
+    let a = api
+        .json(
+            "POST",
+            "/api/webhooks/{id}/secret",
+            &hook,
+            "",
+            &by_header,
+            Value::Null,
+        )
+        .await;
+    api.status(&a, StatusCode::OK);
+    let a = api
+        .json(
+            "POST",
+            "/api/webhooks",
+            "",
+            "",
+            &by_header,
+            json!({"url": "gopher://x", "events": []}),
+        )
+        .await;
+    api.status(&a, StatusCode::BAD_REQUEST);
+    let a = api
+        .json(
+            "POST",
+            "/api/tenant/low_balance",
+            "",
+            "",
+            &by_header,
+            json!({"threshold": 1000000}),
+        )
+        .await;
+    api.status(&a, StatusCode::OK);
+    api.same(&a.json["below"], &json!(true));
+    api.json(
+        "GET",
+        "/api/tenant/low_balance",
+        "",
+        "",
+        &by_header,
+        Value::Null,
+    )
+    .await;
+    let a = api
+        .json(
+            "POST",
+            "/api/users/{id}/low_balance",
+            &user,
+            "",
+            &by_header,
+            json!({"threshold": null}),
+        )
+        .await;
+    api.status(&a, StatusCode::OK);
+    api.json(
+        "GET",
+        "/api/users/{id}/low_balance",
+        &user,
+        "",
+        &by_header,
+        Value::Null,
+    )
+    .await;
+    let a = api
+        .json("GET", "/api/user/low_balance", "", "", none, Value::Null)
+        .await;
+    api.status(&a, StatusCode::FORBIDDEN);
+    let a = api
+        .json("GET", "/api/alerts", "", "", &by_header, Value::Null)
+        .await;
+    api.same(&a.json["count"], &json!(1));
+    let a = api
+        .json(
+            "GET",
+            "/api/webhooks/deliveries",
+            "",
+            "",
+            &by_header,
+            Value::Null,
+        )
+        .await;
+    api.same(&a.json["count"], &json!(1));
+    let delivery = a.json["items"][0]["id"].as_str().unwrap_or("").to_string();
+    api.json(
+        "GET",
+        "/api/webhooks/deliveries/{id}",
+        &delivery,
+        "",
+        &by_header,
+        Value::Null,
+    )
+    .await;
+    let a = api
+        .json(
+            "POST",
+            "/api/webhooks/{id}/destroy",
+            &hook,
+            "",
+            &by_header,
+            Value::Null,
+        )
+        .await;
+    api.status(&a, StatusCode::NO_CONTENT);
 
     // API tokens.
     let a = api

@@ -1,7 +1,10 @@
-//! `GET /api/reports/spend`: spend by day, hour, destination, user and
-//! type, from the rollups kept with the CDRs, on SQLite and on PostgreSQL.
-//! After every ingestion, duplicate and re-rating the rollups are checked
-//! against the CDRs themselves, and each report against a scan of them.
+//! `GET /api/reports/spend`: spend by day, hour, hour of the day,
+//! destination, user and type, from the rollups kept with the CDRs, on
+//! SQLite and on PostgreSQL. After every ingestion, duplicate and re-rating
+//! the rollups are checked against the CDRs themselves, and each report
+//! against a scan of them; so are the totals of `/api/reports/summary`.
+//! `/api/reports/balance` is checked against the ledger, day by day; the
+//! portal's report (`get_report`) against the same figures, for each role.
 
 mod common;
 
@@ -222,6 +225,7 @@ async fn scanned(db: &Db, tenant: &str, group_by: &str, only_user: Option<&str>)
         let key = match group_by {
             "day" => at[..10].to_string(),
             "hour" => format!("{}:00:00Z", &at[..13]),
+            "hour_of_day" => at[11..13].to_string(),
             "destination" => format!(
                 "{} {}",
                 row.get::<String, _>("prefix"),
@@ -237,7 +241,7 @@ async fn scanned(db: &Db, tenant: &str, group_by: &str, only_user: Option<&str>)
         sums[3] += row.get::<i64, _>("cost");
     }
     let mut items: Vec<Item> = groups.into_iter().collect();
-    if !matches!(group_by, "day" | "hour") {
+    if !matches!(group_by, "day" | "hour" | "hour_of_day") {
         items.sort_by(|a, b| b.1[3].cmp(&a.1[3]).then_with(|| a.0.cmp(&b.0)));
     }
     items
@@ -248,7 +252,7 @@ async fn report(app: &TestApp, token: &str, query: &str) -> Answer {
 }
 
 async fn assert_reports_match_a_scan(a: &Acme) {
-    for group_by in ["day", "hour", "destination", "user", "type"] {
+    for group_by in ["day", "hour", "hour_of_day", "destination", "user", "type"] {
         let answer = report(&a.app, &a.admin, &format!("{JANUARY}&group_by={group_by}")).await;
         assert_eq!(
             items(&answer),
@@ -293,6 +297,17 @@ async fn each_grouping_sums_the_tenants_calls(backend: Backend) {
         ]
     );
     assert_eq!(by_hour[2].1[..3], [2, 1, 30]);
+
+    let by_hour_of_day =
+        items(&report(&a.app, &a.admin, &format!("{JANUARY}&group_by=hour_of_day")).await);
+    let hours: Vec<(&str, i64)> = by_hour_of_day
+        .iter()
+        .map(|(k, s)| (k.as_str(), s[0]))
+        .collect();
+    assert_eq!(
+        hours,
+        [("09", 2), ("10", 1), ("11", 1), ("12", 1), ("23", 1)]
+    );
 
     let by_user = items(&report(&a.app, &a.admin, &format!("{JANUARY}&group_by=user")).await);
     let users: BTreeMap<&str, i64> = by_user.iter().map(|(k, s)| (k.as_str(), s[0])).collect();
@@ -547,10 +562,458 @@ async fn the_migration_backfills_the_stored_calls(backend: Backend) {
     );
 }
 
+/// The totals a scan of the tenant's CDRs gives: calls, answered, seconds
+/// and cost in units.
+async fn scanned_totals(db: &Db, tenant: &str, only_user: Option<&str>) -> [i64; 4] {
+    let mut totals = [0; 4];
+    for (_, sums) in scanned(db, tenant, "type", only_user).await {
+        for (t, s) in totals.iter_mut().zip(sums) {
+            *t += s;
+        }
+    }
+    totals
+}
+
+fn decimal(v: &Value) -> Option<rust_decimal::Decimal> {
+    v.as_number()
+        .map(|n| n.to_string().parse().expect("a decimal"))
+}
+
+async fn the_summary_adds_up_the_calls(backend: Backend) {
+    let a = acme(backend).await;
+    let db = &a.app.db.db;
+    for (token, user) in [(&a.admin, None), (&a.user, Some("101"))] {
+        let answer = a
+            .app
+            .get(&format!("/api/reports/summary?{JANUARY}"), token)
+            .await;
+        assert_eq!(answer.status, StatusCode::OK, "{}", answer.text);
+        let b = &answer.body;
+        let [calls, answered, seconds, cost] = scanned_totals(db, &a.tenant, user).await;
+        assert_eq!(
+            [
+                b["calls"].as_i64(),
+                b["answered"].as_i64(),
+                b["seconds"].as_i64()
+            ],
+            [Some(calls), Some(answered), Some(seconds)],
+            "{}",
+            answer.text
+        );
+        assert_eq!(units(&b["cost"]), cost);
+        assert_eq!(b["currency"], "USD");
+        let rate = rust_decimal::Decimal::from(answered) / rust_decimal::Decimal::from(calls);
+        assert_eq!(decimal(&b["answer_rate"]), Some(rate.round_dp(4)));
+        let average = rust_decimal::Decimal::from(seconds) / rust_decimal::Decimal::from(answered);
+        assert_eq!(decimal(&b["average_duration"]), Some(average.round_dp(1)));
+    }
+    // The tenant's: 6 calls, 5 answered (a3 was not), 265 seconds.
+    let tenant = a
+        .app
+        .get(&format!("/api/reports/summary?{JANUARY}"), &a.admin)
+        .await;
+    assert_eq!(
+        (
+            decimal(&tenant.body["answer_rate"]),
+            decimal(&tenant.body["average_duration"])
+        ),
+        (
+            Some(rust_decimal::Decimal::new(8333, 4)),
+            Some(rust_decimal::Decimal::new(530, 1))
+        ),
+        "{}",
+        tenant.text
+    );
+    // No calls: nothing to divide.
+    let february = a
+        .app
+        .get(
+            "/api/reports/summary?from=2026-02-01T00:00:00Z&to=2026-03-01T00:00:00Z",
+            &a.admin,
+        )
+        .await;
+    assert_eq!(february.status, StatusCode::OK, "{}", february.text);
+    assert_eq!(february.body["calls"], 0);
+    assert!(february.body["answer_rate"].is_null(), "{}", february.text);
+    assert!(february.body["average_duration"].is_null());
+    let bad = a
+        .app
+        .get("/api/reports/summary?from=2026-01-01T00:30:00Z", &a.admin)
+        .await;
+    assert_eq!(bad.status, StatusCode::BAD_REQUEST, "{}", bad.text);
+    assert_eq!(bad.fields(), ["to"]);
+    let unnamed = a
+        .app
+        .get(&format!("/api/reports/summary?{JANUARY}"), &a.root)
+        .await;
+    assert_eq!(unnamed.fields(), ["tenant_id"]);
+}
+
+const DAY: i64 = 86_400_000;
+
+/// The balance at the end of each day from a scan of the ledger: the
+/// last entry (by id) written before the day's end.
+async fn scanned_balances(
+    db: &Db,
+    tenant: &str,
+    user: Option<i64>,
+    from: i64,
+    days: i64,
+) -> Vec<i64> {
+    let tenant = ApiId::decode(tenant).expect("tenant id");
+    let rows = sqlx::query(
+        "SELECT user_id, balance_after, created_at FROM balance_transactions \
+         WHERE tenant_id = $1 ORDER BY id",
+    )
+    .bind(tenant)
+    .fetch_all(db.pool())
+    .await
+    .expect("ledger");
+    (0..days)
+        .map(|d| {
+            let end = from + (d + 1) * DAY;
+            rows.iter()
+                .filter(|r| r.get::<Option<i64>, _>("user_id") == user)
+                .map(|r| {
+                    (
+                        r.get::<i64, _>("balance_after"),
+                        r.get::<i64, _>("created_at"),
+                    )
+                })
+                .rfind(|(_, at)| *at < end)
+                .map_or(0, |(b, _)| b)
+        })
+        .collect()
+}
+
+fn balances(answer: &Answer) -> Vec<i64> {
+    assert_eq!(answer.status, StatusCode::OK, "{}", answer.text);
+    answer.body["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .map(|p| units(&p["balance"]))
+        .collect()
+}
+
+async fn the_balance_follows_the_ledger_day_by_day(backend: Backend) {
+    let a = acme(backend).await;
+    let db = &a.app.db.db;
+    let tenant_id = ApiId::decode(&a.tenant).expect("tenant id");
+    // The tenant is recharged, and the user 101 too; then the tenant's
+    // ledger is spread over the week before, as if written then.
+    let recharged = a
+        .app
+        .post(
+            &format!("/api/tenant/balance?tenant_id={}", a.tenant),
+            &a.root,
+            json!({"balance": 50}),
+        )
+        .await;
+    assert_eq!(recharged.status, StatusCode::OK, "{}", recharged.text);
+    let user_id = a.app.user_id(&a.admin, "101").await;
+    let user_recharged = a
+        .app
+        .post(
+            &format!("/api/users/{user_id}/balance"),
+            &a.admin,
+            json!({"balance": 5}),
+        )
+        .await;
+    assert_eq!(
+        user_recharged.status,
+        StatusCode::OK,
+        "{}",
+        user_recharged.text
+    );
+    let now = billing::db::now_ms();
+    let today = now - now.rem_euclid(DAY);
+    let ids: Vec<i64> = sqlx::query(
+        "SELECT id FROM balance_transactions WHERE tenant_id = $1 AND user_id IS NULL ORDER BY id",
+    )
+    .bind(tenant_id)
+    .fetch_all(db.pool())
+    .await
+    .expect("ids")
+    .iter()
+    .map(|r| r.get("id"))
+    .collect();
+    assert!(ids.len() >= 4, "{ids:?}");
+    // Two entries 5 days ago, one 3 days ago, the rest today.
+    for (id, at) in ids.iter().zip([
+        today - 5 * DAY + 1_000,
+        today - 5 * DAY + 2_000,
+        today - 3 * DAY + 10,
+    ]) {
+        sqlx::query("UPDATE balance_transactions SET created_at = $1 WHERE id = $2")
+            .bind(at)
+            .bind(*id)
+            .execute(db.pool())
+            .await
+            .expect("moved");
+    }
+
+    let from = today - 7 * DAY;
+    let range = |to: i64| {
+        format!(
+            "from={}&to={}",
+            billing::time::rfc3339(from),
+            billing::time::rfc3339(to)
+        )
+    };
+    // Tomorrow has not begun: eight days, today's last.
+    let answer = a
+        .app
+        .get(
+            &format!("/api/reports/balance?{}", range(today + 2 * DAY)),
+            &a.admin,
+        )
+        .await;
+    let got = balances(&answer);
+    assert_eq!(got, scanned_balances(db, &a.tenant, None, from, 8).await);
+    assert_eq!(got[0], 0);
+    assert_ne!(got[2], 0, "two entries 5 days ago");
+    assert_eq!(got[3], got[2], "a day without entries keeps the balance");
+    let account = a.app.get("/api/tenant/balance", &a.admin).await;
+    assert_eq!(got[7], units(&account.body["balance"]), "{}", account.text);
+    assert!(answer.body["user_id"].is_null());
+    assert_eq!(answer.body["account"], "acme.example.com");
+    assert_eq!(
+        answer.body["items"][7]["day"],
+        billing::time::rfc3339(today)[..10]
+    );
+
+    // The standard user: its own account, whatever it names.
+    let own = a
+        .app
+        .get(
+            &format!(
+                "/api/reports/balance?{}&tenant_id={}",
+                range(today + DAY),
+                a.other_tenant
+            ),
+            &a.user,
+        )
+        .await;
+    let user = ApiId::decode(&user_id).expect("user id");
+    assert_eq!(
+        balances(&own),
+        scanned_balances(db, &a.tenant, Some(user), from, 8).await
+    );
+    assert_eq!(balances(&own)[7], 500_000);
+    assert_eq!(own.body["user_id"], user_id.as_str());
+    assert_eq!(own.body["account"], "101");
+
+    // The system administrator names the tenant; others' tenants are not found.
+    let named = a
+        .app
+        .get(
+            &format!(
+                "/api/reports/balance?{}&tenant_id={}",
+                range(today + DAY),
+                a.tenant
+            ),
+            &a.root,
+        )
+        .await;
+    assert_eq!(balances(&named), got);
+    let other = a
+        .app
+        .get(
+            &format!(
+                "/api/reports/balance?{}&tenant_id={}",
+                range(today + DAY),
+                a.other_tenant
+            ),
+            &a.admin,
+        )
+        .await;
+    assert_eq!(other.status, StatusCode::NOT_FOUND, "{}", other.text);
+
+    for (query, fields) in [
+        (String::new(), vec!["from", "to"]),
+        (
+            format!(
+                "from={}&to={}",
+                billing::time::rfc3339(from + 3_600_000),
+                billing::time::rfc3339(today)
+            ),
+            vec!["from"],
+        ),
+        (range(from), vec!["to"]),
+        (range(from + 367 * DAY), vec!["to"]),
+    ] {
+        let bad = a
+            .app
+            .get(&format!("/api/reports/balance?{query}"), &a.admin)
+            .await;
+        assert_eq!(bad.status, StatusCode::BAD_REQUEST, "{query}: {}", bad.text);
+        assert_eq!(bad.fields(), fields, "{query}");
+    }
+}
+
+/// The chart of a portal report with `key`.
+fn chart<'a>(report: &'a Value, key: &str) -> &'a Value {
+    report["charts"]
+        .as_array()
+        .and_then(|charts| charts.iter().find(|c| c["key"] == key))
+        .unwrap_or_else(|| panic!("no chart {key}: {report}"))
+}
+
+async fn the_portal_report_draws_the_rollups_for_each_role(backend: Backend) {
+    use common::portal::{call, refused_fields, session};
+
+    let a = acme(backend).await;
+    let january = json!({"from": "2026-01-01", "to": "2026-01-31"});
+    let boss = session(&a.app, "boss", "acme.example.com").await;
+    let answer = call(
+        &a.app,
+        &boss,
+        "get_report",
+        json!({"tenant": null, "args": january, "part": "Full"}),
+    )
+    .await;
+    assert_eq!(answer.status, StatusCode::OK, "{}", answer.text);
+    let r = &answer.body;
+    assert_eq!(
+        (r["from"].as_str(), r["to"].as_str()),
+        (Some("2026-01-01"), Some("2026-01-31"))
+    );
+    let keys: Vec<&str> = r["charts"]
+        .as_array()
+        .expect("charts")
+        .iter()
+        .filter_map(|c| c["key"].as_str())
+        .collect();
+    assert_eq!(
+        keys,
+        [
+            "spend-per-day",
+            "top-cost",
+            "top-minutes",
+            "calls-per-hour",
+            "balance"
+        ]
+    );
+    // Every day of January has its column and row; the 3rd's title carries
+    // the figures of the API's day report.
+    let days = chart(r, "spend-per-day");
+    assert_eq!(days["table"]["rows"].as_array().map(Vec::len), Some(31));
+    let by_day = items(&report(&a.app, &a.admin, &format!("{JANUARY}&group_by=day")).await);
+    let third = &by_day[0];
+    let cost = Money::from_units(third.1[3]).to_fixed();
+    let svg = days["svg"].as_str().expect("svg");
+    assert!(
+        svg.contains(&format!(
+            "<title>2026-01-03: {cost} USD · 2 calls, 2 answered, 3 min</title>"
+        )),
+        "{svg}"
+    );
+    assert_eq!(svg.matches("<rect class=\"chart-bar\"").count(), 31);
+    let hours = chart(r, "calls-per-hour");
+    assert_eq!(hours["table"]["rows"][9][1], "2");
+    let calls: i64 = r["figures"][0]["sub"]
+        .as_str()
+        .and_then(|s| s.split(' ').next())
+        .and_then(|n| n.parse().ok())
+        .expect("calls in the spend figure");
+    assert_eq!(calls, 6);
+
+    // The standard user 101: its own three calls only.
+    let clerk = session(&a.app, "101", "acme.example.com").await;
+    let own = call(
+        &a.app,
+        &clerk,
+        "get_report",
+        json!({"tenant": a.other_tenant, "args": january, "part": "Home"}),
+    )
+    .await;
+    assert_eq!(own.status, StatusCode::OK, "{}", own.text);
+    assert_eq!(own.body["own"], true);
+    assert_eq!(own.body["charts"].as_array().map(Vec::len), Some(2));
+    let rows = chart(&own.body, "spend-per-day")["table"]["rows"]
+        .as_array()
+        .expect("rows")
+        .clone();
+    let own_calls: i64 = rows
+        .iter()
+        .map(|row| {
+            row[1]
+                .as_str()
+                .and_then(|n| n.parse::<i64>().ok())
+                .expect("calls")
+        })
+        .sum();
+    assert_eq!(own_calls, 3);
+    let destinations: Vec<&str> = chart(&own.body, "top-cost")["table"]["rows"]
+        .as_array()
+        .expect("rows")
+        .iter()
+        .filter_map(|row| row[0].as_str())
+        .collect();
+    assert!(
+        !destinations.iter().any(|d| d.contains("1666")),
+        "{destinations:?}"
+    );
+
+    // Days checked at their fields.
+    for (args, fields) in [
+        (json!({"from": "2026-01-32"}), vec!["from"]),
+        (
+            json!({"from": "2026-02-01", "to": "2026-01-01"}),
+            vec!["to"],
+        ),
+        (
+            json!({"from": "2024-01-01", "to": "2026-01-01"}),
+            vec!["to"],
+        ),
+    ] {
+        let refused = call(
+            &a.app,
+            &boss,
+            "get_report",
+            json!({"tenant": null, "args": args, "part": "Full"}),
+        )
+        .await;
+        assert_eq!(refused.status, StatusCode::BAD_REQUEST, "{}", refused.text);
+        assert_eq!(refused_fields(&refused), fields);
+    }
+
+    // The system administrator chooses the tenant first.
+    let root = session_of_root(&a.app).await;
+    let none = call(
+        &a.app,
+        &root,
+        "get_report",
+        json!({"tenant": null, "args": {}, "part": "Home"}),
+    )
+    .await;
+    assert_eq!(none.status, StatusCode::OK, "{}", none.text);
+    assert!(none.body.is_null(), "{}", none.text);
+    let named = call(
+        &a.app,
+        &root,
+        "get_report",
+        json!({"tenant": a.tenant, "args": january, "part": "Home"}),
+    )
+    .await;
+    assert_eq!(
+        chart(&named.body, "spend-per-day")["svg"],
+        chart(r, "spend-per-day")["svg"]
+    );
+}
+
+async fn session_of_root(app: &TestApp) -> String {
+    common::portal::session_of(app, "admin", common::ADMIN_PASSWORD, "").await
+}
+
 on_both_databases!(
     each_grouping_sums_the_tenants_calls,
     duplicates_and_reratings_keep_the_sums_right,
     each_caller_sees_its_own_scope,
     bad_parameters_are_named,
     the_migration_backfills_the_stored_calls,
+    the_summary_adds_up_the_calls,
+    the_balance_follows_the_ledger_day_by_day,
+    the_portal_report_draws_the_rollups_for_each_role,
 );

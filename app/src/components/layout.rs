@@ -2,6 +2,7 @@ use leptos::prelude::*;
 use leptos_router::components::{Outlet, Redirect, A};
 use leptos_router::hooks::use_query_map;
 
+use crate::components::banner::LowBalanceBanner;
 use crate::functions::auth::{current_user, Logout, SignedIn};
 
 /// The logged-in user, loaded once by the [`Layout`] for the pages inside it.
@@ -92,6 +93,7 @@ pub fn Layout() -> impl IntoView {
                 <button type="submit" class="link" data-testid="logout">"Log out"</button>
             </ActionForm>
         </header>
+        <LowBalanceBanner />
         <main class="page">
             <Outlet />
         </main>
@@ -99,12 +101,15 @@ pub fn Layout() -> impl IntoView {
 }
 
 /// A standard user's navigation: only what is its own (its balance and
-/// ledger, its calls, what a call would cost it, its password).
+/// ledger, its calls, its statements, its spend, what a call would cost
+/// it, its password).
 #[component]
 fn OwnLinks() -> impl IntoView {
     view! {
         <A href="/balances">"My balance"</A>
         <A href="/cdrs">"My calls"</A>
+        <A href="/statements">"My statements"</A>
+        <A href="/reports">"My spend"</A>
         <A href="/live-calls">"Live calls"</A>
         <A href="/prices">"Call prices"</A>
         <A href="/account">"My account"</A>
@@ -122,6 +127,9 @@ where
     view! {
         <A href=link("/cdrs")>"Calls"</A>
         <A href=link("/balances")>"Balances"</A>
+        <A href=link("/statements")>"Statements"</A>
+        <A href=link("/reports")>"Reports"</A>
+        <A href=link("/webhooks")>"Webhooks"</A>
         <A href="/audit">"Audit log"</A>
     }
 }

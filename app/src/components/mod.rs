@@ -1,5 +1,7 @@
 //! Pieces shared by pages.
 
+pub mod banner;
+pub mod chart;
 pub mod form;
 pub mod layout;
 pub mod list_page;

@@ -16,11 +16,12 @@ pub const PAGE_SIZE: u32 = 25;
 
 /// The kinds of entity the filter offers: (wire name, label). Every one the
 /// log holds (a test checks it against `billing`'s).
-pub const ENTITIES: [(&str, &str); 11] = [
+pub const ENTITIES: [(&str, &str); 13] = [
     ("CALL_RATE", "Call rate"),
     ("TARIFF", "Tariff"),
     ("BILLING_PLAN", "Billing plan"),
     ("BILLING_SETTINGS", "Billing settings"),
+    ("STATEMENT_SETTINGS", "Statement settings"),
     ("TENANT_ACCOUNT", "Tenant account"),
     ("USER_ACCOUNT", "User account"),
     ("TENANT", "Tenant"),
@@ -28,6 +29,7 @@ pub const ENTITIES: [(&str, &str); 11] = [
     ("API_TOKEN", "API token"),
     ("LOGIN", "Login"),
     ("CDRS", "Calls (re-rating)"),
+    ("WEBHOOK_ENDPOINT", "Webhook endpoint"),
 ];
 
 /// The longest actor text searched for.

@@ -1,6 +1,6 @@
-//! The day filters of the portal's lists (calls, ledger, audit log): a day
-//! as people type it (`YYYY-MM-DD`), checked the same way in the browser and
-//! on the server, and turned into the API's times.
+//! The day filters of the portal's lists and reports (calls, ledger, audit
+//! log, spend): a day as people type it (`YYYY-MM-DD`), checked the same way
+//! in the browser and on the server, and turned into the API's times.
 
 use model::FieldError;
 
@@ -51,6 +51,32 @@ pub fn day_start_ms((y, m, d): Day) -> i64 {
     (era * 146_097 + doe - 719_468) * 86_400_000
 }
 
+/// The UTC day of unix milliseconds: the inverse of [`day_start_ms`].
+pub fn day_of_ms(ms: i64) -> Day {
+    // Howard Hinnant's civil-from-days.
+    let z = ms.div_euclid(86_400_000) + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    let part = |v: i64| u32::try_from(v).unwrap_or(0);
+    (part(y), part(m), part(d))
+}
+
+/// A day as people type it: `2026-01-31`.
+pub fn day_text((y, m, d): Day) -> String {
+    format!("{y:04}-{m:02}-{d:02}")
+}
+
+/// The days from `from` to `to`, both included (none when `to` is before).
+pub fn days_between(from: Day, to: Day) -> i64 {
+    (day_start_ms(to) - day_start_ms(from)) / 86_400_000 + 1
+}
+
 /// The day after.
 pub fn next_day((y, m, d): Day) -> Day {
     if d < days_in(y, m) {
@@ -88,4 +114,20 @@ pub fn check_day_range(
         }
     }
     (from_day, to_day)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_days_start_and_its_day_agree() {
+        for day in [(1970, 1, 1), (2024, 2, 29), (2026, 12, 31), (2000, 3, 1)] {
+            assert_eq!(day_of_ms(day_start_ms(day)), day);
+            assert_eq!(day_of_ms(day_start_ms(day) + 86_399_999), day);
+        }
+        assert_eq!(day_text((2026, 1, 5)), "2026-01-05");
+        assert_eq!(days_between((2026, 1, 1), (2026, 1, 1)), 1);
+        assert_eq!(days_between((2025, 12, 31), (2026, 1, 30)), 31);
+    }
 }

@@ -9,6 +9,7 @@
 //! [`invalid_fields`] reads them, so that the form can show each message next
 //! to its field.
 
+pub mod alerts;
 pub mod audit;
 pub mod auth;
 pub mod balances;
@@ -21,9 +22,12 @@ pub mod overview;
 pub mod people;
 pub mod prices;
 pub mod rates;
+pub mod reports;
+pub mod statements;
 pub mod tariffs;
 pub mod tenants;
 pub mod tokens;
+pub mod webhooks;
 
 use leptos::prelude::ServerFnError;
 use model::FieldError;

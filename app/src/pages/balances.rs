@@ -2,7 +2,9 @@
 //! held by live calls, available, in the tenant's currency), the recharge
 //! and credit-limit forms of the account chosen, and its ledger below: a
 //! page of the [list-page skeleton](crate::components::list_page) filtered
-//! by kind and days. A standard user sees only its own account and ledger,
+//! by kind and days. The account's low-balance alert is there too: its
+//! threshold (set by whoever sets the credit limit) and its latest alerts.
+//! A standard user sees only its own account, its alerts and its ledger,
 //! without forms.
 
 use std::future::Future;
@@ -20,6 +22,7 @@ use crate::components::list_page::{
     FilterForm, ListPage, ListResource, Rows,
 };
 use crate::components::tenant::use_tenant;
+use crate::functions::alerts::{account_alerts, AlertState, SetAccountThreshold};
 use crate::functions::balances::{
     check_amount, list_accounts, list_ledger, AccountView, Accounts, LedgerArgs, LedgerPage,
     LedgerRow, RechargeAccount, SetAccountCreditLimit, KINDS,
@@ -82,12 +85,19 @@ pub fn BalancesPage() -> impl IntoView {
     let query = use_query_map();
     let recharge = ServerAction::<RechargeAccount>::new();
     let limit = ServerAction::<SetAccountCreditLimit>::new();
-    let changes = Signal::derive(move || recharge.version().get() + limit.version().get());
+    let threshold = ServerAction::<SetAccountThreshold>::new();
+    let changes = Signal::derive(move || {
+        recharge.version().get() + limit.version().get() + threshold.version().get()
+    });
     let accounts = Resource::new(
         move || (tenant.get(), changes.get()),
         |(tenant, _)| list_accounts(tenant),
     );
     let chosen = Memo::new(move |_| query_arg(&query.read(), "account"));
+    let alerts = Resource::new(
+        move || (tenant.get(), chosen.get(), changes.get()),
+        |(tenant, account, _)| account_alerts(tenant, account),
+    );
 
     let below = move || {
         view! {
@@ -98,7 +108,7 @@ pub fn BalancesPage() -> impl IntoView {
                     Suspend::new(async move {
                     match accounts.await {
                         Ok(Some(all)) => {
-                            view! { <AccountsPanel all=all chosen=chosen recharge=recharge limit=limit /> }
+                            view! { <AccountsPanel all=all chosen=chosen recharge=recharge limit=limit threshold=threshold alerts=alerts /> }
                                 .into_any()
                         }
                         Ok(None) => ().into_any(),
@@ -159,6 +169,8 @@ fn AccountsPanel(
     chosen: Memo<Option<String>>,
     recharge: ServerAction<RechargeAccount>,
     limit: ServerAction<SetAccountCreditLimit>,
+    threshold: ServerAction<SetAccountThreshold>,
+    alerts: Resource<Result<Option<AlertState>, ServerFnError>>,
 ) -> impl IntoView {
     let tenant = use_tenant();
     let query = use_query_map();
@@ -289,6 +301,11 @@ fn AccountsPanel(
         }
         .into_any()
     });
+    let alert_section = current.is_some().then(|| {
+        let account = account.clone();
+        let currency = currency.clone();
+        view! { <AlertSection alerts=alerts threshold=threshold account=account currency=currency /> }
+    });
     let note = (!may_change && !own).then(|| {
         view! { <p class="hint" data-testid="operator-only">"The operator (a system administrator) recharges the tenant's account and sets its credit limit."</p> }
     });
@@ -298,6 +315,7 @@ fn AccountsPanel(
             {figures}
             {forms}
             {note}
+            {alert_section}
         </section>
         {(!own).then(|| view! {
             <div class="table-wrap accounts">
@@ -332,6 +350,9 @@ fn AmountForm(
     button: &'static str,
     done: &'static str,
     zero_ok: bool,
+    /// A blank amount is sent too (it removes a threshold).
+    #[prop(optional)]
+    blank_ok: bool,
     answer: Signal<Option<Result<(), ServerFnError>>>,
     pending: Signal<bool>,
     send: Callback<String>,
@@ -343,7 +364,11 @@ fn AmountForm(
     let on_submit = move |ev: SubmitEvent| {
         ev.prevent_default();
         let text = value.get_untracked();
-        let problems = check_amount(field, &text, zero_ok);
+        let problems = if blank_ok && text.trim().is_empty() {
+            Vec::new()
+        } else {
+            check_amount(field, &text, zero_ok)
+        };
         checked.set(problems.clone());
         if problems.is_empty() {
             send.run(text.trim().to_string());
@@ -361,6 +386,109 @@ fn AmountForm(
                 {move || matches!(answer.get(), Some(Ok(()))).then(|| view! { <p class="notice" role="status" data-testid=format!("{key}-done")>{done}</p> })}
             </div>
         </form>
+    }
+}
+
+/// The chosen account's low-balance alert: its threshold, the form that
+/// sets it (for whoever sets the credit limit), and its latest alerts.
+#[component]
+fn AlertSection(
+    alerts: Resource<Result<Option<AlertState>, ServerFnError>>,
+    threshold: ServerAction<SetAccountThreshold>,
+    /// The user's id; `None` for the tenant's own account.
+    account: Option<String>,
+    currency: String,
+) -> impl IntoView {
+    let tenant = use_tenant();
+    let send = {
+        let account = account.clone();
+        Callback::new(move |amount: String| {
+            threshold.dispatch(SetAccountThreshold {
+                tenant: tenant.get_untracked(),
+                account: account.clone(),
+                threshold: amount,
+            });
+        })
+    };
+    view! {
+        <div class="account-alerts" data-testid="account-alerts">
+            <h3>"Low-balance alert"</h3>
+            <Transition fallback=|| ()>
+                {move || {
+                    let currency = currency.clone();
+                    Suspend::new(async move {
+                        let Ok(Some(state)) = alerts.await else {
+                            return ().into_any();
+                        };
+                        let money = |v: &str| format!("{v} {currency}");
+                        let status = match (&state.threshold, state.below) {
+                            (None, _) => "No alert is set for this account.".to_string(),
+                            (Some(t), true) => format!("Alert below {}: the available funds are below it now.", money(t)),
+                            (Some(t), false) => format!("Alert below {}.", money(t)),
+                        };
+                        let form = state.may_set.then(|| {
+                            view! {
+                                <AmountForm
+                                    key="threshold"
+                                    field="threshold"
+                                    label="Alert below (blank: none)"
+                                    currency=currency.clone()
+                                    button="Set the alert"
+                                    done="The alert was set."
+                                    zero_ok=true
+                                    blank_ok=true
+                                    answer=threshold.value().into()
+                                    pending=threshold.pending().into()
+                                    send=send
+                                />
+                            }
+                        });
+                        let rows = state
+                            .items
+                            .iter()
+                            .map(|a| {
+                                view! {
+                                    <tr data-testid="alert-row">
+                                        <td data-field="created_at">{a.created_at.trim_end_matches('Z').replacen('T', " ", 1)}</td>
+                                        <td class="num" data-field="available">{money(&a.available)}</td>
+                                        <td class="num" data-field="threshold">{money(&a.threshold)}</td>
+                                    </tr>
+                                }
+                            })
+                            .collect_view();
+                        let table = if state.items.is_empty() {
+                            view! { <p class="hint" data-testid="no-alerts">"No alerts yet."</p> }.into_any()
+                        } else {
+                            let more = (state.count > state.items.len() as i64).then(|| {
+                                view! { <p class="hint">{format!("The latest {} of {} alerts.", state.items.len(), state.count)}</p> }
+                            });
+                            view! {
+                                <div class="table-wrap">
+                                    <table class="list" data-testid="alerts">
+                                        <thead>
+                                            <tr>
+                                                <th>"When (UTC)"</th>
+                                                <th class="num">"Available"</th>
+                                                <th class="num">"Threshold"</th>
+                                            </tr>
+                                        </thead>
+                                        <tbody>{rows}</tbody>
+                                    </table>
+                                </div>
+                                {more}
+                            }
+                            .into_any()
+                        };
+                        view! {
+                            <p data-testid="threshold-state" class:warning=state.below>{status}</p>
+                            {form}
+                            {table}
+                        }
+                        .into_any()
+                    })
+                }}
+            </Transition>
+        </div>
     }
 }
 

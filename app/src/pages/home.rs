@@ -1,18 +1,22 @@
 //! `/`: a short overview for the role, each figure leading to its page:
 //! the account's balance and available funds, today's calls and their
-//! cost, the calls in progress, the last deck import (administrators); and
-//! short links to the pages the role may use. A system administrator picks
-//! the tenant first; a standard user sees only its own figures.
+//! cost, the calls in progress, the last deck import (administrators); the
+//! spend per day of the last 30 days and the top destinations, as charts
+//! drawn on the server, each leading to the Reports page; and short links
+//! to the pages the role may use. A system administrator picks the tenant
+//! first; a standard user sees only its own figures.
 
 use leptos::prelude::*;
 use leptos_router::params::ParamsMap;
 use model::user::Role;
 
+use crate::components::chart::ChartFigure;
 use crate::components::error_text;
 use crate::components::layout::use_current_user;
 use crate::components::tenant::{tenant_choices_resource, use_tenant, ChooseTenant, TenantPicker};
 use crate::functions::auth::SignedIn;
 use crate::functions::overview::{amounts_text, get_overview, OverviewView};
+use crate::functions::reports::{get_report, ReportArgs, ReportPart, ReportView};
 
 /// A page of the portal with the chosen tenant kept, and more parameters.
 fn href(path: &str, tenant: &Option<String>, pairs: &[(&'static str, &str)]) -> String {
@@ -168,12 +172,18 @@ fn links(me: &SignedIn, tenant: &Option<String>) -> impl IntoView {
                 "Balances",
                 "Accounts, recharges and the ledger.",
             ),
+            (
+                "/reports",
+                "Reports",
+                "Spend by day, destination and hour; balance.",
+            ),
             ("/users", "Users", "The tenant's people and their roles."),
         ]
     } else {
         vec![
             ("/balances", "My balance", "My account and its ledger."),
             ("/cdrs", "My calls", "My calls, their cost, CSV export."),
+            ("/reports", "My spend", "What my calls cost, day by day."),
             ("/live-calls", "Live calls", "My calls in progress."),
             ("/prices", "Call prices", "What a call to a number costs."),
             ("/account", "My account", "Change my password."),
@@ -202,12 +212,46 @@ fn links(me: &SignedIn, tenant: &Option<String>) -> impl IntoView {
     view! { <nav class="cards compact" aria-label="Pages">{cards}</nav> }
 }
 
+/// The last 30 days' spend per day and top destinations, each chart
+/// leading to the Reports page.
+fn spend_charts(report: ReportView, me: &SignedIn, tenant: &Option<String>) -> impl IntoView {
+    let link = href("/reports", tenant, &[]);
+    let more = if me.manages_tenant {
+        "All reports →"
+    } else {
+        "All my spend →"
+    };
+    let charts = report
+        .charts
+        .into_iter()
+        .map(|chart| view! { <ChartFigure chart=chart more=(link.clone(), more) /> })
+        .collect_view();
+    let title = if me.manages_tenant {
+        "Spend in the last 30 days".to_string()
+    } else {
+        "My spend in the last 30 days".to_string()
+    };
+    let label = title.clone();
+    view! {
+        <section class="home-charts" data-testid="home-charts" aria-label=label>
+            <h2 class="section-title">
+                <a href=link data-testid="home-reports-link">{title}</a>
+            </h2>
+            <div class="charts">{charts}</div>
+        </section>
+    }
+}
+
 #[component]
 pub fn HomePage() -> impl IntoView {
     let user = use_current_user();
     let tenant = use_tenant();
     let tenants = tenant_choices_resource();
     let overview = Resource::new(move || tenant.get(), get_overview);
+    let spend = Resource::new(
+        move || tenant.get(),
+        |tenant| get_report(tenant, ReportArgs::default(), ReportPart::Home),
+    );
     view! {
         <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
             {move || Suspend::new(async move {
@@ -234,8 +278,17 @@ pub fn HomePage() -> impl IntoView {
                     }
                     .into_any(),
                 };
+                let charts = match spend.await {
+                    Ok(Some(report)) => spend_charts(report, &me, &tenant).into_any(),
+                    Ok(None) => ().into_any(),
+                    Err(e) => view! {
+                        <p class="error" role="alert" data-testid="home-charts-error">{error_text(&e)}</p>
+                    }
+                    .into_any(),
+                };
                 view! {
                     {top}
+                    {charts}
                     {links(&me, &tenant)}
                 }
                 .into_any()

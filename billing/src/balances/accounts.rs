@@ -129,7 +129,8 @@ async fn set_credit_limit(
         before,
         units,
     )
-    .await
+    .await?;
+    super::alerts::watch(tx, backend, scope.tenant_id, user_id).await
 }
 
 impl Db {

@@ -176,6 +176,20 @@ pub(crate) async fn post(tx: &mut Tx, entry: Entry<'_>) -> Result<i64> {
 
 /// Writes the ledger row of a balance change already made inside `tx`.
 pub(crate) async fn record(tx: &mut Tx, entry: &Entry<'_>, balance_after: i64) -> Result<()> {
+    record_at(tx, entry, balance_after, now_ms()).await
+}
+
+/// Changes an account's balance and writes the ledger row as posted at
+/// `at` (unix ms), inside `tx`: what tests use to lay out a ledger over
+/// past periods.
+#[cfg(any(test, feature = "testing"))]
+pub(crate) async fn post_at(tx: &mut Tx, entry: Entry<'_>, at: i64) -> Result<i64> {
+    let balance_after = add_to_balance(tx, entry.tenant_id, entry.user_id, entry.amount).await?;
+    record_at(tx, &entry, balance_after, at).await?;
+    Ok(balance_after)
+}
+
+async fn record_at(tx: &mut Tx, entry: &Entry<'_>, balance_after: i64, at: i64) -> Result<()> {
     sqlx::query(
         "INSERT INTO balance_transactions (tenant_id, user_id, kind, amount, balance_after, call_id, \
          description, created_by, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
@@ -188,7 +202,7 @@ pub(crate) async fn record(tx: &mut Tx, entry: &Entry<'_>, balance_after: i64) -
     .bind(entry.call_id)
     .bind(entry.description)
     .bind(entry.created_by)
-    .bind(now_ms())
+    .bind(at)
     .execute(&mut **tx)
     .await?;
     Ok(())

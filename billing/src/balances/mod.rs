@@ -6,13 +6,22 @@
 //! so the ledger always sums to the balance; [`ledger`] writes its rows and
 //! lists them. An account's balance and credit limit are read and set, and
 //! the tenant's accounts overseen, in [`accounts`]; money is added in
-//! [`recharge`].
+//! [`recharge`]; an account's balance day by day is read from the ledger in
+//! [`history`]; low-balance thresholds and their alerts are in [`alerts`],
+//! whose `watch` every change of an account's funds calls before it commits.
 
 mod accounts;
+mod alerts;
+pub mod history;
 mod ledger;
 mod recharge;
 
 pub use accounts::{AccountSummary, Balance, ACCOUNT_SPEC};
+pub(crate) use alerts::watch;
+pub use alerts::{BalanceAlert, LowAccount, LowBalance, ALERT_SPEC};
+pub use history::{BalanceHistory, BalancePoint};
+#[cfg(any(test, feature = "testing"))]
+pub(crate) use ledger::post_at;
 pub(crate) use ledger::{post, post_many, record, record_calls, Calls, Entry};
 pub use ledger::{
     LedgerAccount, LedgerEntry, LedgerFilter, Transaction, TransactionKind, TRANSACTION_SPEC,

@@ -90,6 +90,7 @@ impl Db {
         )
         .await?;
         within_balance_bound(after)?;
+        super::alerts::watch(&mut tx, self.backend(), scope.tenant_id, user_id).await?;
         audit_account(
             &mut tx,
             scope,

@@ -224,7 +224,37 @@ impl Db {
             ("unchanged", report.unchanged.into()),
             ("removed", report.removed.into()),
         ]));
+        let endpoints = crate::webhooks::subscribers(
+            &mut tx,
+            scope.tenant_id,
+            model::webhook::WebhookEvent::DeckImported,
+        )
+        .await?;
+        if !endpoints.is_empty() {
+            let event = crate::webhooks::Event::new(
+                model::webhook::WebhookEvent::DeckImported,
+                scope.tenant_id,
+                now_ms(),
+                serde_json::json!({
+                    "tariff_id": ApiId::encode(tariff),
+                    "mode": options.mode.to_string(),
+                    "rows": report.imported,
+                    "added": report.new,
+                    "updated": report.changed,
+                    "unchanged": report.unchanged,
+                    "removed": report.removed,
+                }),
+            );
+            crate::webhooks::enqueue(&mut tx, self.backend(), &endpoints, &[event]).await?;
+        }
         commit_rating_change(tx, change, Some(tariff)).await?;
+        crate::metrics::import(
+            match options.mode {
+                ImportMode::Merge => "merge",
+                ImportMode::Replace => "replace",
+            },
+            report.new + report.changed,
+        );
         Ok(report)
     }
 }

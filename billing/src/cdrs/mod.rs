@@ -7,11 +7,12 @@
 //! ledger. Rating is [`crate::cdr_rating::rate_cdr`]; writing the rows is
 //! `store`.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use model::billing_settings::BillingAccount;
 use model::cdr::{CallRecord, Direction, NewCdr};
 use model::query::{FieldKind, FieldSpec, ListQuery, ResourceSpec, SqlValue};
+use model::webhook::WebhookEvent;
 use model::{ApiId, Money};
 use serde::{Deserialize, Serialize};
 use sqlx::any::AnyRow;
@@ -25,6 +26,7 @@ use crate::db::{now_ms, Backend, Db};
 use crate::error::{Error, Result};
 use crate::listing::{Listing, Page};
 use crate::reports::{RolledCall, Rollups};
+use crate::webhooks;
 
 mod breakdown;
 mod export;
@@ -165,6 +167,39 @@ pub(crate) fn calls_condition(scope: &Scope) -> (&'static str, Vec<SqlValue>) {
     } else {
         ("tenant_id = $1", vec![SqlValue::Int(scope.tenant_id)])
     }
+}
+
+/// The `call.rated` event of a new CDR stored rated (or free).
+fn call_rated(
+    tenant_id: i64,
+    cdr: &NewCdr,
+    outcome: &Outcome,
+    currency: &str,
+    now: i64,
+) -> webhooks::Event {
+    let time = crate::time::rfc3339;
+    let call = &cdr.call;
+    webhooks::Event::new(
+        WebhookEvent::CallRated,
+        tenant_id,
+        now,
+        serde_json::json!({
+            "call_id": call.call_id,
+            "caller": call.caller,
+            "callee": call.callee,
+            "direction": call.direction.to_string(),
+            "started_at": time(call.started_at),
+            "answered_at": call.answered_at.map(time),
+            "ended_at": call.ended_at.map(time),
+            "duration": call.duration,
+            "status_code": call.status_code,
+            "rating_status": outcome.status.to_string(),
+            "cost": outcome.cost.map(Money::from_units),
+            "currency": currency,
+            "billed_account": outcome.billed_account,
+            "rate_prefix": outcome.rate.as_ref().map(|(_, prefix)| prefix.as_str()),
+        }),
+    )
 }
 
 impl Db {
@@ -341,7 +376,13 @@ impl Db {
         // Charges, gathered per billed account: one balance update each;
         // the new calls counted into the spend rollups.
         let mut charges: BTreeMap<Option<i64>, Vec<(&str, i64)>> = BTreeMap::new();
+        let mut settled: BTreeSet<Option<i64>> = BTreeSet::new();
         let mut rollups = Rollups::new(scope.tenant_id);
+        // The endpoints that take `call.rated`: one indexed read a batch, and
+        // usually none, so nothing more is done for them.
+        let wanted =
+            webhooks::subscribers(&mut tx, scope.tenant_id, WebhookEvent::CallRated).await?;
+        let mut rated_events = Vec::new();
         for (cdr, outcome) in cdrs.iter().zip(&outcomes) {
             // A call id twice in one batch is stored (and charged) once.
             if !inserted.remove(cdr.call.call_id.as_str()) {
@@ -368,6 +409,9 @@ impl Db {
                 RatingStatus::Unrated => result.unrated += 1,
                 RatingStatus::Free => {}
             }
+            if !wanted.is_empty() && outcome.status != RatingStatus::Unrated {
+                rated_events.push(call_rated(scope.tenant_id, cdr, outcome, currency, now));
+            }
             if let Some(session) = sessions.get(&cdr.call.call_id) {
                 if session.state != SessionState::Settled {
                     let cost = if outcome.status == RatingStatus::Rated {
@@ -385,6 +429,7 @@ impl Db {
                             ),
                         });
                     }
+                    settled.insert(session.user_id);
                 }
                 continue;
             }
@@ -407,10 +452,17 @@ impl Db {
             };
             balances::post_many(&mut tx, self.backend(), &calls).await?;
         }
+        // Each account whose funds moved, once its changes are all made.
+        settled.extend(charges.keys().copied());
+        for user_id in settled {
+            balances::watch(&mut tx, self.backend(), scope.tenant_id, user_id).await?;
+        }
+        webhooks::enqueue(&mut tx, self.backend(), &wanted, &rated_events).await?;
         // Last, after the balances, as a re-rating writes them: the two
         // take their locks in one order.
         rollups.apply(&mut tx, self.backend()).await?;
         tx.commit().await?;
+        crate::metrics::cdrs(result.rated, result.unrated, result.duplicates);
         Ok(result)
     }
 

@@ -79,11 +79,17 @@ impl Db {
             let _turn = self.write_turn().await;
             let mut tx = self.write().await?;
             let mut any = false;
+            let mut accounts = std::collections::BTreeSet::new();
             for row in &rows {
-                if expire(&mut tx, &session_from_row(row)?).await? {
+                let session = session_from_row(row)?;
+                if expire(&mut tx, &session).await? {
                     released += 1;
                     any = true;
+                    accounts.insert((session.tenant_id, session.user_id));
                 }
+            }
+            for (tenant_id, user_id) in accounts {
+                balances::watch(&mut tx, self.backend(), tenant_id, user_id).await?;
             }
             tx.commit().await?;
             if !any && i64::try_from(rows.len()).unwrap_or(0) < SWEEP_BATCH {

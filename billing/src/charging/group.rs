@@ -283,6 +283,12 @@ async fn grant_in(db: &Db, tx: &mut Tx, calls: &[Call], rebuild: bool) -> Result
         });
     }
     write_holds(db, tx, &holds, now).await?;
+    // Every account whose funds the group read: held from, or its expired
+    // holds released.
+    let accounts: BTreeSet<Account> = funds.keys().copied().collect();
+    for account in accounts {
+        balances::watch(tx, db.backend(), account.tenant_id, account.user_id).await?;
+    }
     let mut out: Vec<Result<Grant>> = Vec::with_capacity(answers.len());
     for answer in answers {
         let result = match answer {

@@ -179,6 +179,19 @@ impl Db {
         Ok((count, totals))
     }
 
+    /// Every tenant's calls in progress and what they hold per currency
+    /// (for metrics; no caller's scope).
+    pub(crate) async fn all_live_totals(&self) -> Result<(i64, Vec<HeldTotal>)> {
+        let condition = "state = $1";
+        let binds = [SqlValue::Text(SessionState::Live.as_str().to_string())];
+        let sql = format!("SELECT COUNT(*) AS count FROM charging_sessions WHERE {condition}");
+        let count: i64 = bind_all(sqlx::query(&sql), &binds)
+            .fetch_one(self.pool())
+            .await?
+            .try_get("count")?;
+        Ok((count, self.held_totals(condition, &binds).await?))
+    }
+
     async fn held_totals(&self, condition: &str, binds: &[SqlValue]) -> Result<Vec<HeldTotal>> {
         let sql = format!(
             "SELECT currency, CAST(SUM(held) AS BIGINT) AS held FROM charging_sessions \

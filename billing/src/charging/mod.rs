@@ -139,6 +139,12 @@ impl Db {
     /// funds cover, held until the call is settled. The same call id again
     /// answers the grant it already has.
     pub async fn authorize_call(&self, scope: &Scope, request: Authorization) -> Result<Grant> {
+        let result = self.authorize(scope, request).await;
+        crate::metrics::authorization(&result);
+        result
+    }
+
+    async fn authorize(&self, scope: &Scope, request: Authorization) -> Result<Grant> {
         scope.require_manager()?;
         request.validate()?;
         self.refuse_suspended_tenant(scope.tenant_id).await?;
@@ -211,6 +217,13 @@ impl Db {
                         .execute(&mut *tx)
                         .await?;
                         if done.rows_affected() == 1 {
+                            crate::balances::watch(
+                                &mut tx,
+                                self.backend(),
+                                account.tenant_id,
+                                account.user_id,
+                            )
+                            .await?;
                             tx.commit().await?;
                         } else {
                             tx.rollback().await?;

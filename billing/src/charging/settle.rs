@@ -79,6 +79,8 @@ impl Db {
             let _turn = self.write_turn().await;
             let mut tx = self.write().await?;
             if settle(&mut tx, &session, duration, cost).await? {
+                balances::watch(&mut tx, self.backend(), session.tenant_id, session.user_id)
+                    .await?;
                 tx.commit().await?;
                 let settled = self.known_session(scope, call_id).await?;
                 return Ok(settled.settlement());

@@ -1,12 +1,15 @@
 //! Balances (`/api/tenant/balance`, `/api/users/{id}/balance`,
-//! `/api/user/balance`), credit limits and the ledger
-//! (`/api/balance_transactions`).
+//! `/api/user/balance`), credit limits, the ledger
+//! (`/api/balance_transactions`), low-balance thresholds
+//! (`…/low_balance`) and their alerts (`/api/alerts`).
 
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::Json;
 use billing::balances::LedgerFilter;
-use billing::balances::{Balance, Transaction, TransactionKind, TRANSACTION_SPEC};
+use billing::balances::{
+    Balance, BalanceAlert, LowBalance, Transaction, TransactionKind, ALERT_SPEC, TRANSACTION_SPEC,
+};
 use billing::{Db, Page};
 use model::{Fields, Money};
 
@@ -209,4 +212,94 @@ async fn ledger_of(
             .await?
             .map(|entry| entry.transaction),
     ))
+}
+
+/// Reads `threshold` of a low-balance body: an amount from 0, or `null`
+/// to remove the alert; it must be there.
+fn threshold(body: &serde_json::Map<String, serde_json::Value>) -> ApiResult<Option<Money>> {
+    if !body.contains_key("threshold") {
+        return Err(ApiError::validation(
+            "threshold",
+            "is required (null removes the alert)",
+        ));
+    }
+    let mut f = Fields::new(body);
+    let value = f.money_in(
+        "threshold",
+        Money::ZERO,
+        model::bounds::money(model::bounds::AMOUNT_MAX),
+    );
+    f.finish()?;
+    Ok(value)
+}
+
+/// `GET /api/tenant/low_balance`: the tenant's own account's threshold.
+pub async fn get_tenant_low_balance(
+    State(db): State<Db>,
+    TenantScope(scope): TenantScope,
+) -> ApiResult<Json<LowBalance>> {
+    Ok(Json(db.low_balance(&scope, None).await?))
+}
+
+/// `POST /api/tenant/low_balance {threshold}`: the operator's, as the
+/// tenant's credit limit is.
+pub async fn set_tenant_low_balance(
+    State(db): State<Db>,
+    TenantScope(scope): TenantScope,
+    JsonObject(body): JsonObject,
+) -> ApiResult<Json<LowBalance>> {
+    scope.caller.require_system_admin()?;
+    let threshold = threshold(&body)?;
+    Ok(Json(
+        db.set_low_balance_threshold(&scope, None, threshold)
+            .await?,
+    ))
+}
+
+pub async fn get_user_low_balance(
+    State(db): State<Db>,
+    TenantScope(scope): TenantScope,
+    Path(id): Path<String>,
+) -> ApiResult<Json<LowBalance>> {
+    let id = path_id(&id, "user")?;
+    Ok(Json(db.low_balance(&scope, Some(id)).await?))
+}
+
+/// `POST /api/users/{id}/low_balance {threshold}`: the tenant's administrators'.
+pub async fn set_user_low_balance(
+    State(db): State<Db>,
+    TenantScope(scope): TenantScope,
+    Path(id): Path<String>,
+    JsonObject(body): JsonObject,
+) -> ApiResult<Json<LowBalance>> {
+    scope.require_manager()?;
+    let id = path_id(&id, "user")?;
+    let threshold = threshold(&body)?;
+    Ok(Json(
+        db.set_low_balance_threshold(&scope, Some(id), threshold)
+            .await?,
+    ))
+}
+
+/// `GET /api/user/low_balance`: the caller's own account's threshold.
+pub async fn get_own_low_balance(
+    State(db): State<Db>,
+    Auth(caller): Auth,
+) -> ApiResult<Json<LowBalance>> {
+    let scope = billing::Scope::own_account(&caller)?;
+    Ok(Json(db.low_balance(&scope, Some(caller.user_id)).await?))
+}
+
+/// `GET /api/alerts`: the low-balance alerts of the tenant's accounts (a
+/// standard user: its own), with the list options; newest first.
+pub async fn alerts(
+    State(db): State<Db>,
+    TenantScope(scope): TenantScope,
+    mut params: ListParamsQuery,
+) -> ApiResult<Json<Page<BalanceAlert>>> {
+    if params.0.orderby.is_none() {
+        params.0.orderby = Some("id desc".into());
+    }
+    let query = params.parse(&ALERT_SPEC)?;
+    Ok(Json(db.list_balance_alerts(&scope, None, &query).await?))
 }

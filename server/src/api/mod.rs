@@ -13,8 +13,10 @@ pub mod login;
 pub mod openapi;
 pub mod rating;
 pub mod reports;
+pub mod statements;
 pub mod tariffs;
 pub mod tenants;
+pub mod webhooks;
 
 use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post};
@@ -53,6 +55,11 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("POST", "/api/user/password"),
     ("GET", "/api/tenant/billing"),
     ("POST", "/api/tenant/billing"),
+    ("GET", "/api/tenant/statement_settings"),
+    ("POST", "/api/tenant/statement_settings"),
+    ("GET", "/api/statements"),
+    ("GET", "/api/statements/{id}"),
+    ("GET", "/api/statements/{id}/csv"),
     ("GET", "/api/call_rates"),
     ("POST", "/api/call_rates"),
     ("GET", "/api/call_rates/export"),
@@ -67,6 +74,20 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("POST", "/api/users/{id}/balance"),
     ("POST", "/api/users/{id}/credit_limit"),
     ("GET", "/api/user/balance"),
+    ("GET", "/api/tenant/low_balance"),
+    ("POST", "/api/tenant/low_balance"),
+    ("GET", "/api/users/{id}/low_balance"),
+    ("POST", "/api/users/{id}/low_balance"),
+    ("GET", "/api/user/low_balance"),
+    ("GET", "/api/alerts"),
+    ("GET", "/api/webhooks"),
+    ("POST", "/api/webhooks"),
+    ("GET", "/api/webhooks/deliveries"),
+    ("GET", "/api/webhooks/deliveries/{id}"),
+    ("GET", "/api/webhooks/{id}"),
+    ("POST", "/api/webhooks/{id}"),
+    ("POST", "/api/webhooks/{id}/secret"),
+    ("POST", "/api/webhooks/{id}/destroy"),
     ("GET", "/api/user/balance_transactions"),
     ("GET", "/api/balance_transactions"),
     ("GET", "/api/audit_log"),
@@ -79,6 +100,8 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("GET", "/api/user/cdrs/export"),
     ("GET", "/api/user/cdrs/{id}"),
     ("GET", "/api/reports/spend"),
+    ("GET", "/api/reports/summary"),
+    ("GET", "/api/reports/balance"),
     ("POST", "/api/rating/quote"),
     ("POST", "/api/user/quote"),
     ("GET", "/api/tariffs"),
@@ -102,6 +125,9 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("POST", "/api/charging/{id}/terminate"),
     ("GET", "/api/openapi.json"),
     ("GET", "/api/docs"),
+    ("GET", "/healthz"),
+    ("GET", "/readyz"),
+    ("GET", "/metrics"),
 ];
 
 /// Every `/api` route. Kept as a list so the OpenAPI test can compare it with
@@ -140,6 +166,13 @@ pub fn routes() -> Router<AppState> {
             get(billing_settings::get).post(billing_settings::set),
         )
         .route(
+            "/api/tenant/statement_settings",
+            get(statements::get_settings).post(statements::set_settings),
+        )
+        .route("/api/statements", get(statements::list))
+        .route("/api/statements/{id}", get(statements::get))
+        .route("/api/statements/{id}/csv", get(statements::csv))
+        .route(
             "/api/call_rates",
             get(call_rates::list).post(call_rates::create),
         )
@@ -171,6 +204,25 @@ pub fn routes() -> Router<AppState> {
         )
         .route("/api/user/balance", get(balances::get_own))
         .route(
+            "/api/tenant/low_balance",
+            get(balances::get_tenant_low_balance).post(balances::set_tenant_low_balance),
+        )
+        .route(
+            "/api/users/{id}/low_balance",
+            get(balances::get_user_low_balance).post(balances::set_user_low_balance),
+        )
+        .route("/api/user/low_balance", get(balances::get_own_low_balance))
+        .route("/api/alerts", get(balances::alerts))
+        .route("/api/webhooks", get(webhooks::list).post(webhooks::create))
+        .route("/api/webhooks/deliveries", get(webhooks::deliveries))
+        .route("/api/webhooks/deliveries/{id}", get(webhooks::delivery))
+        .route(
+            "/api/webhooks/{id}",
+            get(webhooks::get).post(webhooks::update),
+        )
+        .route("/api/webhooks/{id}/secret", post(webhooks::rotate_secret))
+        .route("/api/webhooks/{id}/destroy", post(webhooks::destroy))
+        .route(
             "/api/user/balance_transactions",
             get(balances::own_transactions),
         )
@@ -189,6 +241,8 @@ pub fn routes() -> Router<AppState> {
         .route("/api/user/cdrs/export", get(cdrs::export_own))
         .route("/api/user/cdrs/{id}", get(cdrs::get_own))
         .route("/api/reports/spend", get(reports::spend))
+        .route("/api/reports/summary", get(reports::summary))
+        .route("/api/reports/balance", get(reports::balance))
         .route("/api/rating/quote", post(rating::quote))
         .route("/api/user/quote", post(rating::quote_own))
         .route("/api/tariffs", get(tariffs::list).post(tariffs::create))
@@ -224,6 +278,10 @@ pub fn routes() -> Router<AppState> {
         .route("/api/charging/{id}/terminate", post(charging::terminate))
         .route("/api/openapi.json", get(openapi::document))
         .route("/api/docs", get(openapi::docs_page))
+        // For operators and load balancers, outside authentication (crate::ops).
+        .route("/healthz", get(crate::ops::healthz))
+        .route("/readyz", get(crate::ops::readyz))
+        .route("/metrics", get(crate::ops::metrics_text))
         .method_not_allowed_fallback(error::wrong_method)
         .route("/api", axum::routing::any(error::unknown_route))
         .route("/api/{*rest}", axum::routing::any(error::unknown_route))
