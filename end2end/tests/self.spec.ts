@@ -206,6 +206,26 @@ test("a user sees its balance, calls, ledger and CSV, and is quoted a call", asy
   // The tenant's pages are refused, whatever the address bar says.
   await page.goto("/rates");
   await expect(page.getByTestId("list-error")).toContainText("administrators");
+
+  // It changes its own password: a wrong current one is told at its field;
+  // then the new one is the one that logs in.
+  await openPage(page, "My account", /\/account$/);
+  await page.getByTestId("field-current_password").fill("not-my-password");
+  await page.getByTestId("field-new_password").fill("clerk-password-2");
+  await page.getByTestId("save-password").click();
+  await expect(page.getByTestId("error-current_password")).toHaveText(
+    "is not your current password",
+  );
+  await page.getByTestId("field-current_password").fill(CLERK.password);
+  await page.getByTestId("save-password").click();
+  await expect(page.getByTestId("notice")).toBeVisible();
+  await logout(page);
+  const old = await request.post("/api/login", {
+    data: { username: CLERK.username, password: CLERK.password, domain: tenant.domain },
+  });
+  expect(old.status()).toBe(401);
+  await portalLogin(page, CLERK.username, "clerk-password-2", tenant.domain);
+  await openPage(page, "My balance", /\/balances$/);
   await logout(page);
   expect(problems).toEqual([]);
 });
