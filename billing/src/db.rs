@@ -6,11 +6,16 @@
 //! anonymous `?` placeholders on SQLite, whose driver looks each numbered
 //! parameter up by name, and `$n` on PostgreSQL. Money is bound as integer
 //! units, times as unix milliseconds, so no type needs a backend of its own.
+//!
+//! Beside it, a small pool of the backend's own driver serves the one read
+//! where `Any`'s conversion of each row is the cost: a tariff's rate table,
+//! a million rows ([`Db::rows`]), one SQL text for both backends too.
 
 use std::path::Path;
 use std::str::FromStr;
 use std::time::Duration;
 
+use futures::stream::BoxStream;
 use sqlx::any::AnyPoolOptions;
 use sqlx::migrate::Migrator;
 use sqlx::{Any, AnyPool, Transaction};
@@ -54,10 +59,25 @@ impl FromStr for Backend {
     }
 }
 
+/// Connections of the backend's own driver on the same database.
+#[derive(Debug, Clone)]
+enum Typed {
+    Sqlite(sqlx::SqlitePool),
+    Postgres(sqlx::PgPool),
+    /// An in-memory SQLite database is its one connection's own: it is read
+    /// through that connection.
+    Shared,
+}
+
+/// Connections the typed pool opens at most (rate tables are built one
+/// tariff at a time, and rarely).
+const TYPED_CONNECTIONS: u32 = 2;
+
 /// A pool on one database, with its migrations applied.
 #[derive(Debug, Clone)]
 pub struct Db {
     pool: AnyPool,
+    typed: Typed,
     backend: Backend,
     rates: std::sync::Arc<crate::resolver::RateCache>,
     /// SQLite's writers of this process, one at a time (see [`Db::write_turn`]).
@@ -103,8 +123,31 @@ impl Db {
             });
         }
         let pool = options.connect(&url).await?;
+        let typed = match backend {
+            Backend::Sqlite if max == 1 => Typed::Shared,
+            Backend::Sqlite => {
+                // Rows are handed from the driver's thread in large batches:
+                // a hand-over per few rows was much of a big read's time.
+                let options = sqlx::sqlite::SqliteConnectOptions::from_str(&url)?
+                    .busy_timeout(Duration::from_secs(30))
+                    .row_buffer_size(4096);
+                Typed::Sqlite(
+                    sqlx::sqlite::SqlitePoolOptions::new()
+                        .max_connections(TYPED_CONNECTIONS)
+                        .acquire_timeout(Duration::from_secs(30))
+                        .connect_lazy_with(options),
+                )
+            }
+            Backend::Postgres => Typed::Postgres(
+                sqlx::postgres::PgPoolOptions::new()
+                    .max_connections(TYPED_CONNECTIONS)
+                    .acquire_timeout(Duration::from_secs(30))
+                    .connect_lazy(&url)?,
+            ),
+        };
         let db = Db {
             pool,
+            typed,
             backend,
             rates: Default::default(),
             write_gate: Default::default(),
@@ -154,6 +197,32 @@ impl Db {
 
     pub fn pool(&self) -> &AnyPool {
         &self.pool
+    }
+
+    /// The rows of `sql` (with `binds` for `$1`, `$2`, …) read through the
+    /// backend's own driver, as rate-table rows.
+    pub(crate) fn rows<'a>(
+        &'a self,
+        sql: &'a str,
+        binds: &[i64],
+    ) -> BoxStream<'a, std::result::Result<crate::resolver::RateRow, sqlx::Error>> {
+        fn query<'q, DB: sqlx::Database>(
+            sql: &'q str,
+            binds: &[i64],
+        ) -> sqlx::query::QueryAs<'q, DB, crate::resolver::RateRow, DB::Arguments<'q>>
+        where
+            i64: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+            crate::resolver::RateRow: for<'r> sqlx::FromRow<'r, DB::Row>,
+        {
+            binds
+                .iter()
+                .fold(sqlx::query_as(sql), |query, value| query.bind(*value))
+        }
+        match &self.typed {
+            Typed::Sqlite(pool) => query(sql, binds).fetch(pool),
+            Typed::Postgres(pool) => query(sql, binds).fetch(pool),
+            Typed::Shared => query(sql, binds).fetch(&self.pool),
+        }
     }
 
     /// Rate tables kept in memory, shared by clones of this handle.
@@ -219,6 +288,11 @@ impl Db {
     }
 
     pub async fn close(&self) {
+        match &self.typed {
+            Typed::Sqlite(pool) => pool.close().await,
+            Typed::Postgres(pool) => pool.close().await,
+            Typed::Shared => {}
+        }
         self.pool.close().await;
     }
 }

@@ -318,6 +318,12 @@ impl RateTable {
             .map_or(0, |c| c.layer.entries.len() + c.hidden.len())
     }
 
+    /// Whether this table and `other` share their built index (one was made
+    /// from the other by [`RateTable::with_changes`], or they are clones).
+    pub fn shares_index_with(&self, other: &RateTable) -> bool {
+        Arc::ptr_eq(&self.base, &other.base)
+    }
+
     /// The same table with its changes built into one index.
     pub fn compacted(&self) -> RateTable {
         match self.changes {

@@ -375,7 +375,8 @@ mod changes {
             ..rate(2, "4420")
         };
         let changed = base.with_changes(vec![dear, rate(4, "44207")], &[3]);
-        assert!(Arc::ptr_eq(&base.base, &changed.base));
+        assert!(base.shares_index_with(&changed));
+        assert!(!changed.compacted().shares_index_with(&changed));
         assert_eq!(changed.pending_changes(), 4);
         assert_eq!(changed.len(), 3);
         assert_eq!(id(&changed, "442071", 0), Some(4));
