@@ -7,20 +7,22 @@
 //! parameter up by name, and `$n` on PostgreSQL. Money is bound as integer
 //! units, times as unix milliseconds, so no type needs a backend of its own.
 //!
-//! Beside it, a small pool of the backend's own driver serves the one read
-//! where `Any`'s conversion of each row is the cost: a tariff's rate table,
-//! a million rows ([`Db::rows`]), one SQL text for both backends too.
+//! Beside it, the backend's own driver serves the one read where `Any`'s
+//! conversion of each row is the cost: a tariff's rate table, a million rows
+//! ([`Db::rate_rows`], in [`typed`]), one SQL text for both backends too.
 
 use std::path::Path;
 use std::str::FromStr;
 use std::time::Duration;
 
-use futures::stream::BoxStream;
+use futures::TryStreamExt;
 use sqlx::any::AnyPoolOptions;
 use sqlx::migrate::Migrator;
 use sqlx::{Any, AnyPool, Transaction};
 
 use crate::error::{Error, Result};
+
+mod typed;
 
 static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("../migrations/sqlite");
 static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("../migrations/postgres");
@@ -59,10 +61,11 @@ impl FromStr for Backend {
     }
 }
 
-/// Connections of the backend's own driver on the same database.
+/// The backend's own driver on the same database.
 #[derive(Debug, Clone)]
 enum Typed {
-    Sqlite(sqlx::SqlitePool),
+    /// The database file, opened by rusqlite for each read.
+    Sqlite(std::sync::Arc<Path>),
     Postgres(sqlx::PgPool),
     /// An in-memory SQLite database is its one connection's own: it is read
     /// through that connection.
@@ -125,19 +128,7 @@ impl Db {
         let pool = options.connect(&url).await?;
         let typed = match backend {
             Backend::Sqlite if max == 1 => Typed::Shared,
-            Backend::Sqlite => {
-                // Rows are handed from the driver's thread in large batches:
-                // a hand-over per few rows was much of a big read's time.
-                let options = sqlx::sqlite::SqliteConnectOptions::from_str(&url)?
-                    .busy_timeout(Duration::from_secs(30))
-                    .row_buffer_size(4096);
-                Typed::Sqlite(
-                    sqlx::sqlite::SqlitePoolOptions::new()
-                        .max_connections(TYPED_CONNECTIONS)
-                        .acquire_timeout(Duration::from_secs(30))
-                        .connect_lazy_with(options),
-                )
-            }
+            Backend::Sqlite => Typed::Sqlite(sqlite_path(&url).into()),
             Backend::Postgres => Typed::Postgres(
                 sqlx::postgres::PgPoolOptions::new()
                     .max_connections(TYPED_CONNECTIONS)
@@ -199,30 +190,45 @@ impl Db {
         &self.pool
     }
 
-    /// The rows of `sql` (with `binds` for `$1`, `$2`, …) read through the
-    /// backend's own driver, as rate-table rows.
-    pub(crate) fn rows<'a>(
-        &'a self,
-        sql: &'a str,
+    /// Whether [`Db::rate_rows`] may read two statements at once.
+    pub(crate) fn parallel_reads(&self) -> bool {
+        !matches!(self.typed, Typed::Shared)
+    }
+
+    /// The rows of `sql` (with `binds` for `$1`, `$2`, …), rate-table rows,
+    /// read through the backend's own driver, each as `map` makes it.
+    pub(crate) async fn rate_rows<T: Send + 'static>(
+        &self,
+        sql: &str,
         binds: &[i64],
-    ) -> BoxStream<'a, std::result::Result<crate::resolver::RateRow, sqlx::Error>> {
+        map: fn(crate::resolver::RateRow) -> T,
+    ) -> Result<Vec<T>> {
+        use crate::resolver::RateRow;
         fn query<'q, DB: sqlx::Database>(
             sql: &'q str,
             binds: &[i64],
-        ) -> sqlx::query::QueryAs<'q, DB, crate::resolver::RateRow, DB::Arguments<'q>>
+        ) -> sqlx::query::QueryAs<'q, DB, RateRow, DB::Arguments<'q>>
         where
             i64: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
-            crate::resolver::RateRow: for<'r> sqlx::FromRow<'r, DB::Row>,
+            RateRow: for<'r> sqlx::FromRow<'r, DB::Row>,
         {
             binds
                 .iter()
                 .fold(sqlx::query_as(sql), |query, value| query.bind(*value))
         }
-        match &self.typed {
-            Typed::Sqlite(pool) => query(sql, binds).fetch(pool),
-            Typed::Postgres(pool) => query(sql, binds).fetch(pool),
+        let rows = match &self.typed {
+            Typed::Sqlite(path) => {
+                let (path, sql, binds) = (path.clone(), sql.to_string(), binds.to_vec());
+                return tokio::task::spawn_blocking(move || {
+                    typed::sqlite_rate_rows(&path, &sql, &binds, map)
+                })
+                .await
+                .map_err(Error::internal)?;
+            }
+            Typed::Postgres(pool) => return typed::postgres_rate_rows(pool, sql, binds, map).await,
             Typed::Shared => query(sql, binds).fetch(&self.pool),
-        }
+        };
+        Ok(rows.map_ok(map).try_collect().await?)
     }
 
     /// Rate tables kept in memory, shared by clones of this handle.
@@ -288,10 +294,8 @@ impl Db {
     }
 
     pub async fn close(&self) {
-        match &self.typed {
-            Typed::Sqlite(pool) => pool.close().await,
-            Typed::Postgres(pool) => pool.close().await,
-            Typed::Shared => {}
+        if let Typed::Postgres(pool) = &self.typed {
+            pool.close().await;
         }
         self.pool.close().await;
     }
@@ -322,6 +326,14 @@ fn sqlite_url(url: &str) -> Result<(String, u32)> {
         format!("{query}&mode=rwc")
     };
     Ok((format!("sqlite://{path}?{query}"), 8))
+}
+
+/// The file of a SQLite URL as [`sqlite_url`] gives it.
+fn sqlite_path(url: &str) -> &Path {
+    let rest = url
+        .trim_start_matches("sqlite://")
+        .trim_start_matches("sqlite:");
+    Path::new(rest.split_once('?').map_or(rest, |(path, _)| path))
 }
 
 /// Unix milliseconds now.

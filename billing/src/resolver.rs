@@ -152,6 +152,32 @@ impl RateCache {
     }
 }
 
+/// Frees a table taken out of service on a thread of its own, once no
+/// rating uses it any more: freeing a million rates takes long enough to be
+/// felt by the call whose rating happened to let go of it last.
+fn retire(rates: Option<Arc<TariffRates>>) {
+    let Some(mut rates) = rates else {
+        return;
+    };
+    if tokio::runtime::Handle::try_current().is_err() {
+        return;
+    }
+    tokio::task::spawn_blocking(move || {
+        // A rating holds a table for microseconds; a table still held after
+        // a minute is left to its holder.
+        for _ in 0..6000 {
+            match Arc::try_unwrap(rates) {
+                Ok(rates) => {
+                    drop(rates);
+                    return;
+                }
+                Err(shared) => rates = shared,
+            }
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+    });
+}
+
 /// Whether a refresh may wait for tables to be built.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Wait {
@@ -463,7 +489,7 @@ impl Db {
                 return Ok(existing.clone());
             }
         }
-        tariffs.insert(head.id, rates.clone());
+        retire(tariffs.insert(head.id, rates.clone()));
         Ok(rates)
     }
 
@@ -484,7 +510,7 @@ impl Db {
             }
         }
         let rates = Arc::new(rates);
-        tariffs.insert(rates.tariff_id, rates.clone());
+        retire(tariffs.insert(rates.tariff_id, rates.clone()));
         Ok(rates)
     }
 

@@ -83,17 +83,24 @@ async fn single_rate_changes_are_applied_to_the_table_in_service(backend: Backen
 
     // Changed here: the next rating has it, on the same index.
     let id = rate_id(a, &scope, "4400007").await;
-    a.update_rate(&scope, TariffRef::Default, id, patch(json!({"price_1": "0.5"})))
-        .await
-        .expect("update");
+    a.update_rate(
+        &scope,
+        TariffRef::Default,
+        id,
+        patch(json!({"price_1": "0.5"})),
+    )
+    .await
+    .expect("update");
     assert_eq!(price(a, &scope, "44000071234").await, "0.5");
     // Added and removed here.
     let added = a
         .create_rate(
             &scope,
             TariffRef::Default,
-            patch(json!({"prefix": "44000071", "interval_1": 60, "interval_n": 60,
-                         "price_1": "0.25", "price_n": "0.25"}))
+            patch(
+                json!({"prefix": "44000071", "interval_1": 60, "interval_n": 60,
+                         "price_1": "0.25", "price_n": "0.25"}),
+            )
             .into_new(0)
             .expect("complete"),
         )
@@ -127,7 +134,13 @@ async fn single_rate_changes_are_applied_to_the_table_in_service(backend: Backen
     .await
     .expect("the quote answers");
     assert!(
-        matches!(gone, Err(billing::Error::Refused { code: "NO_RATE", .. })),
+        matches!(
+            gone,
+            Err(billing::Error::Refused {
+                code: "NO_RATE",
+                ..
+            })
+        ),
         "{gone:?}"
     );
 
@@ -181,7 +194,12 @@ async fn ratings_go_on_while_a_table_is_built(backend: Backend) {
         .await
         .expect("import elsewhere");
     assert_eq!(price_now(a, &scope, "44000071234").await, "0.01007");
-    assert!(a.tenant_rating(scope.tenant_id).await.expect("rating").stale);
+    assert!(
+        a.tenant_rating(scope.tenant_id)
+            .await
+            .expect("rating")
+            .stale
+    );
     let call = |id: &str| Authorization {
         call_id: id.into(),
         caller: "101".into(),
@@ -209,7 +227,12 @@ async fn ratings_go_on_while_a_table_is_built(backend: Backend) {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     assert_eq!(rated, "0.03007");
-    assert!(!a.tenant_rating(scope.tenant_id).await.expect("rating").stale);
+    assert!(
+        !a.tenant_rating(scope.tenant_id)
+            .await
+            .expect("rating")
+            .stale
+    );
     // A re-rating waits for the current tables rather than use older ones.
     let fresh = a.fresh_tenant_rating(scope.tenant_id).await.expect("fresh");
     assert!(!fresh.stale);
