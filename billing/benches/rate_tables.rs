@@ -143,6 +143,13 @@ async fn run(backend: Backend, rows: u64) {
     drop(index);
     drop(rating);
 
+    // Quotes with nothing else running, to compare with.
+    let done = Arc::new(AtomicBool::new(false));
+    let quotes = quoting(a.clone(), scope.clone(), rows, done.clone());
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    done.store(true, Ordering::Relaxed);
+    report("quotes at rest", &quotes.await.expect("quotes"));
+
     // An import on this server while it quotes: the quotes go on with the
     // table in service; the import answers once the new table is in.
     let changed = number(0);

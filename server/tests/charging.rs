@@ -166,7 +166,9 @@ async fn calls_are_granted_what_funds_cover_and_charged_exactly(backend: Backend
     let created = app.post("/api/call_rates", &admin, rate("19")).await;
     let rate_id = created.body["id"].as_str().expect("id").to_string();
     let tariffs = app.get("/api/tariffs", &admin).await;
-    let default = tariffs.body["items"][0]["id"].as_str().expect("default tariff");
+    let default = tariffs.body["items"][0]["id"]
+        .as_str()
+        .expect("default tariff");
     let forbid = app
         .post(
             &format!("/api/tariffs/{default}/rates/{rate_id}"),
