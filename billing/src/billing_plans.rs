@@ -14,7 +14,7 @@ use crate::auth::Scope;
 use crate::db::{now_ms, Db, Tx};
 use crate::error::{is_unique_violation, Error, Result};
 use crate::listing::{Listing, Page};
-use crate::resolver::commit_rating_change;
+use crate::resolver::Changed;
 use crate::tariffs::update_row;
 
 const PLAN_COLUMNS: &str = "id, prefix, tariff_id, description, suspend_mode, currency, \
@@ -202,12 +202,12 @@ impl Db {
             prepaid: plan.prepaid.unwrap_or(true),
             created_at: now,
         };
-        commit_rating_change(
+        self.commit_rating_change(
             tx,
             scope
                 .change(Action::Create, Entity::BillingPlan, id)
                 .with(audit::created(plan_snapshot(&created))),
-            None,
+            Changed::Routing,
         )
         .await?;
         Ok(created)
@@ -280,7 +280,8 @@ impl Db {
             .ok_or(Error::NotFound("billing plan"))?;
         let changes = audit::diff(&plan_snapshot(&current), &plan_snapshot(&after));
         let change = scope.change(Action::Update, Entity::BillingPlan, id);
-        commit_rating_change(tx, change.with(changes), None).await?;
+        self.commit_rating_change(tx, change.with(changes), Changed::Routing)
+            .await?;
         self.get_billing_plan(scope, id).await
     }
 
@@ -296,12 +297,12 @@ impl Db {
             .bind(scope.tenant_id)
             .execute(&mut *tx)
             .await?;
-        commit_rating_change(
+        self.commit_rating_change(
             tx,
             scope
                 .change(Action::Delete, Entity::BillingPlan, id)
                 .with(audit::deleted(plan_snapshot(&before))),
-            None,
+            Changed::Routing,
         )
         .await?;
         Ok(())

@@ -6,16 +6,23 @@
 //! anonymous `?` placeholders on SQLite, whose driver looks each numbered
 //! parameter up by name, and `$n` on PostgreSQL. Money is bound as integer
 //! units, times as unix milliseconds, so no type needs a backend of its own.
+//!
+//! Beside it, the backend's own driver serves the one read where `Any`'s
+//! conversion of each row is the cost: a tariff's rate table, a million rows
+//! ([`Db::rate_rows`], in [`typed`]), one SQL text for both backends too.
 
 use std::path::Path;
 use std::str::FromStr;
 use std::time::Duration;
 
+use futures::TryStreamExt;
 use sqlx::any::AnyPoolOptions;
 use sqlx::migrate::Migrator;
 use sqlx::{Any, AnyPool, Transaction};
 
 use crate::error::{Error, Result};
+
+mod typed;
 
 static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("../migrations/sqlite");
 static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("../migrations/postgres");
@@ -54,10 +61,26 @@ impl FromStr for Backend {
     }
 }
 
+/// The backend's own driver on the same database.
+#[derive(Debug, Clone)]
+enum Typed {
+    /// The database file, opened by rusqlite for each read.
+    Sqlite(std::sync::Arc<Path>),
+    Postgres(sqlx::PgPool),
+    /// An in-memory SQLite database is its one connection's own: it is read
+    /// through that connection.
+    Shared,
+}
+
+/// Connections the typed pool opens at most (rate tables are built one
+/// tariff at a time, and rarely).
+const TYPED_CONNECTIONS: u32 = 2;
+
 /// A pool on one database, with its migrations applied.
 #[derive(Debug, Clone)]
 pub struct Db {
     pool: AnyPool,
+    typed: Typed,
     backend: Backend,
     rates: std::sync::Arc<crate::resolver::RateCache>,
     /// SQLite's writers of this process, one at a time (see [`Db::write_turn`]).
@@ -103,8 +126,19 @@ impl Db {
             });
         }
         let pool = options.connect(&url).await?;
+        let typed = match backend {
+            Backend::Sqlite if max == 1 => Typed::Shared,
+            Backend::Sqlite => Typed::Sqlite(sqlite_path(&url).into()),
+            Backend::Postgres => Typed::Postgres(
+                sqlx::postgres::PgPoolOptions::new()
+                    .max_connections(TYPED_CONNECTIONS)
+                    .acquire_timeout(Duration::from_secs(30))
+                    .connect_lazy(&url)?,
+            ),
+        };
         let db = Db {
             pool,
+            typed,
             backend,
             rates: Default::default(),
             write_gate: Default::default(),
@@ -154,6 +188,47 @@ impl Db {
 
     pub fn pool(&self) -> &AnyPool {
         &self.pool
+    }
+
+    /// Whether [`Db::rate_rows`] may read two statements at once.
+    pub(crate) fn parallel_reads(&self) -> bool {
+        !matches!(self.typed, Typed::Shared)
+    }
+
+    /// The rows of `sql` (with `binds` for `$1`, `$2`, …), rate-table rows,
+    /// read through the backend's own driver, each as `map` makes it.
+    pub(crate) async fn rate_rows<T: Send + 'static>(
+        &self,
+        sql: &str,
+        binds: &[i64],
+        map: fn(crate::resolver::RateRow) -> T,
+    ) -> Result<Vec<T>> {
+        use crate::resolver::RateRow;
+        fn query<'q, DB: sqlx::Database>(
+            sql: &'q str,
+            binds: &[i64],
+        ) -> sqlx::query::QueryAs<'q, DB, RateRow, DB::Arguments<'q>>
+        where
+            i64: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+            RateRow: for<'r> sqlx::FromRow<'r, DB::Row>,
+        {
+            binds
+                .iter()
+                .fold(sqlx::query_as(sql), |query, value| query.bind(*value))
+        }
+        let rows = match &self.typed {
+            Typed::Sqlite(path) => {
+                let (path, sql, binds) = (path.clone(), sql.to_string(), binds.to_vec());
+                return tokio::task::spawn_blocking(move || {
+                    typed::sqlite_rate_rows(&path, &sql, &binds, map)
+                })
+                .await
+                .map_err(Error::internal)?;
+            }
+            Typed::Postgres(pool) => return typed::postgres_rate_rows(pool, sql, binds, map).await,
+            Typed::Shared => query(sql, binds).fetch(&self.pool),
+        };
+        Ok(rows.map_ok(map).try_collect().await?)
     }
 
     /// Rate tables kept in memory, shared by clones of this handle.
@@ -219,6 +294,9 @@ impl Db {
     }
 
     pub async fn close(&self) {
+        if let Typed::Postgres(pool) = &self.typed {
+            pool.close().await;
+        }
         self.pool.close().await;
     }
 }
@@ -248,6 +326,14 @@ fn sqlite_url(url: &str) -> Result<(String, u32)> {
         format!("{query}&mode=rwc")
     };
     Ok((format!("sqlite://{path}?{query}"), 8))
+}
+
+/// The file of a SQLite URL as [`sqlite_url`] gives it.
+fn sqlite_path(url: &str) -> &Path {
+    let rest = url
+        .trim_start_matches("sqlite://")
+        .trim_start_matches("sqlite:");
+    Path::new(rest.split_once('?').map_or(rest, |(path, _)| path))
 }
 
 /// Unix milliseconds now.

@@ -110,7 +110,9 @@ impl Db {
                 message: "the tenant's billing is disabled: there is nothing to charge".into(),
             });
         }
-        let rating = self.tenant_rating(scope.tenant_id).await?;
+        // What it writes is final: with the tenant's current rates, even
+        // while a new table would otherwise still be built in the background.
+        let rating = self.fresh_tenant_rating(scope.tenant_id).await?;
         let names: HashMap<i64, String> = self
             .tenant_user_names(scope.tenant_id)
             .await?

@@ -15,7 +15,7 @@ use crate::auth::Scope;
 use crate::db::{now_ms, Db, Tx};
 use crate::error::{is_unique_violation, stored_units, Error, Result};
 use crate::listing::{bind_all, Listing, Page};
-use crate::resolver::commit_rating_change;
+use crate::resolver::Changed;
 
 const TARIFF_COLUMNS: &str = "id, name, currency, free_seconds, connect_fee, post_call_surcharge, \
     grace_period, CASE WHEN is_default THEN 1 ELSE 0 END AS is_default, created_at";
@@ -216,12 +216,12 @@ impl Db {
             is_default: false,
             created_at: now,
         };
-        commit_rating_change(
+        self.commit_rating_change(
             tx,
             scope
                 .change(Action::Create, Entity::Tariff, id)
                 .with(audit::created(tariff_snapshot(&tariff))),
-            None,
+            Changed::Routing,
         )
         .await?;
         Ok(tariff)
@@ -275,7 +275,12 @@ impl Db {
         let after = tariff_in_tx(&mut tx, scope, "", id)
             .await?
             .ok_or(Error::NotFound("tariff"))?;
-        commit_rating_change(
+        // A new name or currency leaves the rates' terms as they were.
+        let terms_kept = patch.free_seconds.is_none()
+            && patch.grace_period.is_none()
+            && patch.connect_fee.is_none()
+            && patch.post_call_surcharge.is_none();
+        self.commit_rating_change(
             tx,
             scope
                 .change(Action::Update, Entity::Tariff, id)
@@ -283,7 +288,11 @@ impl Db {
                     &tariff_snapshot(&before),
                     &tariff_snapshot(&after),
                 )),
-            Some(id),
+            if terms_kept {
+                Changed::TariffHead(id)
+            } else {
+                Changed::Tariff(id)
+            },
         )
         .await?;
         self.get_tariff(scope, id).await
@@ -335,12 +344,12 @@ impl Db {
             .await?;
         let mut gone = tariff_snapshot(&before);
         gone.insert("rates".into(), rates.into());
-        commit_rating_change(
+        self.commit_rating_change(
             tx,
             scope
                 .change(Action::Delete, Entity::Tariff, id)
                 .with(audit::deleted(gone)),
-            None,
+            Changed::Routing,
         )
         .await?;
         Ok(())

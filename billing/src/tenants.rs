@@ -244,7 +244,8 @@ impl Db {
                 .bind(&before.currency)
                 .execute(&mut *tx)
                 .await?;
-            crate::resolver::bump_rates_version(&mut tx, id, None).await?;
+            crate::resolver::bump_rates_version(&mut tx, id, crate::resolver::Changed::Routing)
+                .await?;
             after.currency = currency;
         }
         let changes = audit::diff(&audit::snapshot(&before), &audit::snapshot(&after));

@@ -52,7 +52,7 @@ impl TermsBits {
 /// The Fx hash (rustc's): a rotate, a xor and a multiply per word. Plenty for
 /// interning the terms of a deck the caller already trusts.
 #[derive(Default)]
-struct FxHasher(u64);
+pub(crate) struct FxHasher(u64);
 
 impl Hasher for FxHasher {
     fn write(&mut self, bytes: &[u8]) {

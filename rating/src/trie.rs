@@ -551,22 +551,33 @@ impl Trie {
     }
 
     /// The rate for `key` at `at`: longest prefix with a slot in force, first slot in
-    /// force of that prefix.
+    /// force of that prefix. Slots whose entry `hidden` names are passed over as if
+    /// they were not in force (rates changed or removed since the trie was built).
     #[inline(always)]
-    pub(crate) fn find(&self, key: &[u8], at: i64) -> Option<Slot<'_>> {
-        self.in_force(self.deepest(key), at)
+    pub(crate) fn find(
+        &self,
+        key: &[u8],
+        at: i64,
+        hidden: impl Fn(usize) -> bool + Copy,
+    ) -> Option<Slot<'_>> {
+        self.in_force(self.deepest(key), at, hidden)
     }
 
-    /// The first slot in force at `at` of `candidate` or, failing that, of its
-    /// nearest ancestors with slots.
+    /// The first slot in force at `at` (and not `hidden`) of `candidate` or,
+    /// failing that, of its nearest ancestors with slots.
     #[inline(always)]
-    fn in_force(&self, mut candidate: u32, at: i64) -> Option<Slot<'_>> {
+    fn in_force(
+        &self,
+        mut candidate: u32,
+        at: i64,
+        hidden: impl Fn(usize) -> bool + Copy,
+    ) -> Option<Slot<'_>> {
         while candidate != NONE {
             let node = self.cell(candidate as usize);
             let mut line = node.slot_start() / 4;
             loop {
                 let slot = Slot(&self.lines[line]);
-                if slot.in_force(at) {
+                if slot.in_force(at) && !hidden(slot.entry()) {
                     return Some(slot);
                 }
                 if slot.last() {
@@ -584,6 +595,7 @@ impl Trie {
     pub(crate) fn find_lanes<const N: usize>(
         &self,
         keys: &[(&[u8], i64)],
+        hidden: impl Fn(usize) -> bool + Copy,
     ) -> [Option<Slot<'_>>; N] {
         let lanes = keys.len().min(N);
         let mut current = [Cell::default(); N];
@@ -621,7 +633,7 @@ impl Trie {
         }
         std::array::from_fn(|lane| {
             if lane < lanes {
-                self.in_force(deepest[lane], keys[lane].1)
+                self.in_force(deepest[lane], keys[lane].1, hidden)
             } else {
                 None
             }

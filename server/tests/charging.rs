@@ -163,15 +163,20 @@ async fn calls_are_granted_what_funds_cover_and_charged_exactly(backend: Backend
         .await;
     assert_eq!(no_rate.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(no_rate.code(), "NO_RATE");
-    app.post("/api/call_rates", &admin, rate("19")).await;
-    sqlx::query("UPDATE call_rates SET forbidden = TRUE WHERE prefix = '19'")
-        .execute(app.db.db.pool())
-        .await
-        .expect("forbid");
-    sqlx::query("UPDATE tenants SET rates_version = rates_version + 1")
-        .execute(app.db.db.pool())
-        .await
-        .expect("bump");
+    let created = app.post("/api/call_rates", &admin, rate("19")).await;
+    let rate_id = created.body["id"].as_str().expect("id").to_string();
+    let tariffs = app.get("/api/tariffs", &admin).await;
+    let default = tariffs.body["items"][0]["id"]
+        .as_str()
+        .expect("default tariff");
+    let forbid = app
+        .post(
+            &format!("/api/tariffs/{default}/rates/{rate_id}"),
+            &admin,
+            json!({"forbidden": true}),
+        )
+        .await;
+    assert_eq!(forbid.status, StatusCode::OK, "{}", forbid.text);
     let forbidden = app
         .post(
             "/api/charging/authorize",

@@ -33,7 +33,7 @@ use crate::auth::Scope;
 use crate::csv::CsvReader;
 use crate::db::{now_ms, Backend, Db, Tx};
 use crate::error::{Error, Result};
-use crate::resolver::commit_rating_change;
+use crate::resolver::Changed;
 use crate::sql::{Binds, Insert, Params};
 
 /// One line of an import that cannot be taken, and why.
@@ -247,7 +247,9 @@ impl Db {
             );
             crate::webhooks::enqueue(&mut tx, self.backend(), &endpoints, &[event]).await?;
         }
-        commit_rating_change(tx, change, Some(tariff)).await?;
+        // Answered once this server's table of the new deck is built.
+        self.commit_rating_change(tx, change, Changed::Tariff(tariff))
+            .await?;
         crate::metrics::import(
             match options.mode {
                 ImportMode::Merge => "merge",

@@ -24,7 +24,7 @@ use crate::auth::Scope;
 use crate::db::{now_ms, Db, Tx};
 use crate::error::{is_unique_violation, stored_units, Error, Result};
 use crate::listing::{bind_all, Listing, Page};
-use crate::resolver::commit_rating_change;
+use crate::resolver::Changed;
 
 /// A rate as its audit entries show it: every field but the id (the
 /// entry's own), ids opaque, times RFC 3339.
@@ -297,12 +297,12 @@ impl Db {
         let created = rate_in_tx(&mut tx, self.backend(), scope, Some(tariff), id)
             .await?
             .ok_or(Error::NotFound("call rate"))?;
-        commit_rating_change(
+        self.commit_rating_change(
             tx,
             scope
                 .change(Action::Create, Entity::CallRate, id)
                 .with(audit::created(rate_snapshot(&created))),
-            Some(tariff),
+            Changed::Rate { tariff, rate: id },
         )
         .await?;
         Ok(id)
@@ -444,12 +444,15 @@ impl Db {
         let after = rate_in_tx(&mut tx, self.backend(), scope, Some(tariff_id), id)
             .await?
             .ok_or(Error::NotFound("call rate"))?;
-        commit_rating_change(
+        self.commit_rating_change(
             tx,
             scope
                 .change(Action::Update, Entity::CallRate, id)
                 .with(audit::diff(&rate_snapshot(&before), &rate_snapshot(&after))),
-            Some(tariff_id),
+            Changed::Rate {
+                tariff: tariff_id,
+                rate: id,
+            },
         )
         .await?;
         Ok(after)
@@ -476,12 +479,15 @@ impl Db {
             .await?
             .ok_or(Error::NotFound("call rate"))?;
         let tariff_id: i64 = row.try_get("tariff_id")?;
-        commit_rating_change(
+        self.commit_rating_change(
             tx,
             scope
                 .change(Action::Delete, Entity::CallRate, id)
                 .with(audit::deleted(rate_snapshot(&before))),
-            Some(tariff_id),
+            Changed::Rate {
+                tariff: tariff_id,
+                rate: id,
+            },
         )
         .await?;
         Ok(())

@@ -91,12 +91,10 @@ impl Db {
         let rounding = resolved.rounding;
         // The rate is looked up by id in the tariff the number resolves to,
         // then in the tenant's other tariffs (its billing plan may have changed).
-        let tables = std::iter::once(resolved.tariff)
+        let mut tables = std::iter::once(resolved.tariff)
             .chain(std::iter::once(rating.default.as_ref()))
             .chain(rating.plans.iter().map(|p| p.tariff.as_ref()));
-        let entry = tables
-            .flat_map(|t| t.table.entries())
-            .find(|e| e.id == rate_id);
+        let entry = tables.find_map(|t| t.table.get(rate_id));
         let cost = Money::from_units(cost);
         let mut answer = CdrRating {
             rate_id: ApiId::encode(rate_id),

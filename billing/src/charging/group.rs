@@ -154,10 +154,12 @@ impl Db {
     /// Grants `calls` in one transaction; answers each call's grant or
     /// refusal, in order. An error means nothing was written.
     async fn grant_group(&self, calls: &[Call]) -> Result<Vec<Result<Grant>>> {
-        // Rate tables are (re)built outside the write lock, so that a large
-        // deck being loaded never holds up other writers: a group that finds
-        // a tenant's rates changed gives way, has them rebuilt, and starts
-        // again; the second time it rebuilds them itself.
+        // Rate tables are brought up to date outside the write lock, so that
+        // a large deck being loaded never holds up other writers: a group
+        // that finds a tenant's rates changed gives way, has its rating
+        // refreshed (single-rate changes applied; a table to build afresh
+        // is built in the background while the one in service rates), and
+        // starts again with what that gave.
         for rebuild in [false, true] {
             let turn = self.write_turn().await;
             let mut tx = self.write().await?;
@@ -311,7 +313,8 @@ enum Read {
 }
 
 /// Locks and reads one tenant of the group, with its rate table as cached
-/// (or, when `rebuild`, rebuilt if its rates changed).
+/// (when `rebuild`, the one in service even if its rates changed since; it
+/// is built only when the tenant has none).
 async fn tenant_state(
     db: &Db,
     tx: &mut Tx,
@@ -344,10 +347,13 @@ async fn tenant_state(
     let version: i64 = row.try_get("rates_version")?;
     let rating = match db.cached_rating(tenant_id, version)? {
         Some(rating) => rating,
-        None if rebuild => {
-            db.tenant_rating_at(tenant_id, version, row.try_get("currency")?)
-                .await?
-        }
+        // The rating was refreshed outside the transaction: what it could
+        // not bring up to date is built in the background, and the tables
+        // in service rate meanwhile.
+        None if rebuild => match db.current_rating(tenant_id)? {
+            Some(rating) => rating,
+            None => db.tenant_rating_at(tenant_id, version).await?,
+        },
         None => return Ok(Read::RatesChanged),
     };
     let backend = db.backend();

@@ -122,12 +122,7 @@ impl ChargingRates {
             Ok(price) if price.rate_id == session.rate_id => Some(price),
             _ => {
                 let resolved = self.rating.resolve(&session.callee);
-                let entry = resolved
-                    .tariff
-                    .table
-                    .entries()
-                    .iter()
-                    .find(|e| e.id == session.rate_id)?;
+                let entry = resolved.tariff.table.get(session.rate_id)?;
                 Some(CallPrice {
                     rate_id: entry.id,
                     prefix: entry.prefix.clone(),

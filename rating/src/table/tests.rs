@@ -275,6 +275,125 @@ mod jump_table {
     }
 }
 
+mod changes {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn entry(id: i64) -> impl Strategy<Value = RateEntry> {
+        (
+            "[+]?[0-2]{0,6}",
+            0i64..4,
+            proptest::option::of(1i64..4),
+            proptest::bool::weighted(0.1),
+            0i64..50,
+        )
+            .prop_map(
+                move |(prefix, activation, length, forbidden, price)| RateEntry {
+                    id,
+                    prefix,
+                    activation,
+                    expiration: length.map(|l| activation + l),
+                    forbidden,
+                    terms: terms(Decimal::new(price, 3)),
+                },
+            )
+    }
+
+    fn deck() -> impl Strategy<Value = Vec<RateEntry>> {
+        (0usize..60).prop_flat_map(|n| (0..n).map(|i| entry(i as i64 * 3 % 61)).collect::<Vec<_>>())
+    }
+
+    /// Rounds of changes: rates upserted (ids old and new) and ids removed.
+    fn rounds() -> impl Strategy<Value = Vec<(Vec<RateEntry>, Vec<i64>)>> {
+        let round = (
+            proptest::collection::vec((0i64..80).prop_flat_map(entry), 0..6),
+            proptest::collection::vec(0i64..80, 0..4),
+        );
+        proptest::collection::vec(round, 1..6)
+    }
+
+    proptest! {
+        /// A table with changes answers as a table built from scratch over the
+        /// same rates in the same order.
+        #[test]
+        fn answer_as_a_table_built_afresh(
+            base in deck(),
+            rounds in rounds(),
+            numbers in proptest::collection::vec("[+]?[0-2]{0,8}", 1..25),
+            at in 0i64..8,
+            jump in any::<bool>(),
+        ) {
+            let mut table = RateTable::build(base.clone(), jump);
+            let mut reference = base;
+            for (upserts, removed) in rounds {
+                reference.retain(|e| {
+                    !removed.contains(&e.id) && !upserts.iter().any(|u| u.id == e.id)
+                });
+                reference.extend(upserts.iter().cloned());
+                table = table.with_changes(upserts, &removed);
+            }
+            let fresh = RateTable::new(reference.clone());
+            prop_assert_eq!(table.len(), reference.len());
+            prop_assert_eq!(table.entries().cloned().collect::<Vec<_>>(), reference.clone());
+            for e in &reference {
+                let first = reference.iter().find(|r| r.id == e.id);
+                prop_assert_eq!(table.get(e.id), first);
+            }
+            prop_assert_eq!(table.get(1000), None);
+            let compacted = table.compacted();
+            prop_assert_eq!(compacted.pending_changes(), 0);
+            let calls: Vec<Call> = numbers
+                .iter()
+                .enumerate()
+                .map(|(i, n)| Call { number: n, at: at + (i as i64 % 3) - 1, duration: 61 })
+                .collect();
+            let (mut a, mut b) = (Vec::new(), Vec::new());
+            table.quote_amounts(&calls, Rounding::Up, &mut a);
+            fresh.quote_amounts(&calls, Rounding::Up, &mut b);
+            prop_assert_eq!(&a, &b);
+            for n in &numbers {
+                let expected = fresh.lookup(n, at);
+                prop_assert_eq!(table.lookup(n, at), expected, "{}", n);
+                prop_assert_eq!(compacted.lookup(n, at), expected, "{}", n);
+                prop_assert_eq!(
+                    table.quote(n, at, 61, Rounding::Up),
+                    fresh.quote(n, at, 61, Rounding::Up)
+                );
+                prop_assert_eq!(
+                    table.lookup_priced(n, at).map(|p| p.pricing.clone()),
+                    fresh.lookup_priced(n, at).map(|p| p.pricing.clone())
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn a_change_replaces_its_rate_and_leaves_the_index_shared() {
+        let base = RateTable::new(vec![rate(1, "44"), rate(2, "4420"), rate(3, "1")]);
+        let dear = RateEntry {
+            terms: terms(dec!(0.5)),
+            ..rate(2, "4420")
+        };
+        let changed = base.with_changes(vec![dear, rate(4, "44207")], &[3]);
+        assert!(base.shares_index_with(&changed));
+        assert!(!changed.compacted().shares_index_with(&changed));
+        assert_eq!(changed.pending_changes(), 4);
+        assert_eq!(changed.len(), 3);
+        assert_eq!(id(&changed, "442071", 0), Some(4));
+        assert_eq!(id(&changed, "442081", 0), Some(2));
+        assert_eq!(changed.get(2).map(|e| e.terms.price_1), Some(dec!(0.5)));
+        assert_eq!(id(&changed, "1555", 0), None);
+        assert_eq!(changed.get(3), None);
+        // The table it came from is as it was.
+        assert_eq!(id(&base, "1555", 0), Some(3));
+        assert_eq!(base.get(2).map(|e| e.terms.price_1), Some(dec!(0.01)));
+        // Removing an added rate again.
+        let again = changed.with_changes(vec![], &[4]);
+        assert_eq!(id(&again, "442071", 0), Some(2));
+        assert_eq!(again.len(), 2);
+    }
+}
+
 #[test]
 fn table_is_send_and_sync() {
     fn check<T: Send + Sync>() {}
