@@ -289,28 +289,13 @@ impl Rollups {
 /// Refuses a range a report cannot answer: `to` after `from`, both on the
 /// hour (the rollups are hourly), at most [`MAX_DAYS`] apart.
 fn validate_range(from: i64, to: i64) -> Result<()> {
-    let mut errors = Vec::new();
-    for (field, value) in [("from", from), ("to", to)] {
-        if value.rem_euclid(HOUR_MS) != 0 {
-            errors.push(FieldError::new(
-                field,
-                "must be on the hour, such as 2026-01-31T10:00:00Z",
-            ));
-        }
-    }
-    if to <= from {
-        errors.push(FieldError::new("to", "must be after from"));
-    } else if to - from > MAX_DAYS * DAY_MS {
-        errors.push(FieldError::new(
-            "to",
-            format!("must be at most {MAX_DAYS} days after from"),
-        ));
-    }
-    if errors.is_empty() {
-        Ok(())
-    } else {
-        Err(Error::Validation(errors))
-    }
+    crate::time::validate_stepped_range(
+        from,
+        to,
+        HOUR_MS,
+        "must be on the hour, such as 2026-01-31T10:00:00Z",
+        MAX_DAYS,
+    )
 }
 
 fn sums_of(row: &sqlx::any::AnyRow) -> Result<Sums> {

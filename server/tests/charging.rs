@@ -7,13 +7,9 @@ use std::str::FromStr;
 
 use axum::http::StatusCode;
 use billing::Backend;
-use common::{rate, TestApp};
+use common::{money, rate, TestApp};
 use rust_decimal::Decimal;
 use serde_json::{json, Value};
-
-fn money(value: &Value) -> Decimal {
-    Decimal::from_str(&value.to_string()).expect("a money value")
-}
 
 fn authorization(call_id: &str, callee: &str) -> Value {
     json!({"call_id": call_id, "caller": "101", "callee": callee})

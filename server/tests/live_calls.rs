@@ -8,16 +8,12 @@ use std::str::FromStr;
 
 use axum::http::StatusCode;
 use billing::Backend;
-use common::{portal, rate, Answer, TestApp};
+use common::{money, portal, rate, Answer, TestApp};
 use rust_decimal::Decimal;
 use serde_json::{json, Value};
 
 const ACME: &str = "acme.example.com";
 const GLOBEX: &str = "globex.example.com";
-
-fn money(value: &Value) -> Decimal {
-    Decimal::from_str(&value.to_string()).expect("a money value")
-}
 
 /// A tenant charging online on its own account, with docs/rating.md's
 /// example rate on prefix 1 and 10 of funds; answers (tenant id, admin

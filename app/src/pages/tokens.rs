@@ -14,7 +14,7 @@ use model::FieldError;
 
 use crate::components::error_text;
 use crate::components::form::{form_errors, general_error, TextField};
-use crate::components::list_page::{Column, ListPage, ListResource, Rows, Search, Window};
+use crate::components::list_page::{Column, Confirm, ListPage, ListResource, Rows, Search, Window};
 use crate::functions::people::{PeopleArgs, PeoplePage};
 use crate::functions::tokens::{
     list_token_rows, CreateToken, NewToken, RevokeToken, TokenRow, PAGE_SIZE,
@@ -98,22 +98,18 @@ pub fn TokensPage() -> impl IntoView {
             if confirming.get().as_deref() == Some(id.as_str()) {
                 view! {
                     <span class="confirm-revoke">
-                    <span class="confirm" title=format!("Requests with “{name}” are refused at once.")>"Revoke it?"</span>
-                    <button
-                        type="button"
-                        class="danger"
-                        data-testid="confirm-revoke"
-                        disabled=move || revoke.pending().get()
-                        on:click=move |_| {
-                            revoke.dispatch(RevokeToken { id: id.clone() });
-                            confirming.set(None);
-                        }
-                    >
-                        "Revoke"
-                    </button>
-                    <button type="button" class="secondary" on:click=move |_| confirming.set(None)>
-                        "Keep"
-                    </button>
+                        <Confirm
+                            question="Revoke it?"
+                            title=format!("Requests with “{name}” are refused at once.")
+                            verb="Revoke"
+                            testid="confirm-revoke"
+                            danger=true
+                            pending=revoke.pending()
+                            on_confirm=Callback::new(move |()| {
+                                revoke.dispatch(RevokeToken { id: id.clone() });
+                            })
+                            on_keep=Callback::new(move |()| confirming.set(None))
+                        />
                     </span>
                 }
                 .into_any()

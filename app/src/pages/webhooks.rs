@@ -16,7 +16,7 @@ use serde_json::{Map, Value};
 use crate::components::error_text;
 use crate::components::form::{CheckField, EditorForm, RowForm, TextField};
 use crate::components::list_page::{
-    list_href, Changes, Column, EditResource, ListPage, ListResource, Rows, Window,
+    list_href, Changes, Column, Confirm, EditResource, ListPage, ListResource, Rows, Window,
 };
 use crate::components::tenant::use_tenant;
 use crate::functions::webhooks::{
@@ -121,25 +121,20 @@ pub fn WebhooksPage() -> impl IntoView {
             let button = if asking {
                 view! {
                     <span class="confirm-revoke">
-                        <span class="confirm">"Receivers must take the new one. Replace it?"</span>
-                        <button
-                            type="button"
-                            class="danger"
-                            data-testid="confirm-rotate"
-                            disabled=move || rotate.pending().get()
-                            on:click=move |_| {
+                        <Confirm
+                            question="Receivers must take the new one. Replace it?"
+                            verb="Replace"
+                            testid="confirm-rotate"
+                            danger=true
+                            pending=rotate.pending()
+                            on_confirm=Callback::new(move |()| {
                                 rotate.dispatch(RotateWebhookSecret {
                                     tenant: tenant.get_untracked(),
                                     id: id.clone(),
                                 });
-                                confirming.set(None);
-                            }
-                        >
-                            "Replace"
-                        </button>
-                        <button type="button" class="secondary" on:click=move |_| confirming.set(None)>
-                            "Keep"
-                        </button>
+                            })
+                            on_keep=Callback::new(move |()| confirming.set(None))
+                        />
                     </span>
                 }
                 .into_any()

@@ -3,7 +3,7 @@
 //! written before the day's end, found by one seek per day in the ledger's
 //! time index, never by reading the days' entries or summing the calls.
 
-use model::{ApiId, FieldError, Money};
+use model::{ApiId, Money};
 use serde::{Deserialize, Serialize};
 use sqlx::Row;
 
@@ -40,28 +40,13 @@ pub struct BalanceHistory {
 /// Refuses a range of days a history cannot answer: both at midnight UTC,
 /// `to` after `from`, at most [`MAX_DAYS`] apart.
 fn validate_days(from: i64, to: i64) -> Result<()> {
-    let mut errors = Vec::new();
-    for (field, value) in [("from", from), ("to", to)] {
-        if value.rem_euclid(DAY_MS) != 0 {
-            errors.push(FieldError::new(
-                field,
-                "must be at midnight UTC, such as 2026-01-31T00:00:00Z",
-            ));
-        }
-    }
-    if to <= from {
-        errors.push(FieldError::new("to", "must be after from"));
-    } else if to - from > MAX_DAYS * DAY_MS {
-        errors.push(FieldError::new(
-            "to",
-            format!("must be at most {MAX_DAYS} days after from"),
-        ));
-    }
-    if errors.is_empty() {
-        Ok(())
-    } else {
-        Err(Error::Validation(errors))
-    }
+    crate::time::validate_stepped_range(
+        from,
+        to,
+        DAY_MS,
+        "must be at midnight UTC, such as 2026-01-31T00:00:00Z",
+        MAX_DAYS,
+    )
 }
 
 /// The day `YYYY-MM-DD` of unix ms `ms` (UTC).

@@ -252,14 +252,7 @@ impl Db {
         // row was posted since: a long read does not hold the writers up.
         let (mut f, mut lines) = {
             let mut conn = self.pool().acquire().await?;
-            let f = figures::figures(
-                &mut conn,
-                account,
-                open.opening,
-                open.after,
-                open.period_end,
-            )
-            .await?;
+            let f = figures::figures(&mut conn, account, &open).await?;
             let lines = figures::lines(&mut conn, account, open.after, period, &f).await?;
             (f, lines)
         };
@@ -281,8 +274,7 @@ impl Db {
             return Ok(false);
         }
         if figures::posted_since(&mut tx, account, f.last_ledger_id, open.period_end).await? {
-            f = figures::figures(&mut tx, account, open.opening, open.after, open.period_end)
-                .await?;
+            f = figures::figures(&mut tx, account, &open).await?;
             lines = figures::lines(&mut tx, account, open.after, period, &f).await?;
         }
         let settings = settings::read(&mut *tx, account.tenant_id).await?;

@@ -17,6 +17,7 @@ use model::WireEnum;
 use serde_json::Value;
 use sqlx::{AnyConnection, Row};
 
+use super::close::Open;
 use super::Account;
 use crate::error::{Error, Result};
 use crate::listing::bind_all;
@@ -140,16 +141,16 @@ pub(super) async fn posted_since(
     Ok(row.is_some())
 }
 
-/// The figures of the statement of `account` opening at `opening` with the
-/// rows after `after` posted before `end`. Its closing balance is checked
-/// against the ledger's own balance after its last row.
+/// The figures of `account`'s open statement `open`: its opening balance
+/// moved by the ledger rows after its `after` posted before its period's
+/// end. Its closing balance is checked against the ledger's own balance
+/// after its last row.
 pub(super) async fn figures(
     conn: &mut AnyConnection,
     account: Account,
-    opening: i64,
-    after: i64,
-    end: i64,
+    open: &Open,
 ) -> Result<Figures> {
+    let (opening, after, end) = (open.opening, open.after, open.period_end);
     let Some(last) = last_row(conn, account, after, end).await? else {
         return Ok(Figures {
             last_ledger_id: after,

@@ -216,14 +216,7 @@ impl Db {
             ),
             None => {
                 let mut conn = self.pool().acquire().await?;
-                let f = figures::figures(
-                    &mut conn,
-                    row.account,
-                    row.open.opening,
-                    row.open.after,
-                    row.open.period_end,
-                )
-                .await?;
+                let f = figures::figures(&mut conn, row.account, &row.open).await?;
                 let (charges, tax, rate) = taxed(&f, &live.settings)?;
                 statement(
                     row,
@@ -359,14 +352,7 @@ impl Db {
             .collect::<Result<Vec<_>>>()?
         } else {
             let mut conn = self.pool().acquire().await?;
-            let f = figures::figures(
-                &mut conn,
-                row.account,
-                row.open.opening,
-                row.open.after,
-                row.open.period_end,
-            )
-            .await?;
+            let f = figures::figures(&mut conn, row.account, &row.open).await?;
             figures::lines(
                 &mut conn,
                 row.account,

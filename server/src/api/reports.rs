@@ -33,6 +33,19 @@ fn range(f: &mut model::Fields) -> (Option<i64>, Option<i64>) {
     (from, to)
 }
 
+/// A query of only `from` and `to`, both required RFC 3339 times: the two
+/// as unix ms, or the fields' errors.
+fn only_range(params: &HashMap<String, String>) -> ApiResult<(i64, i64)> {
+    let given = given(params, &["from", "to"]);
+    let mut f = model::Fields::new(&given);
+    let (from, to) = range(&mut f);
+    f.finish()?;
+    let (Some(from), Some(to)) = (from, to) else {
+        return Err(missing());
+    };
+    Ok((from, to))
+}
+
 fn missing() -> ApiError {
     billing::Error::Internal("a checked parameter is missing".into()).into()
 }
@@ -72,13 +85,7 @@ pub async fn summary(
     ReadingScope(scope): ReadingScope,
     Query(params): Query<HashMap<String, String>>,
 ) -> ApiResult<Json<SpendSummary>> {
-    let given = given(&params, &["from", "to"]);
-    let mut f = model::Fields::new(&given);
-    let (from, to) = range(&mut f);
-    f.finish()?;
-    let (Some(from), Some(to)) = (from, to) else {
-        return Err(missing());
-    };
+    let (from, to) = only_range(&params)?;
     Ok(Json(db.spend_summary(&scope, from, to).await?))
 }
 
@@ -89,12 +96,6 @@ pub async fn balance(
     ReadingScope(scope): ReadingScope,
     Query(params): Query<HashMap<String, String>>,
 ) -> ApiResult<Json<BalanceHistory>> {
-    let given = given(&params, &["from", "to"]);
-    let mut f = model::Fields::new(&given);
-    let (from, to) = range(&mut f);
-    f.finish()?;
-    let (Some(from), Some(to)) = (from, to) else {
-        return Err(missing());
-    };
+    let (from, to) = only_range(&params)?;
     Ok(Json(db.balance_history(&scope, from, to).await?))
 }

@@ -2,6 +2,8 @@
 
 #![allow(dead_code)]
 
+use std::str::FromStr;
+
 use axum::body::Body;
 use axum::http::{header, Request, StatusCode};
 use axum::Router;
@@ -9,6 +11,7 @@ use billing::testing::TestDb;
 use billing::Backend;
 use http_body_util::BodyExt;
 use leptos::config::LeptosOptions;
+use rust_decimal::Decimal;
 use serde_json::{json, Value};
 use server::AppState;
 use tower::ServiceExt;
@@ -208,6 +211,12 @@ pub fn rate(prefix: &str) -> Value {
         "interval_1": 60, "interval_n": 6, "connect_fee": 0.1, "postcall_surcharge": 0.1,
         "price_1": 0.06, "price_n": 0.03, "description": "test rate"
     })
+}
+
+/// An amount of money as the REST API answers it (a JSON number), exactly:
+/// read from its text, never through a float.
+pub fn money(value: &Value) -> Decimal {
+    Decimal::from_str(&value.to_string()).expect("a money value")
 }
 
 /// Runs an async test body once on SQLite and once on PostgreSQL.

@@ -12,6 +12,9 @@ pub fn Confirm(
     /// What is asked ("Delete?").
     #[prop(into)]
     question: String,
+    /// More about the question, shown when it is pointed at.
+    #[prop(optional, into)]
+    title: Option<String>,
     /// The change's button ("Delete").
     verb: &'static str,
     /// The change's button's `data-testid`.
@@ -28,7 +31,7 @@ pub fn Confirm(
     on_keep: Callback<()>,
 ) -> impl IntoView {
     view! {
-        <span class="confirm">{question}</span>
+        <span class="confirm" title=title>{question}</span>
         <button
             type="button"
             class:danger=danger
