@@ -860,19 +860,31 @@ fn chart<'a>(report: &'a Value, key: &str) -> &'a Value {
         .unwrap_or_else(|| panic!("no chart {key}: {report}"))
 }
 
+/// The portal's report of `args` (its `part`, "Full" or "Home") through
+/// the session `cookie`, for `tenant` as a system administrator names it.
+async fn get_report(
+    app: &TestApp,
+    cookie: &str,
+    tenant: Option<&str>,
+    args: &Value,
+    part: &str,
+) -> Answer {
+    common::portal::call(
+        app,
+        cookie,
+        "get_report",
+        json!({"tenant": tenant, "args": args, "part": part}),
+    )
+    .await
+}
+
 async fn the_portal_report_draws_the_rollups_for_each_role(backend: Backend) {
-    use common::portal::{call, refused_fields, session};
+    use common::portal::{refused_fields, session};
 
     let a = acme(backend).await;
     let january = json!({"from": "2026-01-01", "to": "2026-01-31"});
     let boss = session(&a.app, "boss", "acme.example.com").await;
-    let answer = call(
-        &a.app,
-        &boss,
-        "get_report",
-        json!({"tenant": null, "args": january, "part": "Full"}),
-    )
-    .await;
+    let answer = get_report(&a.app, &boss, None, &january, "Full").await;
     assert_eq!(answer.status, StatusCode::OK, "{}", answer.text);
     let r = &answer.body;
     assert_eq!(
@@ -921,13 +933,7 @@ async fn the_portal_report_draws_the_rollups_for_each_role(backend: Backend) {
 
     // The standard user 101: its own three calls only.
     let clerk = session(&a.app, "101", "acme.example.com").await;
-    let own = call(
-        &a.app,
-        &clerk,
-        "get_report",
-        json!({"tenant": a.other_tenant, "args": january, "part": "Home"}),
-    )
-    .await;
+    let own = get_report(&a.app, &clerk, Some(&a.other_tenant), &january, "Home").await;
     assert_eq!(own.status, StatusCode::OK, "{}", own.text);
     assert_eq!(own.body["own"], true);
     assert_eq!(own.body["charts"].as_array().map(Vec::len), Some(2));
@@ -968,35 +974,17 @@ async fn the_portal_report_draws_the_rollups_for_each_role(backend: Backend) {
             vec!["to"],
         ),
     ] {
-        let refused = call(
-            &a.app,
-            &boss,
-            "get_report",
-            json!({"tenant": null, "args": args, "part": "Full"}),
-        )
-        .await;
+        let refused = get_report(&a.app, &boss, None, &args, "Full").await;
         assert_eq!(refused.status, StatusCode::BAD_REQUEST, "{}", refused.text);
         assert_eq!(refused_fields(&refused), fields);
     }
 
     // The system administrator chooses the tenant first.
     let root = session_of_root(&a.app).await;
-    let none = call(
-        &a.app,
-        &root,
-        "get_report",
-        json!({"tenant": null, "args": {}, "part": "Home"}),
-    )
-    .await;
+    let none = get_report(&a.app, &root, None, &json!({}), "Home").await;
     assert_eq!(none.status, StatusCode::OK, "{}", none.text);
     assert!(none.body.is_null(), "{}", none.text);
-    let named = call(
-        &a.app,
-        &root,
-        "get_report",
-        json!({"tenant": a.tenant, "args": january, "part": "Home"}),
-    )
-    .await;
+    let named = get_report(&a.app, &root, Some(&a.tenant), &january, "Home").await;
     assert_eq!(
         chart(&named.body, "spend-per-day")["svg"],
         chart(r, "spend-per-day")["svg"]

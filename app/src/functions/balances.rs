@@ -206,7 +206,7 @@ pub async fn list_ledger(
     use super::days::{day_start_ms, next_day, parse_day};
     use crate::server::{db, reading_scope, to_server_error};
     use ::billing::balances::{LedgerAccount, LedgerFilter};
-    use model::query::{ListParams, ListQuery};
+    use model::query::ListParams;
 
     let Some(scope) = reading_scope(tenant).await? else {
         return Ok(None);
@@ -237,8 +237,7 @@ pub async fn list_ledger(
         top: Some(given(&args.top).map_or_else(|| PAGE_SIZE.to_string(), str::to_string)),
         ..ListParams::default()
     };
-    let query = ListQuery::parse(&params, &::billing::balances::TRANSACTION_SPEC)
-        .map_err(|e| super::invalid(vec![FieldError::new(e.parameter, e.message)]))?;
+    let query = super::list_query(&params, &::billing::balances::TRANSACTION_SPEC)?;
     let db = db()?;
     let page = db
         .list_ledger(&scope, &filter, &query)

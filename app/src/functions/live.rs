@@ -89,9 +89,7 @@ pub async fn list_live_calls(
     let Some(scope) = chosen_scope(tenant).await? else {
         return Ok(None);
     };
-    let query =
-        model::query::ListQuery::parse(&args.list_params(), &::billing::charging::LIVE_CALL_SPEC)
-            .map_err(|e| super::invalid(vec![model::FieldError::new(e.parameter, e.message)]))?;
+    let query = super::list_query(&args.list_params(), &::billing::charging::LIVE_CALL_SPEC)?;
     let db = db()?;
     let live = db
         .list_live_calls(&scope, &query)

@@ -64,6 +64,17 @@ pub(crate) fn invalid(errors: Vec<FieldError>) -> ServerFnError {
     ServerFnError::ServerError(format!("{INVALID_FIELDS}{json}"))
 }
 
+/// A page's list parameters read against `spec`; a bad one is refused at
+/// its field (`filter`, `orderby`, `skip`, ...) with HTTP 400.
+#[cfg(feature = "ssr")]
+pub(crate) fn list_query(
+    params: &model::query::ListParams,
+    spec: &model::query::ResourceSpec,
+) -> Result<model::query::ListQuery, ServerFnError> {
+    model::query::ListQuery::parse(params, spec)
+        .map_err(|e| invalid(vec![FieldError::new(e.parameter, e.message)]))
+}
+
 /// A use case's result as a server function answers it.
 #[cfg(feature = "ssr")]
 pub(crate) fn answer<T>(result: ::billing::Result<T>) -> Result<T, ServerFnError> {

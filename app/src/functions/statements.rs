@@ -157,7 +157,7 @@ pub async fn list_statements(
     args: StatementArgs,
 ) -> Result<Option<StatementPage>, ServerFnError> {
     use crate::server::{db, reading_scope, to_server_error};
-    use model::query::{ListParams, ListQuery};
+    use model::query::ListParams;
 
     let Some(scope) = reading_scope(tenant).await? else {
         return Ok(None);
@@ -185,8 +185,7 @@ pub async fn list_statements(
         top: Some(given(&args.top).map_or_else(|| PAGE_SIZE.to_string(), str::to_string)),
         ..ListParams::default()
     };
-    let query = ListQuery::parse(&params, &::billing::statements::STATEMENT_SPEC)
-        .map_err(|e| super::invalid(vec![FieldError::new(e.parameter, e.message)]))?;
+    let query = super::list_query(&params, &::billing::statements::STATEMENT_SPEC)?;
     let db = db()?;
     let own = db
         .get_tenant(&scope.caller, scope.tenant_id)

@@ -221,7 +221,7 @@ pub async fn list_webhook_deliveries(
     args: DeliveryArgs,
 ) -> Result<Option<DeliveryPage>, ServerFnError> {
     use crate::server::{chosen_scope, db, to_server_error};
-    use model::query::{ListParams, ListQuery};
+    use model::query::ListParams;
 
     let Some(scope) = chosen_scope(tenant).await? else {
         return Ok(None);
@@ -256,8 +256,7 @@ pub async fn list_webhook_deliveries(
         top: Some(given(&args.top).unwrap_or_else(|| PAGE_SIZE.to_string())),
         ..ListParams::default()
     };
-    let query = ListQuery::parse(&params, &::billing::webhooks::DELIVERY_SPEC)
-        .map_err(|e| super::invalid(vec![FieldError::new(e.parameter, e.message)]))?;
+    let query = super::list_query(&params, &::billing::webhooks::DELIVERY_SPEC)?;
     let page = db()?
         .list_webhook_deliveries(&scope, &query)
         .await

@@ -10,7 +10,6 @@ use serde::{Deserialize, Serialize};
 use sqlx::any::AnyRow;
 use sqlx::Row;
 
-use super::MAX_AMOUNT_UNITS;
 use crate::audit::{self, Action, Entity};
 use crate::auth::Scope;
 use crate::db::{Backend, Db, Tx};
@@ -25,20 +24,7 @@ pub struct Balance {
 }
 
 fn limit_units(limit: Money) -> Result<i64> {
-    let out_of_range = || {
-        Error::field(
-            "credit_limit",
-            format!("must be between 0 and {}", model::bounds::AMOUNT_MAX),
-        )
-    };
-    let units = limit.to_units().map_err(|e| match e {
-        model::money::MoneyError::OutOfRange => out_of_range(),
-        e => Error::field("credit_limit", e.to_string()),
-    })?;
-    if !(0..=MAX_AMOUNT_UNITS).contains(&units) {
-        return Err(out_of_range());
-    }
-    Ok(units)
+    super::bounded_units("credit_limit", limit)
 }
 
 /// The audit entry of a balance or credit limit going from `before` to

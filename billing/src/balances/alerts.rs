@@ -24,7 +24,6 @@ use sqlx::any::AnyRow;
 use sqlx::Row;
 
 use super::ledger::LedgerAccount;
-use super::MAX_AMOUNT_UNITS;
 use crate::audit::{self, Action, Entity};
 use crate::auth::{Caller, Scope};
 use crate::db::{now_ms, Backend, Db, Tx};
@@ -89,23 +88,9 @@ pub static ALERT_SPEC: ResourceSpec = ResourceSpec {
 
 /// A threshold as stored: 0 to [`model::bounds::AMOUNT_MAX`], or none.
 fn threshold_units(threshold: Option<Money>) -> Result<Option<i64>> {
-    let Some(threshold) = threshold else {
-        return Ok(None);
-    };
-    let out_of_range = || {
-        Error::field(
-            "threshold",
-            format!("must be between 0 and {}", model::bounds::AMOUNT_MAX),
-        )
-    };
-    let units = threshold.to_units().map_err(|e| match e {
-        model::money::MoneyError::OutOfRange => out_of_range(),
-        e => Error::field("threshold", e.to_string()),
-    })?;
-    if !(0..=MAX_AMOUNT_UNITS).contains(&units) {
-        return Err(out_of_range());
-    }
-    Ok(Some(units))
+    threshold
+        .map(|threshold| super::bounded_units("threshold", threshold))
+        .transpose()
 }
 
 /// The table and condition of an account's row: `$1` the tenant, `$2` the

@@ -30,3 +30,24 @@ pub use ledger::{
 /// The largest single recharge (and credit limit) taken: far above any real
 /// one, far below what the stored integers hold (docs/rating.md "Bounds").
 const MAX_AMOUNT_UNITS: i64 = model::bounds::units(model::bounds::AMOUNT_MAX);
+
+/// An amount set on an account (a credit limit, an alert threshold) as
+/// stored: units from 0 to [`model::bounds::AMOUNT_MAX`], or an error at
+/// `field` saying so.
+fn bounded_units(field: &str, amount: model::Money) -> crate::error::Result<i64> {
+    use crate::error::Error;
+    let out_of_range = || {
+        Error::field(
+            field,
+            format!("must be between 0 and {}", model::bounds::AMOUNT_MAX),
+        )
+    };
+    let units = amount.to_units().map_err(|e| match e {
+        model::money::MoneyError::OutOfRange => out_of_range(),
+        e => Error::field(field, e.to_string()),
+    })?;
+    if !(0..=MAX_AMOUNT_UNITS).contains(&units) {
+        return Err(out_of_range());
+    }
+    Ok(units)
+}
