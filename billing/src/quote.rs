@@ -82,7 +82,7 @@ impl Db {
         let callee = callee.trim();
         validate_callee(callee).map_err(|m| Error::field("callee", m))?;
         let at = at.unwrap_or_else(|| crate::db::now_ms() / 1000);
-        let rating = self.tenant_rating(scope.tenant_id).await?;
+        let rating = self.quote_rating(scope.tenant_id).await?;
         let resolved = rating
             .resolve_charged(callee)
             .map_err(|message| Error::Refused {

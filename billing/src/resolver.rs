@@ -19,6 +19,7 @@
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, RwLock};
+use std::time::{Duration, Instant};
 
 use rating::{RateTable, Rounding};
 use sqlx::Row;
@@ -110,11 +111,36 @@ impl TenantRating {
     }
 }
 
+/// A quote is rated by the tenant's rates version as this server read it
+/// at most this long before (by any rating): a change made on another
+/// server is quoted by within this bound, and a quote does not wait for the
+/// database while its tenant's tables are in memory. The server that made a
+/// change quotes by it at once, and charges and CDR ratings read the version
+/// each time.
+pub const QUOTES_SEE_CHANGES_WITHIN: Duration = Duration::from_millis(250);
+
+/// A quote that finds the version read longer ago than this has it read
+/// again in the background: under a steady stream of quotes no quote waits
+/// for the read.
+const VERSION_RECHECK: Duration = Duration::from_millis(50);
+
+/// A tenant's rates version as read, and when that read began: every change
+/// committed before then is in it.
+#[derive(Debug, Clone, Copy)]
+struct Seen {
+    version: i64,
+    read_at: Instant,
+}
+
 /// Rate tables by tariff, and each tenant's rating data.
 #[derive(Default)]
 pub struct RateCache {
     tenants: RwLock<HashMap<i64, Arc<TenantRating>>>,
     tariffs: RwLock<HashMap<i64, Arc<TariffRates>>>,
+    /// Each tenant's rates version as last read.
+    seen: RwLock<HashMap<i64, Seen>>,
+    /// One background read of a tenant's rates version at a time.
+    rechecking: Locks,
     /// One refresh of a tenant's rating at a time.
     refreshing: Locks,
     /// One full build of a tariff's table at a time.
@@ -205,24 +231,85 @@ impl Db {
     /// the table in service keeps rating while the new one is built beside
     /// it. Only a tenant without any rating in memory waits for its tables.
     pub async fn tenant_rating(&self, tenant_id: i64) -> Result<Arc<TenantRating>> {
+        let version = self.read_rates_version(tenant_id).await?;
+        self.tenant_rating_at(tenant_id, version).await
+    }
+
+    /// What rates a quote of the tenant: like [`Db::tenant_rating`], but by
+    /// the rates version this server read less than
+    /// [`QUOTES_SEE_CHANGES_WITHIN`] before when its rating of that version
+    /// is in memory (no read of the database then; a read that is getting
+    /// old is made again in the background).
+    pub async fn quote_rating(&self, tenant_id: i64) -> Result<Arc<TenantRating>> {
+        if let Some(seen) = self.seen_version(tenant_id)? {
+            let age = seen.read_at.elapsed();
+            if age < QUOTES_SEE_CHANGES_WITHIN {
+                if let Some(rating) = self.cached_rating(tenant_id, seen.version)? {
+                    if age >= VERSION_RECHECK {
+                        self.recheck_in_background(tenant_id)?;
+                    }
+                    return Ok(rating);
+                }
+            }
+        }
+        self.tenant_rating(tenant_id).await
+    }
+
+    /// The tenant's rates version, read now (and kept as seen).
+    async fn read_rates_version(&self, tenant_id: i64) -> Result<i64> {
+        let read_at = Instant::now();
         let row = sqlx::query("SELECT rates_version FROM tenants WHERE id = $1")
             .bind(tenant_id)
             .fetch_optional(self.pool())
             .await?
             .ok_or(Error::NotFound("tenant"))?;
-        self.tenant_rating_at(tenant_id, row.try_get("rates_version")?)
-            .await
+        let version = row.try_get("rates_version")?;
+        self.saw_version(tenant_id, version, read_at)?;
+        Ok(version)
+    }
+
+    /// Keeps `version`, read by a read that began at `read_at`, as the
+    /// tenant's: versions only grow, so the newest of each is kept.
+    fn saw_version(&self, tenant_id: i64, version: i64, read_at: Instant) -> Result<()> {
+        let mut seen = self.rate_cache().seen.write().map_err(Error::internal)?;
+        let entry = seen.entry(tenant_id).or_insert(Seen { version, read_at });
+        entry.version = entry.version.max(version);
+        entry.read_at = entry.read_at.max(read_at);
+        Ok(())
+    }
+
+    fn seen_version(&self, tenant_id: i64) -> Result<Option<Seen>> {
+        Ok(self
+            .rate_cache()
+            .seen
+            .read()
+            .map_err(Error::internal)?
+            .get(&tenant_id)
+            .copied())
+    }
+
+    /// Reads the tenant's rates version again in a task of its own (unless
+    /// such a read runs), bringing its rating up to date as
+    /// [`Db::tenant_rating`] does.
+    fn recheck_in_background(&self, tenant_id: i64) -> Result<()> {
+        let lock = self.rate_cache().rechecking.of(tenant_id)?;
+        let Ok(turn) = lock.try_lock_owned() else {
+            return Ok(());
+        };
+        let db = self.clone();
+        tokio::spawn(async move {
+            let _turn = turn;
+            if let Err(e) = db.tenant_rating(tenant_id).await {
+                tracing::warn!(tenant_id, error = %e, "reading the rates version");
+            }
+        });
+        Ok(())
     }
 
     /// Like [`Db::tenant_rating`], but waits until every table is of the
     /// tenant's current rates (a re-rating, which writes what it computes).
     pub async fn fresh_tenant_rating(&self, tenant_id: i64) -> Result<Arc<TenantRating>> {
-        let row = sqlx::query("SELECT rates_version FROM tenants WHERE id = $1")
-            .bind(tenant_id)
-            .fetch_optional(self.pool())
-            .await?
-            .ok_or(Error::NotFound("tenant"))?;
-        let version: i64 = row.try_get("rates_version")?;
+        let version = self.read_rates_version(tenant_id).await?;
         if let Some(rating) = self.cached_rating(tenant_id, version)? {
             if self.is_built(&rating)? {
                 return Ok(rating);
@@ -307,6 +394,7 @@ impl Db {
                 }
             },
         };
+        let read_at = Instant::now();
         let row = sqlx::query("SELECT rates_version, currency FROM tenants WHERE id = $1")
             .bind(tenant_id)
             .fetch_optional(self.pool())
@@ -314,6 +402,7 @@ impl Db {
             .ok_or(Error::NotFound("tenant"))?;
         let version: i64 = row.try_get("rates_version")?;
         let currency: String = row.try_get("currency")?;
+        self.saw_version(tenant_id, version, read_at)?;
         let in_service = self.current_rating(tenant_id)?;
         if let Some(rating) = &in_service {
             if rating.version >= version && (wait == Wait::Never || self.is_built(rating)?) {

@@ -268,6 +268,10 @@ impl Db {
         if after.status != before.status {
             self.token_cache().forget_all();
         }
+        if after.currency != before.currency {
+            // The tariffs moved along: this server quotes in the new one at once.
+            self.rating_changed(id).await;
+        }
         Ok(after)
     }
 }

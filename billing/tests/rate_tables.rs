@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use billing::call_rates::TariffRef;
 use billing::charging::Authorization;
+use billing::resolver::QUOTES_SEE_CHANGES_WITHIN;
 use billing::testing::{new_tenant, TestDb};
 use billing::{Backend, Db, Scope};
 use model::billing_settings::{BillingSettingsPatch, BillingType};
@@ -113,7 +114,8 @@ async fn single_rate_changes_are_applied_to_the_table_in_service(backend: Backen
         .expect("delete");
     assert_eq!(price(a, &scope, "44000071234").await, "0.5");
 
-    // Changed on another server: this one's next rating has it too.
+    // Changed on another server: this one's quotes have it within the
+    // bound, applied to the table in service.
     let other = rate_id(&b, &scope, "4400008").await;
     b.update_rate(
         &scope,
@@ -123,10 +125,12 @@ async fn single_rate_changes_are_applied_to_the_table_in_service(backend: Backen
     )
     .await
     .expect("update elsewhere");
+    tokio::time::sleep(QUOTES_SEE_CHANGES_WITHIN).await;
     assert_eq!(price_now(a, &scope, "44000081234").await, "0.75");
     b.delete_rate(&scope, TariffRef::Default, id)
         .await
         .expect("delete elsewhere");
+    tokio::time::sleep(QUOTES_SEE_CHANGES_WITHIN).await;
     let gone = tokio::time::timeout(
         Duration::from_secs(10),
         a.quote(&scope, "44000071234", 60, Some(AT)),
@@ -237,6 +241,69 @@ async fn ratings_go_on_while_a_table_is_built(backend: Backend) {
     let fresh = a.fresh_tenant_rating(scope.tenant_id).await.expect("fresh");
     assert!(!fresh.stale);
     b.close().await;
+}
+
+async fn quotes_need_no_connection_while_their_table_is_in_memory(backend: Backend) {
+    let (t, scope) = tenant(backend, 3000).await;
+    let a = &t.db;
+    let b = Db::connect(&t.url).await.expect("a second server");
+    assert_eq!(price(a, &scope, "44000071234").await, "0.01007");
+    // A change made elsewhere is quoted by within the bound, also when every
+    // connection of this server's pool is taken.
+    b.import_call_rates(&scope, futures::stream::iter(deck(3000, 4)))
+        .await
+        .expect("import elsewhere");
+    let mut rated = String::new();
+    for _ in 0..600 {
+        rated = price_now(a, &scope, "44000071234").await;
+        if rated != "0.01007" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(rated, "0.04007");
+
+    // Every connection taken (as by a long import): the next quote is
+    // answered from memory. The last connection is taken right after a
+    // rating read the rates version; on a machine so loaded that the read
+    // grew too old meanwhile, the round is tried again.
+    let max = a.pool().options().get_max_connections() as usize;
+    let mut held = Vec::new();
+    while held.len() + 1 < max {
+        held.push(a.pool().acquire().await.expect("a connection"));
+    }
+    let mut answered = None;
+    for _ in 0..10 {
+        // A rating that reads the rates version (as a charge does).
+        a.tenant_rating(scope.tenant_id).await.expect("rating");
+        let last = a.pool().acquire().await.expect("the last connection");
+        answered = tokio::time::timeout(
+            Duration::from_secs(2),
+            a.quote(&scope, "44000072234", 60, Some(AT)),
+        )
+        .await
+        .ok();
+        drop(last);
+        if answered.is_some() {
+            break;
+        }
+    }
+    let quote = answered
+        .expect("a quote answers while every connection is taken")
+        .expect("a quote");
+    assert_eq!(quote.amount.to_wire(), "0.04007");
+    drop(held);
+    b.close().await;
+}
+
+#[tokio::test]
+async fn quotes_need_no_connection_while_their_table_is_in_memory_on_sqlite() {
+    quotes_need_no_connection_while_their_table_is_in_memory(Backend::Sqlite).await;
+}
+
+#[tokio::test]
+async fn quotes_need_no_connection_while_their_table_is_in_memory_on_postgres() {
+    quotes_need_no_connection_while_their_table_is_in_memory(Backend::Postgres).await;
 }
 
 #[tokio::test]

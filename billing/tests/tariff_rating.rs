@@ -23,6 +23,12 @@ fn rate(prefix: &str, price: &str) -> model::tariff::RateInput {
         .expect("complete")
 }
 
+/// Lets a change made on the other handle reach this one's quotes: they go
+/// by the rates version read at most this long before.
+async fn quotes_catch_up() {
+    tokio::time::sleep(billing::resolver::QUOTES_SEE_CHANGES_WITHIN).await;
+}
+
 async fn price_of(db: &Db, scope: &billing::Scope, callee: &str) -> String {
     db.quote(scope, callee, 60, Some(1_800_000_000))
         .await
@@ -91,12 +97,14 @@ async fn another_process_sees_every_change(backend: Backend) {
     )
     .await
     .expect("plan");
+    quotes_catch_up().await;
     assert_eq!(price_of(a, &scope, "4420").await, "0.5");
     assert_eq!(price_of(a, &scope, "4430").await, "0.01");
     let after = a.tenant_rating(scope.tenant_id).await.expect("rating");
     assert!(Arc::ptr_eq(&before.default, &after.default));
 
-    // A rate changed elsewhere is seen at once.
+    // A rate changed elsewhere is charged by at once, and quoted by within
+    // the bound.
     b.update_rate(
         &scope,
         TariffRef::Id(premium.id),
@@ -106,6 +114,16 @@ async fn another_process_sees_every_change(backend: Backend) {
     )
     .await
     .expect("update");
+    let charging = a.tenant_rating(scope.tenant_id).await.expect("rating");
+    let rate = charging
+        .resolve("4420")
+        .tariff
+        .table
+        .lookup("4420", 1_800_000_000)
+        .expect("a rate")
+        .clone();
+    assert_eq!(rate.terms.price_1.normalize().to_string(), "0.7");
+    quotes_catch_up().await;
     assert_eq!(price_of(a, &scope, "4420").await, "0.7");
 
     // A tariff moved to another currency stops charging its calls.
@@ -119,6 +137,7 @@ async fn another_process_sees_every_change(backend: Backend) {
     )
     .await
     .expect("currency");
+    quotes_catch_up().await;
     let refused = a.quote(&scope, "4420", 60, Some(1_800_000_000)).await;
     assert!(
         matches!(
@@ -146,6 +165,7 @@ async fn another_process_sees_every_change(backend: Backend) {
     b.delete_billing_plan(&scope, plans.items[0].id)
         .await
         .expect("delete plan");
+    quotes_catch_up().await;
     assert_eq!(price_of(a, &scope, "4420").await, "0.01");
     b.close().await;
 }
