@@ -127,6 +127,9 @@ struct Changes {
     hidden: Hidden,
 }
 
+/// Decks from this size are indexed on two threads.
+const PARALLEL_MIN_RATES: usize = 100_000;
+
 /// Decks from this size get the trie's jump table (1.6 MiB); smaller ones stay in
 /// cache without it.
 const JUMP_MIN_RATES: usize = 20_000;
@@ -149,14 +152,36 @@ impl Layer {
             "a rate table holds less than 256 MiB of prefixes"
         );
 
-        let (pricings, pricing_of) = intern(entries.iter().map(|e| &e.terms));
-
-        let order = entries
-            .iter()
-            .enumerate()
-            .map(|(i, e)| Item::new(key(&e.prefix), e.activation, i as u32))
-            .collect();
-        let trie = Trie::build(
+        let items = || -> Vec<Item<'_>> {
+            let mut order: Vec<Item<'_>> = entries
+                .iter()
+                .enumerate()
+                .map(|(i, e)| Item::new(key(&e.prefix), e.activation, i as u32))
+                .collect();
+            Trie::sort(&mut order);
+            order
+        };
+        // A large deck's terms are interned on a thread of their own while
+        // its keys are sorted: two cores halve that part of the build.
+        let ((pricings, pricing_of), order) = if entries.len() >= PARALLEL_MIN_RATES {
+            std::thread::scope(|s| {
+                let sorted = std::thread::Builder::new()
+                    .name("rate-table-sort".into())
+                    .spawn_scoped(s, items);
+                let interned = intern(entries.iter().map(|e| &e.terms));
+                let order = match sorted {
+                    Ok(sorted) => sorted
+                        .join()
+                        .unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
+                    // No thread to be had: sorted here.
+                    Err(_) => items(),
+                };
+                (interned, order)
+            })
+        } else {
+            (intern(entries.iter().map(|e| &e.terms)), items())
+        };
+        let trie = Trie::build_sorted(
             order,
             |index| {
                 let e = &entries[index as usize];

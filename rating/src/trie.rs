@@ -375,16 +375,11 @@ fn cell_index(i: usize) -> u32 {
 }
 
 impl Trie {
-    /// Builds the trie over `order`; `slot` gives an entry's data. Rates of one key
-    /// are ordered latest activation first, then by entry index.
-    /// `jump`: also build the jump table (worth it for large decks only).
-    pub(crate) fn build(
-        mut order: Vec<Item<'_>>,
-        slot: impl Fn(u32) -> SlotData,
-        jump: bool,
-    ) -> Trie {
-        // Sorting by key puts every prefix's rates in one run and each node's
-        // subtree in one contiguous range, which the build below walks.
+    /// Puts `order` in the order [`Trie::build_sorted`] takes: by key, so that
+    /// every prefix's rates are one run and each node's subtree one
+    /// contiguous range; a key's rates latest activation first, then by
+    /// entry index.
+    pub(crate) fn sort(order: &mut [Item<'_>]) {
         order.sort_unstable_by(|x, y| {
             x.head
                 .cmp(&y.head)
@@ -392,6 +387,17 @@ impl Trie {
                 .then(y.activation.cmp(&x.activation))
                 .then(x.entry.cmp(&y.entry))
         });
+    }
+
+    /// Builds the trie over `order`, sorted by [`Trie::sort`]; `slot` gives an
+    /// entry's data. Rates of one key are ordered latest activation first, then
+    /// by entry index. `jump`: also build the jump table (worth it for large
+    /// decks only).
+    pub(crate) fn build_sorted(
+        order: Vec<Item<'_>>,
+        slot: impl Fn(u32) -> SlotData,
+        jump: bool,
+    ) -> Trie {
         let mut b = Builder {
             cells: Cells {
                 lines: Vec::with_capacity(order.len() * 2),

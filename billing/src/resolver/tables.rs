@@ -7,7 +7,6 @@
 
 use std::time::Instant;
 
-use model::Money;
 use rating::{RateEntry, RateTerms};
 use sqlx::Row;
 
@@ -57,6 +56,18 @@ fn u32_of(value: i64) -> u32 {
     u32::try_from(value.max(0)).unwrap_or(u32::MAX)
 }
 
+/// The amount of `units` of 1/100000, as [`model::Money::from_units`] gives it
+/// (trailing zeros dropped), with integer steps instead of its decimal
+/// division: four of them a rate, a million rates a build.
+fn money(units: i64) -> rust_decimal::Decimal {
+    let (mut mantissa, mut scale) = (units, 5u32);
+    while scale > 0 && mantissa % 10 == 0 {
+        mantissa /= 10;
+        scale -= 1;
+    }
+    rust_decimal::Decimal::new(mantissa, scale)
+}
+
 fn entry(row: RateRow) -> RateEntry {
     let (id, prefix, activation_at, expiration_at, forbidden, connect_fee, price_1, price_n) =
         (row.0, row.1, row.2, row.3, row.4, row.5, row.6, row.7);
@@ -69,14 +80,14 @@ fn entry(row: RateRow) -> RateEntry {
         expiration: expiration_at.map(|ms| ms / 1000),
         forbidden: forbidden != 0,
         terms: RateTerms {
-            connect_fee: Money::from_units(connect_fee).decimal(),
-            price_1: Money::from_units(price_1).decimal(),
-            price_n: Money::from_units(price_n).decimal(),
+            connect_fee: money(connect_fee),
+            price_1: money(price_1),
+            price_n: money(price_n),
             interval_1: u32_of(interval_1),
             interval_n: u32_of(interval_n),
             free_seconds: u32_of(free_seconds),
             grace_period: u32_of(grace_period),
-            postcall_surcharge: Money::from_units(postcall_surcharge).decimal(),
+            postcall_surcharge: money(postcall_surcharge),
         },
     }
 }
@@ -225,5 +236,37 @@ impl Db {
             currency: head.currency.clone(),
             table,
         }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::money;
+    use model::Money;
+
+    #[test]
+    fn amounts_are_those_money_gives() {
+        for units in [
+            0,
+            1,
+            -1,
+            10,
+            -10,
+            100_000,
+            -100_000,
+            123_450,
+            1_000_000_000,
+            987_654_321_000,
+            i64::MAX,
+            i64::MIN,
+            i64::MIN + 1,
+            -9_223_372_036_854_775_800,
+        ] {
+            let expected = Money::from_units(units).decimal();
+            let got = money(units);
+            assert_eq!(got, expected, "{units}");
+            // The same representation: interned terms are keyed on it.
+            assert_eq!(got.serialize(), expected.serialize(), "{units}");
+        }
     }
 }
