@@ -244,15 +244,33 @@ impl Db {
         if let Some(seen) = self.seen_version(tenant_id)? {
             let age = seen.read_at.elapsed();
             if age < QUOTES_SEE_CHANGES_WITHIN {
-                if let Some(rating) = self.cached_rating(tenant_id, seen.version)? {
-                    if age >= VERSION_RECHECK {
-                        self.recheck_in_background(tenant_id)?;
+                if let Some(rating) = self.current_rating(tenant_id)? {
+                    if rating.version >= seen.version {
+                        if age >= VERSION_RECHECK {
+                            self.recheck_in_background(tenant_id)?;
+                        }
+                        return Ok(rating);
                     }
-                    return Ok(rating);
+                    // Behind: while a refresh brings it up to date (the
+                    // change's own on this server, which answers once it is
+                    // done), the rating in service quotes.
+                    if self.refreshing(tenant_id)? {
+                        return Ok(rating);
+                    }
                 }
             }
         }
         self.tenant_rating(tenant_id).await
+    }
+
+    /// Whether a refresh of the tenant's rating runs.
+    fn refreshing(&self, tenant_id: i64) -> Result<bool> {
+        Ok(self
+            .rate_cache()
+            .refreshing
+            .of(tenant_id)?
+            .try_lock()
+            .is_err())
     }
 
     /// The tenant's rates version, read now (and kept as seen).

@@ -296,6 +296,59 @@ async fn quotes_need_no_connection_while_their_table_is_in_memory(backend: Backe
     b.close().await;
 }
 
+async fn a_rate_without_its_own_values_takes_its_tariffs(backend: Backend) {
+    let (t, scope) = tenant(backend, 3000).await;
+    let a = &t.db;
+    // A rate that leaves its connect fee unset.
+    a.create_rate(
+        &scope,
+        TariffRef::Default,
+        patch(
+            json!({"prefix": "44000071", "interval_1": 60, "interval_n": 60,
+                     "price_1": "0.25", "price_n": "0.25"}),
+        )
+        .into_new(0)
+        .expect("complete"),
+    )
+    .await
+    .expect("create");
+    assert_eq!(price(a, &scope, "44000071234").await, "0.25");
+    let tariff = a
+        .tenant_rating(scope.tenant_id)
+        .await
+        .expect("rating")
+        .default
+        .tariff_id;
+    a.update_tariff(
+        &scope,
+        tariff,
+        model::tariff::TariffPatch {
+            connect_fee: Some(model::Money::from_units(10_000)),
+            ..Default::default()
+        },
+    )
+    .await
+    .expect("tariff-wide connect fee");
+    // The rate without one takes the tariff's; the deck's own 0 stays.
+    assert_eq!(price_now(a, &scope, "44000071234").await, "0.35");
+    assert_eq!(price_now(a, &scope, "44000072234").await, "0.01007");
+    // The same in a table built afresh, on another server.
+    let b = Db::connect(&t.url).await.expect("a second server");
+    assert_eq!(price_now(&b, &scope, "44000071234").await, "0.35");
+    assert_eq!(price_now(&b, &scope, "44000072234").await, "0.01007");
+    b.close().await;
+}
+
+#[tokio::test]
+async fn a_rate_without_its_own_values_takes_its_tariffs_on_sqlite() {
+    a_rate_without_its_own_values_takes_its_tariffs(Backend::Sqlite).await;
+}
+
+#[tokio::test]
+async fn a_rate_without_its_own_values_takes_its_tariffs_on_postgres() {
+    a_rate_without_its_own_values_takes_its_tariffs(Backend::Postgres).await;
+}
+
 #[tokio::test]
 async fn quotes_need_no_connection_while_their_table_is_in_memory_on_sqlite() {
     quotes_need_no_connection_while_their_table_is_in_memory(Backend::Sqlite).await;

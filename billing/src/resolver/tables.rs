@@ -25,15 +25,20 @@ pub(crate) const MAX_PENDING_CHANGES: usize = 4096;
 /// waits (a few milliseconds).
 const FEW_RATES: i64 = 5000;
 
-/// The columns of a rate as its table holds it, the tariff's values filling
-/// what the rate leaves unset. Every column is a BIGINT on both backends, so
-/// each driver reads it as an `i64`.
+/// The columns of a rate of the tariff `$1` as its table holds it, the
+/// tariff's values filling what the rate leaves unset. Every column is a
+/// BIGINT on both backends, so each driver reads it as an `i64`. The
+/// tariff's values are subqueries that do not depend on the row, which both
+/// backends run once per statement: a join looked the tariff up again for
+/// every rate.
 const RATE_COLUMNS: &str = "r.id, r.prefix, r.activation_at, r.expiration_at, \
      CAST(CASE WHEN r.forbidden THEN 1 ELSE 0 END AS BIGINT), \
-     COALESCE(r.connect_fee, t.connect_fee), r.price_1, r.price_n, r.interval_1, r.interval_n, \
-     COALESCE(r.free_seconds, t.free_seconds), \
-     COALESCE(r.grace_period, CASE WHEN r.grace_period_enable THEN t.grace_period ELSE 0 END), \
-     COALESCE(r.postcall_surcharge, t.post_call_surcharge)";
+     COALESCE(r.connect_fee, (SELECT t.connect_fee FROM tariffs t WHERE t.id = $1)), \
+     r.price_1, r.price_n, r.interval_1, r.interval_n, \
+     COALESCE(r.free_seconds, (SELECT t.free_seconds FROM tariffs t WHERE t.id = $1)), \
+     COALESCE(r.grace_period, CASE WHEN r.grace_period_enable \
+       THEN (SELECT t.grace_period FROM tariffs t WHERE t.id = $1) ELSE 0 END), \
+     COALESCE(r.postcall_surcharge, (SELECT t.post_call_surcharge FROM tariffs t WHERE t.id = $1))";
 
 /// A rate's row, in the order of [`RATE_COLUMNS`].
 pub(crate) type RateRow = (
@@ -143,7 +148,7 @@ impl Db {
         let (low, high): (i64, i64) = (range.try_get("low")?, range.try_get("high")?);
         let middle = (low >> 1) + (high >> 1);
         let sql = format!(
-            "SELECT {RATE_COLUMNS} FROM call_rates r JOIN tariffs t ON t.id = r.tariff_id \
+            "SELECT {RATE_COLUMNS} FROM call_rates r \
              WHERE r.tariff_id = $1 AND r.direction <> 'INCOMING' AND r.id > $2 AND r.id <= $3 \
              ORDER BY r.id"
         );
@@ -212,7 +217,7 @@ impl Db {
         let mut upserts = Vec::new();
         if !changed.is_empty() {
             let sql = format!(
-                "SELECT {RATE_COLUMNS} FROM call_rates r JOIN tariffs t ON t.id = r.tariff_id \
+                "SELECT {RATE_COLUMNS} FROM call_rates r \
                  WHERE r.tariff_id = $1 AND r.direction <> 'INCOMING' AND r.id IN \
                  (SELECT c.rate_id FROM rate_changes c \
                   WHERE c.tariff_id = $1 AND c.version > $2 AND c.version <= $3) \
