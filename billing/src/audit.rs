@@ -406,6 +406,7 @@ impl Db {
                 scope,
                 scope_binds: binds,
                 spec: &AUDIT_SPEC,
+                sqlite_search: None,
             },
             query,
             entry_from_row,

@@ -229,6 +229,7 @@ impl Db {
                 scope,
                 scope_binds: binds,
                 spec: &USER_SPEC,
+                sqlite_search: None,
             },
             query,
             user_from_row,

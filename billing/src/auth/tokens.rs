@@ -308,6 +308,7 @@ impl Db {
                 scope,
                 scope_binds: binds,
                 spec: &TOKEN_SPEC,
+                sqlite_search: None,
             },
             query,
             |r| {

@@ -378,6 +378,7 @@ impl Db {
                 scope: &condition,
                 scope_binds: binds,
                 spec: &ALERT_SPEC,
+                sqlite_search: None,
             },
             query,
             alert_from_row,

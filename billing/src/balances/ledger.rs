@@ -345,6 +345,7 @@ impl Db {
                 scope: &condition,
                 scope_binds: binds,
                 spec: &TRANSACTION_SPEC,
+                sqlite_search: None,
             },
             query,
             entry_from_row,

@@ -212,6 +212,7 @@ impl Db {
                 scope: "r.tariff_id = $1",
                 scope_binds: vec![SqlValue::Int(tariff)],
                 spec: &TARIFF_RATE_SPEC,
+                sqlite_search: Some("call_rates_search"),
             },
             query,
             stored_from_row,

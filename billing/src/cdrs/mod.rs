@@ -477,6 +477,7 @@ impl Db {
                 scope: condition,
                 scope_binds: binds,
                 spec: &CDR_SPEC,
+                sqlite_search: None,
             },
             query,
             cdr_from_row,

@@ -269,6 +269,7 @@ impl Db {
                     scope: condition,
                     scope_binds: binds,
                     spec: &STATEMENT_SPEC,
+                    sqlite_search: None,
                 },
                 query,
                 stored,
@@ -281,6 +282,8 @@ impl Db {
         Ok(Page {
             count: page.count,
             items,
+            cursor: page.cursor,
+            previous_cursor: page.previous_cursor,
         })
     }
 
