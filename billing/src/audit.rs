@@ -407,6 +407,7 @@ impl Db {
                 scope_binds: binds,
                 spec: &AUDIT_SPEC,
                 sqlite_search: None,
+                version: None,
             },
             query,
             entry_from_row,

@@ -104,6 +104,7 @@ impl Db {
                 scope_binds: vec![SqlValue::Int(scope.tenant_id)],
                 spec: &BILLING_PLAN_SPEC,
                 sqlite_search: None,
+                version: None,
             },
             query,
             plan_from_row,

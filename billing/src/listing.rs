@@ -62,6 +62,40 @@ pub(crate) struct Listing<'a> {
     /// whose rowid is the spec's `default_order`: it narrows a `search` to
     /// the rows holding the text before the exact match is checked.
     pub sqlite_search: Option<&'a str>,
+    /// A query answering one `version` (BIGINT) that changes in the same
+    /// transaction as any change of the listed rows or of what their fields
+    /// read (`$1..` bound to the binds given): counts are then remembered
+    /// per version instead of counted again for every page. `None` (or no
+    /// row): always counted.
+    pub version: Option<(&'a str, Vec<SqlValue>)>,
+}
+
+/// Counts remembered by the text and binds of the count, with the version of
+/// the rows they counted.
+#[derive(Debug, Default)]
+pub(crate) struct CountCache {
+    counts: std::sync::Mutex<std::collections::HashMap<String, (i64, i64)>>,
+}
+
+/// Counts remembered at most; beyond, all are forgotten and remembered anew.
+const REMEMBERED_COUNTS: usize = 1024;
+
+impl CountCache {
+    fn get(&self, key: &str, version: i64) -> Option<i64> {
+        let counts = self.counts.lock().unwrap_or_else(|e| e.into_inner());
+        match counts.get(key) {
+            Some((v, count)) if *v == version => Some(*count),
+            _ => None,
+        }
+    }
+
+    fn put(&self, key: String, version: i64, count: i64) {
+        let mut counts = self.counts.lock().unwrap_or_else(|e| e.into_inner());
+        if counts.len() >= REMEMBERED_COUNTS && !counts.contains_key(&key) {
+            counts.clear();
+        }
+        counts.insert(key, (version, count));
+    }
 }
 
 pub(crate) fn bind_all<'q>(
@@ -169,11 +203,30 @@ impl Db {
         binds.push(SqlValue::Int(i64::from(query.top) + 1));
         binds.push(SqlValue::Int(i64::try_from(query.skip).unwrap_or(i64::MAX)));
 
+        // The version is read before counting: a count never pairs with a
+        // version older than the rows it counted.
+        let version = match &listing.version {
+            Some((sql, binds)) => bind_all(sqlx::query(sql), binds)
+                .fetch_optional(self.pool())
+                .await?
+                .map(|row| row.try_get::<i64, _>("version"))
+                .transpose()?,
+            None => None,
+        };
+        let count_key = format!("{count_sql}\n{count_binds:?}");
+        let known = version.and_then(|v| self.counts.get(&count_key, v));
         let count = async {
+            if let Some(count) = known {
+                return Ok(count);
+            }
             let row = bind_all(sqlx::query(&count_sql), &count_binds)
                 .fetch_one(self.pool())
                 .await?;
-            Ok::<i64, Error>(row.try_get("count")?)
+            let count: i64 = row.try_get("count")?;
+            if let Some(v) = version {
+                self.counts.put(count_key.clone(), v, count);
+            }
+            Ok::<i64, Error>(count)
         };
         let rows = async {
             Ok::<Vec<AnyRow>, Error>(

@@ -122,6 +122,7 @@ impl Db {
                 scope_binds: vec![SqlValue::Int(scope.tenant_id)],
                 spec: &TARIFF_SPEC,
                 sqlite_search: None,
+                version: None,
             },
             query,
             tariff_from_row,

@@ -148,6 +148,7 @@ impl Db {
                 scope_binds: vec![],
                 spec: &TENANT_SPEC,
                 sqlite_search: None,
+                version: None,
             },
             query,
             tenant_from_row,

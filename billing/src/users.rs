@@ -230,6 +230,7 @@ impl Db {
                 scope_binds: binds,
                 spec: &USER_SPEC,
                 sqlite_search: None,
+                version: None,
             },
             query,
             user_from_row,

@@ -423,9 +423,35 @@ async fn search_follows_changed_and_deleted_rates() {
             .expect("update");
         assert_eq!(found("quokka").await, vec![rate.fields.prefix.clone()]);
         assert!(!found("Destination 0").await.contains(&rate.fields.prefix));
+        let count = |params: ListParams| {
+            let scope = scope.clone();
+            async move { list(db, &scope, params).await.expect("count").count }
+        };
+        let all = count(params(None, None, "5", None)).await;
+        let deep = count(params(Some("price_1 desc"), None, "5", None)).await;
+        assert_eq!((all, deep), (ROWS as i64, ROWS as i64));
         db.delete_rate(&scope, TariffRef::Default, rate.id)
             .await
             .expect("delete");
         assert!(found("quokka").await.is_empty());
+        // Counts follow the change at once.
+        assert_eq!(count(params(None, None, "5", None)).await, ROWS as i64 - 1);
+        assert_eq!(
+            count(params(Some("price_1 desc"), None, "5", None)).await,
+            ROWS as i64 - 1
+        );
+        let fields = model::call_rate::CallRateFields::from_json(
+            serde_json::json!({
+                "prefix": "4999", "type": "LOCAL", "free_seconds": 0, "grace_period": 0,
+                "interval_1": 60, "interval_n": 60, "connect_fee": 0, "postcall_surcharge": 0,
+                "price_1": 0.1, "price_n": 0.1, "description": "Quokka again"
+            })
+            .as_object()
+            .expect("object"),
+        )
+        .expect("fields");
+        db.create_call_rate(&scope, fields).await.expect("create");
+        assert_eq!(count(params(None, None, "5", None)).await, ROWS as i64);
+        assert_eq!(found("quokka").await, vec!["4999".to_string()]);
     }
 }

@@ -309,6 +309,7 @@ impl Db {
                 scope_binds: binds,
                 spec: &TOKEN_SPEC,
                 sqlite_search: None,
+                version: None,
             },
             query,
             |r| {

@@ -320,6 +320,7 @@ impl Db {
                 scope_binds: vec![SqlValue::Int(scope.tenant_id)],
                 spec: &ACCOUNT_SPEC,
                 sqlite_search: None,
+                version: None,
             },
             query,
             |row| summary_from_row(row, true),

@@ -379,6 +379,7 @@ impl Db {
                 scope_binds: binds,
                 spec: &ALERT_SPEC,
                 sqlite_search: None,
+                version: None,
             },
             query,
             alert_from_row,

@@ -346,6 +346,7 @@ impl Db {
                 scope_binds: binds,
                 spec: &TRANSACTION_SPEC,
                 sqlite_search: None,
+                version: None,
             },
             query,
             entry_from_row,

@@ -213,6 +213,11 @@ impl Db {
                 scope_binds: vec![SqlValue::Int(tariff)],
                 spec: &TARIFF_RATE_SPEC,
                 sqlite_search: Some("call_rates_search"),
+                // Bumped with every change of the tariff or its rates.
+                version: Some((
+                    "SELECT rates_version AS version FROM tariffs WHERE id = $1",
+                    vec![SqlValue::Int(tariff)],
+                )),
             },
             query,
             stored_from_row,

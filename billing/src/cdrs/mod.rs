@@ -478,6 +478,7 @@ impl Db {
                 scope_binds: binds,
                 spec: &CDR_SPEC,
                 sqlite_search: None,
+                version: None,
             },
             query,
             cdr_from_row,

@@ -148,6 +148,7 @@ impl Db {
                     scope_binds: binds.clone(),
                     spec: &LIVE_CALL_SPEC,
                     sqlite_search: None,
+                    version: None,
                 },
                 query,
                 |row| live_call_from_row(row, now),

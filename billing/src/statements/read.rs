@@ -270,6 +270,7 @@ impl Db {
                     scope_binds: binds,
                     spec: &STATEMENT_SPEC,
                     sqlite_search: None,
+                    version: None,
                 },
                 query,
                 stored,

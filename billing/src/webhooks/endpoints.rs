@@ -175,6 +175,7 @@ impl Db {
                     scope_binds: vec![SqlValue::Int(scope.tenant_id)],
                     spec: &ENDPOINT_SPEC,
                     sqlite_search: None,
+                    version: None,
                 },
                 query,
                 |row| {

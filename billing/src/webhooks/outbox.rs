@@ -254,6 +254,7 @@ impl Db {
                 scope_binds: vec![SqlValue::Int(scope.tenant_id)],
                 spec: &DELIVERY_SPEC,
                 sqlite_search: None,
+                version: None,
             },
             query,
             delivery_from_row,
