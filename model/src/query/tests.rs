@@ -872,7 +872,10 @@ fn orderby_lists_with_default_tiebreaker() {
         "rate_type DESC NULLS FIRST, price_1 ASC NULLS LAST, id ASC"
     );
     assert_eq!(order("id desc").unwrap(), "id DESC");
-    assert_eq!(order("prefix, id").unwrap(), "prefix ASC NULLS LAST, id ASC");
+    assert_eq!(
+        order("prefix, id").unwrap(),
+        "prefix ASC NULLS LAST, id ASC"
+    );
     assert_eq!(order_on(&EVENTS, "id").unwrap(), "e.id ASC");
     assert_eq!(
         order_on(&EVENTS, "created desc").unwrap(),
