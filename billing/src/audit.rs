@@ -406,6 +406,8 @@ impl Db {
                 scope,
                 scope_binds: binds,
                 spec: &AUDIT_SPEC,
+                sqlite_search: None,
+                version: None,
             },
             query,
             entry_from_row,

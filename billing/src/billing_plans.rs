@@ -103,6 +103,8 @@ impl Db {
                 scope: "tenant_id = $1",
                 scope_binds: vec![SqlValue::Int(scope.tenant_id)],
                 spec: &BILLING_PLAN_SPEC,
+                sqlite_search: None,
+                version: None,
             },
             query,
             plan_from_row,

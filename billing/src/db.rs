@@ -89,6 +89,8 @@ pub struct Db {
     authorizations: std::sync::Arc<crate::charging::Queue>,
     /// Tokens recently found valid.
     tokens: std::sync::Arc<crate::auth::TokenCache>,
+    /// Counts of lists whose rows carry a version (see [`crate::listing`]).
+    pub(crate) counts: std::sync::Arc<crate::listing::CountCache>,
     /// The clock of the login throttle.
     login_clock: crate::throttle::ThrottleClock,
 }
@@ -144,6 +146,7 @@ impl Db {
             write_gate: Default::default(),
             authorizations: Default::default(),
             tokens: Default::default(),
+            counts: Default::default(),
             login_clock: Default::default(),
         };
         db.migrate().await?;

@@ -121,6 +121,8 @@ impl Db {
                 scope: "tenant_id = $1",
                 scope_binds: vec![SqlValue::Int(scope.tenant_id)],
                 spec: &TARIFF_SPEC,
+                sqlite_search: None,
+                version: None,
             },
             query,
             tariff_from_row,

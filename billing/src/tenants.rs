@@ -147,6 +147,8 @@ impl Db {
                 scope: "1 = 1",
                 scope_binds: vec![],
                 spec: &TENANT_SPEC,
+                sqlite_search: None,
+                version: None,
             },
             query,
             tenant_from_row,

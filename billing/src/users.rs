@@ -229,6 +229,8 @@ impl Db {
                 scope,
                 scope_binds: binds,
                 spec: &USER_SPEC,
+                sqlite_search: None,
+                version: None,
             },
             query,
             user_from_row,

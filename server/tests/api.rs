@@ -575,6 +575,43 @@ async fn call_rates_list_filters_sorts_and_pages(backend: Backend) {
         "_ matches only an underscore"
     );
 
+    // Page by page by cursor: every rate once, in order, both ways.
+    let first = list("?orderby=price_1%20desc&top=2").await;
+    assert_eq!(first.body["count"], 5);
+    assert_eq!(first.body.get("previous_cursor"), None, "the first page");
+    let mut walked = prefixes(&first);
+    let mut cursor = first.body["cursor"].as_str().expect("a cursor").to_string();
+    let last = loop {
+        let page = list(&format!("?orderby=price_1%20desc&top=2&cursor={cursor}")).await;
+        assert_eq!(page.status, StatusCode::OK);
+        assert_eq!(page.body["count"], 5, "count is of all matches");
+        walked.extend(prefixes(&page));
+        match page.body["cursor"].as_str() {
+            Some(next) => cursor = next.to_string(),
+            None => break page,
+        }
+    };
+    assert_eq!(walked, ["447", "49", "33", "44", "1"]);
+    let back = last.body["previous_cursor"]
+        .as_str()
+        .expect("a previous cursor");
+    let before = list(&format!("?orderby=price_1%20desc&top=2&cursor={back}")).await;
+    assert_eq!(prefixes(&before), ["33", "44"]);
+    // A cursor of another order, altered or made up is refused.
+    for query in [
+        format!("?orderby=price_1&cursor={cursor}"),
+        format!("?orderby=price_1%20desc&cursor={cursor}A"),
+        "?cursor=bm9wZQ".to_string(),
+        "?cursor=%00".to_string(),
+    ] {
+        let bad = list(&query).await;
+        assert_eq!(bad.status, StatusCode::BAD_REQUEST, "{query}");
+        assert_eq!(bad.code(), "VALIDATE_FAILED", "{query}");
+        assert_eq!(bad.fields(), ["cursor"], "{query}");
+        assert!(bad.body["errors"][0]["message"].is_string());
+        assert!(bad.body["errors"][0]["detail"].is_string());
+    }
+
     for (query, parameter) in [
         ("?top=0", "top"),
         ("?top=101", "top"),

@@ -27,6 +27,30 @@ const OPERATION_KEYS: [&str; 8] = [
 /// Every entry must still be needed (the contract test fails on a stale one).
 const KNOWN_EXTENSIONS: &[(&str, &str)] = &[
     (
+        "listCallRates 200 application/json.cursor",
+        "a list answers the cursor of the page after (before) it, for keyset paging",
+    ),
+    (
+        "listCallRates 200 application/json.previous_cursor",
+        "a list answers the cursor of the page after (before) it, for keyset paging",
+    ),
+    (
+        "listCDRs 200 application/json.cursor",
+        "a list answers the cursor of the page after (before) it, for keyset paging",
+    ),
+    (
+        "listCDRs 200 application/json.previous_cursor",
+        "a list answers the cursor of the page after (before) it, for keyset paging",
+    ),
+    (
+        "listUserCDRs 200 application/json.cursor",
+        "a list answers the cursor of the page after (before) it, for keyset paging",
+    ),
+    (
+        "listUserCDRs 200 application/json.previous_cursor",
+        "a list answers the cursor of the page after (before) it, for keyset paging",
+    ),
+    (
         "listCDRs 200 application/json.items[].cost",
         "the list also says how each call was charged",
     ),
@@ -99,7 +123,7 @@ const TENANT_SELECTION: [(&str, &str); 2] = [("query", "tenant_id"), ("header", 
 
 /// The list conventions every list operation takes, also where the seed
 /// documents none.
-const LIST_PARAMETERS: [&str; 5] = ["filter", "search", "orderby", "skip", "top"];
+const LIST_PARAMETERS: [&str; 6] = ["filter", "search", "orderby", "skip", "top", "cursor"];
 
 /// Schema keywords that must be the same as the seed's.
 const COMPARED_KEYWORDS: [&str; 15] = [

@@ -93,6 +93,7 @@ impl AuditArgs {
             conditions.push(format!("created_at lt {}", midnight(next_day(day))));
         }
         ListParams {
+            cursor: None,
             filter: (!conditions.is_empty()).then(|| conditions.join(" and ")),
             search: None,
             orderby: Some("id desc".into()),

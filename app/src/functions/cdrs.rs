@@ -83,6 +83,7 @@ impl CdrListArgs {
             conditions.push(format!("direction eq '{}'", direction.replace('\'', "''")));
         }
         ListParams {
+            cursor: None,
             filter: (!conditions.is_empty()).then(|| conditions.join(" and ")),
             search: given(&self.search).map(str::to_string),
             orderby: given(&self.orderby).map(str::to_string),

@@ -62,6 +62,7 @@ impl LiveArgs {
     /// The list options of these parameters (newest first unless sorted).
     pub fn list_params(&self) -> model::query::ListParams {
         model::query::ListParams {
+            cursor: None,
             filter: None,
             search: given(&self.search).map(str::to_string),
             orderby: Some(

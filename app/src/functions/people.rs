@@ -65,6 +65,7 @@ fn query_of(
     spec: &model::query::ResourceSpec,
 ) -> Result<model::query::ListQuery, ServerFnError> {
     let params = model::query::ListParams {
+        cursor: None,
         filter,
         search: args.search,
         orderby: args.orderby,

@@ -16,6 +16,10 @@ pub struct RateListArgs {
     pub orderby: Option<String>,
     pub skip: Option<String>,
     pub top: Option<String>,
+    /// The list's cursor of the page to show.
+    pub cursor: Option<String>,
+    /// Rows before that page (what the pager shows; the cursor finds it).
+    pub at: Option<String>,
 }
 
 /// One page of rates.
@@ -23,11 +27,15 @@ pub struct RateListArgs {
 pub struct RatePage {
     /// Rates matching the search, on all pages.
     pub count: i64,
-    /// Rows skipped before this page.
+    /// Rows before this page.
     pub skip: u64,
     /// Rows per page.
     pub top: u32,
     pub items: Vec<CallRate>,
+    /// The cursor of the next page, if there is one.
+    pub cursor: Option<String>,
+    /// The cursor of the previous page, if there is one.
+    pub previous_cursor: Option<String>,
 }
 
 /// A page of the tenant's rates, searched and sorted as the REST API's list;
@@ -51,18 +59,32 @@ pub async fn list_rates(
         orderby: args.orderby,
         skip: args.skip,
         top: args.top.or_else(|| Some(PAGE_SIZE.to_string())),
+        cursor: args.cursor,
     };
+
     let query = ListQuery::parse(&params, &CALL_RATE_SPEC)
         .map_err(|e| ServerFnError::new(format!("{}: {}", e.parameter, e.message)))?;
     let page = db()?
         .list_call_rates(&scope, &query)
         .await
         .map_err(to_server_error)?;
+    // A page read by cursor is as far down as the URL's `at` says.
+    let at = match &query.cursor {
+        Some(_) => args
+            .at
+            .as_deref()
+            .and_then(|at| at.trim().parse::<u64>().ok())
+            .unwrap_or(0)
+            .saturating_add(query.skip),
+        None => query.skip,
+    };
     Ok(Some(RatePage {
         count: page.count,
-        skip: query.skip,
+        skip: at,
         top: query.top,
         items: page.items,
+        cursor: page.cursor,
+        previous_cursor: page.previous_cursor,
     }))
 }
 

@@ -58,6 +58,7 @@ pub async fn list_token_rows(
     use crate::server::{caller, db};
     let caller = caller().await?;
     let params = model::query::ListParams {
+        cursor: None,
         filter: None,
         search: args.search,
         orderby: args.orderby.or_else(|| Some("created_at desc".into())),

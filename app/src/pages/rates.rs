@@ -163,6 +163,8 @@ impl ListResource for Rates {
             orderby: query.get("orderby"),
             skip: query.get("skip").filter(|s| !s.trim().is_empty()),
             top: query.get("top").filter(|s| !s.trim().is_empty()),
+            cursor: query.get("cursor").filter(|s| !s.trim().is_empty()),
+            at: query.get("at").filter(|s| !s.trim().is_empty()),
         }
     }
 
@@ -177,9 +179,11 @@ impl ListResource for Rates {
         Rows {
             items: page.items,
             count: page.count,
-            window: Window::Paged {
-                skip: page.skip,
+            window: Window::Cursor {
+                at: page.skip,
                 top: page.top,
+                next: page.cursor,
+                previous: page.previous_cursor,
             },
         }
     }

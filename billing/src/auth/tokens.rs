@@ -308,6 +308,8 @@ impl Db {
                 scope,
                 scope_binds: binds,
                 spec: &TOKEN_SPEC,
+                sqlite_search: None,
+                version: None,
             },
             query,
             |r| {

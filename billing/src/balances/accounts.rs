@@ -319,6 +319,8 @@ impl Db {
                 scope: "tenant_id = $1",
                 scope_binds: vec![SqlValue::Int(scope.tenant_id)],
                 spec: &ACCOUNT_SPEC,
+                sqlite_search: None,
+                version: None,
             },
             query,
             |row| summary_from_row(row, true),

@@ -378,6 +378,8 @@ impl Db {
                 scope: &condition,
                 scope_binds: binds,
                 spec: &ALERT_SPEC,
+                sqlite_search: None,
+                version: None,
             },
             query,
             alert_from_row,

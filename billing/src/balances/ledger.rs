@@ -345,6 +345,8 @@ impl Db {
                 scope: &condition,
                 scope_binds: binds,
                 spec: &TRANSACTION_SPEC,
+                sqlite_search: None,
+                version: None,
             },
             query,
             entry_from_row,

@@ -212,6 +212,12 @@ impl Db {
                 scope: "r.tariff_id = $1",
                 scope_binds: vec![SqlValue::Int(tariff)],
                 spec: &TARIFF_RATE_SPEC,
+                sqlite_search: Some("call_rates_search"),
+                // Bumped with every change of the tariff or its rates.
+                version: Some((
+                    "SELECT rates_version AS version FROM tariffs WHERE id = $1",
+                    vec![SqlValue::Int(tariff)],
+                )),
             },
             query,
             stored_from_row,

@@ -477,6 +477,8 @@ impl Db {
                 scope: condition,
                 scope_binds: binds,
                 spec: &CDR_SPEC,
+                sqlite_search: None,
+                version: None,
             },
             query,
             cdr_from_row,

@@ -60,6 +60,12 @@ pub struct LiveCalls {
     /// Per currency, by currency: every matching call's hold, not only the
     /// page's.
     pub held_totals: Vec<HeldTotal>,
+    /// The next page's `cursor`; absent on the last page.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cursor: Option<String>,
+    /// The previous page's `cursor`; absent on the first page.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub previous_cursor: Option<String>,
 }
 
 /// The live sessions as a list: filtered, searched (call id, caller,
@@ -141,6 +147,8 @@ impl Db {
                     scope: &condition,
                     scope_binds: binds.clone(),
                     spec: &LIVE_CALL_SPEC,
+                    sqlite_search: None,
+                    version: None,
                 },
                 query,
                 |row| live_call_from_row(row, now),
@@ -159,6 +167,8 @@ impl Db {
             count: page.count,
             items: page.items,
             held_totals,
+            cursor: page.cursor,
+            previous_cursor: page.previous_cursor,
         })
     }
 

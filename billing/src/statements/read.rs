@@ -269,6 +269,8 @@ impl Db {
                     scope: condition,
                     scope_binds: binds,
                     spec: &STATEMENT_SPEC,
+                    sqlite_search: None,
+                    version: None,
                 },
                 query,
                 stored,
@@ -281,6 +283,8 @@ impl Db {
         Ok(Page {
             count: page.count,
             items,
+            cursor: page.cursor,
+            previous_cursor: page.previous_cursor,
         })
     }
 

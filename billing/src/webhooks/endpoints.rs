@@ -174,6 +174,8 @@ impl Db {
                     scope: "tenant_id = $1",
                     scope_binds: vec![SqlValue::Int(scope.tenant_id)],
                     spec: &ENDPOINT_SPEC,
+                    sqlite_search: None,
+                    version: None,
                 },
                 query,
                 |row| {

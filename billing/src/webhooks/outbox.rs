@@ -253,6 +253,8 @@ impl Db {
                 scope: "d.tenant_id = $1",
                 scope_binds: vec![SqlValue::Int(scope.tenant_id)],
                 spec: &DELIVERY_SPEC,
+                sqlite_search: None,
+                version: None,
             },
             query,
             delivery_from_row,

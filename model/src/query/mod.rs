@@ -54,7 +54,7 @@ mod tests;
 use serde::{Deserialize, Serialize};
 
 pub use expr::{CompareOp, Expr, TextFunction};
-pub use sql::{SqlParts, SqlValue};
+pub use sql::{keyset_sql, order_by_sql, SqlParts, SqlValue};
 
 /// Largest accepted `top` (and the default when `top` is absent).
 pub const MAX_TOP: u32 = 100;
@@ -65,6 +65,8 @@ pub const MAX_SKIP: u64 = i32::MAX as u64;
 pub const MAX_FILTER_CHARS: usize = 4096;
 /// Longest accepted `search`, in characters.
 pub const MAX_SEARCH_CHARS: usize = 200;
+/// Longest accepted `cursor`, in characters.
+pub const MAX_CURSOR_CHARS: usize = 2048;
 /// Deepest accepted nesting of parentheses and `not` in a filter. The parser
 /// is recursive; the limit keeps a hostile `((((…` from exhausting the stack.
 pub const MAX_FILTER_DEPTH: usize = 32;
@@ -89,6 +91,9 @@ pub struct ListParams {
     pub skip: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub top: Option<String>,
+    /// The `cursor` of a previous answer: the page after its last row.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cursor: Option<String>,
 }
 
 /// A validated list query, ready for [`ListQuery::to_sql`].
@@ -104,6 +109,9 @@ pub struct ListQuery {
     pub skip: u64,
     /// Rows to return, `1..=MAX_TOP`.
     pub top: u32,
+    /// The trimmed `cursor` text, if any (never empty); checked against the
+    /// query by the storage layer, which alone can tell whose it is.
+    pub cursor: Option<String>,
 }
 
 impl Default for ListQuery {
@@ -115,6 +123,7 @@ impl Default for ListQuery {
             order: Vec::new(),
             skip: 0,
             top: MAX_TOP,
+            cursor: None,
         }
     }
 }
@@ -152,7 +161,7 @@ impl Direction {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{message}")]
 pub struct QueryError {
-    /// `"filter"`, `"search"`, `"orderby"`, `"skip"` or `"top"`.
+    /// `"filter"`, `"search"`, `"orderby"`, `"skip"`, `"top"` or `"cursor"`.
     pub parameter: &'static str,
     pub message: String,
 }
@@ -295,8 +304,8 @@ impl FieldKind {
 impl ListQuery {
     /// Validates raw parameters against a resource.
     ///
-    /// Checks, in order: `top`, `skip`, `orderby`, `search`, `filter`; the
-    /// first problem found is returned.
+    /// Checks, in order: `top`, `skip`, `orderby`, `search`, `filter`,
+    /// `cursor` (only its length here); the first problem found is returned.
     pub fn parse(params: &ListParams, spec: &ResourceSpec) -> Result<ListQuery, QueryError> {
         let top = parse_top(params.top.as_deref().map(str::trim))?;
         let skip = parse_skip(params.skip.as_deref().map(str::trim))?;
@@ -309,12 +318,23 @@ impl ListQuery {
             Some(text) => Some(filter::parse_filter(text, spec)?),
             None => None,
         };
+        let cursor = match non_empty(&params.cursor) {
+            Some(text) if text.chars().count() > MAX_CURSOR_CHARS => {
+                return Err(QueryError::new(
+                    "cursor",
+                    "cursor is not one this server gave out; start again from the first page",
+                ))
+            }
+            Some(text) => Some(text.to_owned()),
+            None => None,
+        };
         Ok(ListQuery {
             filter,
             search,
             order,
             skip,
             top,
+            cursor,
         })
     }
 
@@ -327,6 +347,56 @@ impl ListQuery {
     /// `search` columns and the default order).
     pub fn to_sql(&self, spec: &ResourceSpec, first_placeholder: usize) -> SqlParts {
         sql::compile(self, spec, first_placeholder)
+    }
+
+    /// The sort key of a row in this query's order: the requested keys, then
+    /// the resource's default order (its unique id) unless already requested.
+    /// [`SqlParts::order_sql`] sorts by exactly these.
+    pub fn sort_keys(&self, spec: &ResourceSpec) -> Vec<SortKey> {
+        let mut keys: Vec<SortKey> = self
+            .order
+            .iter()
+            .map(|key| SortKey {
+                column: key.field.column,
+                kind: key.field.kind,
+                direction: key.direction,
+                unique: key.field.column == spec.default_order,
+            })
+            .collect();
+        if !keys.iter().any(|key| key.unique) {
+            keys.push(SortKey {
+                column: spec.default_order,
+                kind: FieldKind::Integer,
+                direction: Direction::Asc,
+                unique: true,
+            });
+        }
+        keys
+    }
+}
+
+/// One column of a row's sort key (see [`ListQuery::sort_keys`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SortKey {
+    /// The SQL expression sorted by.
+    pub column: &'static str,
+    pub kind: FieldKind,
+    pub direction: Direction,
+    /// The resource's default order (an id: never NULL, never repeated).
+    pub unique: bool,
+}
+
+impl SortKey {
+    /// The same key sorted the other way: with NULLs still as the largest
+    /// value, the exact reverse of its order.
+    pub fn reversed(self) -> SortKey {
+        SortKey {
+            direction: match self.direction {
+                Direction::Asc => Direction::Desc,
+                Direction::Desc => Direction::Asc,
+            },
+            ..self
+        }
     }
 }
 

@@ -12,7 +12,7 @@
 //!   `LIKE` case rules differ. `LOWER` in SQLite only folds ASCII letters, so
 //!   on SQLite non-ASCII text matches case-sensitively.
 
-use super::{Expr, ListQuery, ResourceSpec, TextFunction};
+use super::{Direction, Expr, ListQuery, ResourceSpec, SortKey, TextFunction};
 
 /// A value to bind to a placeholder, in its stored representation.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -86,19 +86,44 @@ pub(crate) fn compile(
 }
 
 fn order_sql(query: &ListQuery, spec: &ResourceSpec) -> String {
-    let mut keys: Vec<String> = query
-        .order
-        .iter()
-        .map(|key| format!("{} {}", key.field.column, key.direction.sql()))
-        .collect();
-    if !query
-        .order
-        .iter()
-        .any(|key| key.field.column == spec.default_order)
-    {
-        keys.push(format!("{} ASC", spec.default_order));
+    order_by_sql(&query.sort_keys(spec))
+}
+
+/// The ORDER BY text of sort keys (see [`ListQuery::sort_keys`]). NULLs sort
+/// as if larger than any value (last ascending, first descending) on both
+/// databases: PostgreSQL's default, spelled out because SQLite's is the
+/// opposite.
+pub fn order_by_sql(keys: &[SortKey]) -> String {
+    keys.iter()
+        .map(|key| match (key.unique, key.direction) {
+            (true, direction) => format!("{} {}", key.column, direction.sql()),
+            (false, Direction::Asc) => format!("{} ASC NULLS LAST", key.column),
+            (false, Direction::Desc) => format!("{} DESC NULLS FIRST", key.column),
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// The condition "the row sorts after the row whose sort key is `values`"
+/// for the `keys` of [`ListQuery::sort_keys`] (the keyset of a cursor), with
+/// NULLs ordered as in the ORDER BY. Placeholders are `$first…` in order;
+/// answers the text and its binds. `values` has one entry per key (`None`
+/// for NULL); missing entries are taken as NULL.
+pub fn keyset_sql(
+    keys: &[SortKey],
+    values: &[Option<SqlValue>],
+    first_placeholder: usize,
+) -> (String, Vec<SqlValue>) {
+    let mut writer = Writer {
+        sql: String::new(),
+        binds: Vec::new(),
+        next: first_placeholder,
+    };
+    if keys.is_empty() {
+        return ("(1 = 1)".into(), Vec::new());
     }
-    keys.join(", ")
+    writer.keyset(keys, values);
+    (writer.sql, writer.binds)
 }
 
 struct Writer {
@@ -202,6 +227,68 @@ impl Writer {
         self.push(") LIKE ");
         self.bind(SqlValue::Text(pattern));
         self.push(" ESCAPE '\\'");
+    }
+
+    /// Rows after `values` in the order of `keys` (not empty): the first key
+    /// sorts after, or is equal and the rest sort after.
+    fn keyset(&mut self, keys: &[SortKey], values: &[Option<SqlValue>]) {
+        let Some((key, rest)) = keys.split_first() else {
+            self.push("1 = 0");
+            return;
+        };
+        let value = values.first().cloned().flatten();
+        let after_nothing = value.is_none() && key.direction == Direction::Asc;
+        self.push("(");
+        if !after_nothing {
+            match (&value, key.direction) {
+                (Some(v), Direction::Asc) if key.unique => {
+                    self.push(key.column);
+                    self.push(" > ");
+                    self.bind(v.clone());
+                }
+                (Some(v), Direction::Asc) => {
+                    self.push("(");
+                    self.push(key.column);
+                    self.push(" > ");
+                    self.bind(v.clone());
+                    self.push(" OR ");
+                    self.push(key.column);
+                    self.push(" IS NULL)");
+                }
+                (Some(v), Direction::Desc) => {
+                    self.push(key.column);
+                    self.push(" < ");
+                    self.bind(v.clone());
+                }
+                (None, _) => {
+                    self.push(key.column);
+                    self.push(" IS NOT NULL");
+                }
+            }
+        }
+        if !rest.is_empty() {
+            if !after_nothing {
+                self.push(" OR ");
+            }
+            self.push("(");
+            match &value {
+                Some(v) => {
+                    self.push(key.column);
+                    self.push(" = ");
+                    self.bind(v.clone());
+                }
+                None => {
+                    self.push(key.column);
+                    self.push(" IS NULL");
+                }
+            }
+            self.push(" AND ");
+            self.keyset(rest, values.get(1..).unwrap_or(&[]));
+            self.push(")");
+        } else if after_nothing {
+            self.push("1 = 0");
+        }
+        self.push(")");
     }
 
     /// `search`: any of the columns contains the text.

@@ -79,6 +79,7 @@ fn blank_text_params_count_as_absent() {
         orderby: Some(String::new()),
         skip: None,
         top: None,
+        cursor: Some(" ".into()),
     };
     assert_eq!(
         ListQuery::parse(&params, &RATES).unwrap(),
@@ -864,18 +865,21 @@ fn order_error(spec: &ResourceSpec, orderby: &str) -> String {
 fn orderby_lists_with_default_tiebreaker() {
     assert_eq!(
         order("prefix desc,interval_1").unwrap(),
-        "prefix DESC, interval_1 ASC, id ASC"
+        "prefix DESC NULLS FIRST, interval_1 ASC NULLS LAST, id ASC"
     );
     assert_eq!(
         order(" type  DESC , price_1 Asc ").unwrap(),
-        "rate_type DESC, price_1 ASC, id ASC"
+        "rate_type DESC NULLS FIRST, price_1 ASC NULLS LAST, id ASC"
     );
     assert_eq!(order("id desc").unwrap(), "id DESC");
-    assert_eq!(order("prefix, id").unwrap(), "prefix ASC, id ASC");
+    assert_eq!(
+        order("prefix, id").unwrap(),
+        "prefix ASC NULLS LAST, id ASC"
+    );
     assert_eq!(order_on(&EVENTS, "id").unwrap(), "e.id ASC");
     assert_eq!(
         order_on(&EVENTS, "created desc").unwrap(),
-        "e.created_ms DESC, e.id ASC"
+        "e.created_ms DESC NULLS FIRST, e.id ASC"
     );
 }
 
@@ -939,6 +943,7 @@ fn full_example() {
         orderby: Some("prefix desc,interval_1".into()),
         skip: Some("20".into()),
         top: Some("10".into()),
+        cursor: None,
     };
     let query = ListQuery::parse(&params, &RATES).unwrap();
     assert_eq!((query.skip, query.top), (20, 10));
@@ -947,7 +952,10 @@ fn full_example() {
         parts.where_sql,
         r"(rate_type = $1 AND price_1 <= $2 AND LOWER(prefix) LIKE $3 ESCAPE '\' AND (LOWER(prefix) LIKE $4 ESCAPE '\' OR LOWER(description) LIKE $5 ESCAPE '\'))"
     );
-    assert_eq!(parts.order_sql, "prefix DESC, interval_1 ASC, id ASC");
+    assert_eq!(
+        parts.order_sql,
+        "prefix DESC NULLS FIRST, interval_1 ASC NULLS LAST, id ASC"
+    );
     assert_eq!(
         parts.binds,
         vec![
@@ -978,6 +986,72 @@ fn hand_built_degenerate_queries_still_give_valid_sql() {
         ..ListQuery::default()
     };
     assert_eq!(search_nothing.to_sql(&PLAIN, 1).where_sql, "(1 = 0)");
+}
+
+// ---------------------------------------------------------------- keyset
+
+#[test]
+fn keyset_conditions_follow_the_order_with_nulls_largest() {
+    let params = ListParams {
+        orderby: Some("description desc, price_1".into()),
+        ..ListParams::default()
+    };
+    let query = ListQuery::parse(&params, &RATES).unwrap();
+    let keys = query.sort_keys(&RATES);
+    assert_eq!(keys.len(), 3);
+    assert!(keys[2].unique);
+    let (sql, binds) = keyset_sql(
+        &keys,
+        &[
+            Some(SqlValue::Text("b".into())),
+            Some(SqlValue::Int(5)),
+            Some(SqlValue::Int(9)),
+        ],
+        3,
+    );
+    assert_eq!(
+        sql,
+        "(description < $3 OR (description = $4 AND ((price_1 > $5 OR price_1 IS NULL) \
+         OR (price_1 = $6 AND (id > $7)))))"
+    );
+    assert_eq!(binds.len(), 5);
+    // After a NULL: descending, the values; ascending, only more NULLs.
+    let (sql, binds) = keyset_sql(&keys, &[None, None, Some(SqlValue::Int(9))], 1);
+    assert_eq!(
+        sql,
+        "(description IS NOT NULL OR (description IS NULL AND ((price_1 IS NULL AND (id > $1)))))"
+    );
+    assert_eq!(binds, vec![SqlValue::Int(9)]);
+    // Reversed, the same keys read backwards.
+    let back: Vec<SortKey> = keys.iter().map(|k| k.reversed()).collect();
+    assert_eq!(
+        order_by_sql(&back),
+        "description ASC NULLS LAST, price_1 DESC NULLS FIRST, id DESC"
+    );
+    assert_eq!(
+        query.to_sql(&RATES, 1).order_sql,
+        "description DESC NULLS FIRST, price_1 ASC NULLS LAST, id ASC"
+    );
+}
+
+#[test]
+fn a_blank_cursor_is_none_and_a_huge_one_is_refused() {
+    let params = ListParams {
+        cursor: Some("x".repeat(MAX_CURSOR_CHARS + 1)),
+        ..ListParams::default()
+    };
+    assert_eq!(
+        ListQuery::parse(&params, &RATES).unwrap_err().parameter,
+        "cursor"
+    );
+    let params = ListParams {
+        cursor: Some(" abc ".into()),
+        ..ListParams::default()
+    };
+    assert_eq!(
+        ListQuery::parse(&params, &RATES).unwrap().cursor.as_deref(),
+        Some("abc")
+    );
 }
 
 // ---------------------------------------------------------------- properties
@@ -1090,6 +1164,7 @@ proptest! {
             top: Some(top),
             skip: Some(skip),
             search: None,
+            cursor: None,
         };
         let _ = ListQuery::parse(&params, &RATES);
     }

@@ -95,7 +95,14 @@ fn page(page: billing::Page<Cdr>, fields: &[&str], except: &[&str]) -> ApiResult
         .iter()
         .map(|c| pick(c, fields, except))
         .collect::<ApiResult<Vec<_>>>()?;
-    Ok(Json(json!({"count": page.count, "items": items})))
+    let mut answer = json!({"count": page.count, "items": items});
+    if let Some(cursor) = page.cursor {
+        answer["cursor"] = Value::from(cursor);
+    }
+    if let Some(cursor) = page.previous_cursor {
+        answer["previous_cursor"] = Value::from(cursor);
+    }
+    Ok(Json(answer))
 }
 
 /// `POST /api/cdrs`: one CDR object, an array of them, or `{"cdrs": [...]}`

@@ -219,6 +219,7 @@ impl<S: Send + Sync> FromRequestParts<S> for ListParamsQuery {
                 "orderby" | "$orderby" => &mut params.orderby,
                 "skip" | "$skip" => &mut params.skip,
                 "top" | "$top" => &mut params.top,
+                "cursor" => &mut params.cursor,
                 _ => continue,
             };
             *slot = Some(value);

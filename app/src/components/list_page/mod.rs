@@ -194,13 +194,23 @@ impl<R> Rows<R> {
 }
 
 /// Which rows of the list a page shows.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Window {
     /// One page, with a pager: rows skipped before it, rows per page.
     Paged { skip: u64, top: u32 },
     /// The first rows, in the order named ("by name"); a hint says when
     /// there are more.
     First { order: &'static str },
+    /// One page of a long list, read by cursor: rows before it (as the URL's
+    /// `at` says), rows per page, and the list's cursors of the pages after
+    /// and before it. Its pager's links carry the cursors, so a deep page
+    /// costs what the first does.
+    Cursor {
+        at: u64,
+        top: u32,
+        next: Option<String>,
+        previous: Option<String>,
+    },
 }
 
 /// A column of the table: its heading, and how a row's cell is drawn.

@@ -12,13 +12,22 @@ use super::Search;
 pub const PAGE_SIZES: [u32; 4] = [10, 25, 50, 100];
 
 /// The page's path with some list parameters of `query` changed (`None`
-/// removes one).
+/// removes one). Unless it names `cursor` or `at`, the link leaves both out.
 pub fn list_href(
     path: &str,
     query: &ParamsMap,
     changes: &[(&'static str, Option<String>)],
 ) -> String {
     let mut q = query.clone();
+    // A cursor belongs to the list's other parameters: a link that changes
+    // any of them, and is not itself a page link, starts from the first page.
+    if !changes
+        .iter()
+        .any(|(key, _)| matches!(*key, "cursor" | "at"))
+    {
+        q.remove("cursor");
+        q.remove("at");
+    }
     for (key, value) in changes {
         q.remove(key);
         if let Some(value) = value {

@@ -124,6 +124,18 @@ pub(super) fn list_table(
             let next = next.map(|skip| href(&[("skip", Some(skip.to_string()))]));
             view! { <Pager prev=prev next=next range=range /> }.into_any()
         }
+        Window::Cursor {
+            at,
+            top,
+            next,
+            previous,
+        } => {
+            let (range, _, _) = pages(at, u64::from(top), shown, count);
+            let (prev, next) = cursor_links(at, u64::from(top), next, previous);
+            let prev = prev.map(|(cursor, at)| href(&cursor_changes(cursor, at)));
+            let next = next.map(|(cursor, at)| href(&cursor_changes(cursor, at)));
+            view! { <Pager prev=prev next=next range=range /> }.into_any()
+        }
         Window::First { order } => (count > shown)
             .then(|| view! { <p class="hint">{format!("The first {} of {} {}, {order}.", grouped(shown), grouped(count), names.nouns)}</p> })
             .into_any(),
@@ -228,6 +240,39 @@ fn row_actions(
     }
 }
 
+/// Where the pager of a page read by cursor leads: `(cursor, at)` of the
+/// page before (the first page has neither) and of the page after.
+#[allow(clippy::type_complexity)]
+fn cursor_links(
+    at: u64,
+    top: u64,
+    next: Option<String>,
+    previous: Option<String>,
+) -> (
+    Option<(Option<String>, Option<u64>)>,
+    Option<(Option<String>, Option<u64>)>,
+) {
+    let back = at.saturating_sub(top);
+    let prev = match previous {
+        // Back to the first page: its plain link.
+        Some(_) | None if at > 0 && back == 0 => Some((None, None)),
+        Some(cursor) => Some((Some(cursor), Some(back))),
+        None if at > 0 => Some((None, None)),
+        None => None,
+    };
+    let next = next.map(|cursor| (Some(cursor), Some(at.saturating_add(top))));
+    (prev, next)
+}
+
+/// The URL changes of a pager link by cursor (none: the first page).
+fn cursor_changes(cursor: Option<String>, at: Option<u64>) -> [(&'static str, Option<String>); 3] {
+    [
+        ("cursor", cursor),
+        ("at", at.map(|at| at.to_string())),
+        ("skip", None),
+    ]
+}
+
 /// Previous and next page, and which rows are shown.
 #[component]
 fn Pager(prev: Option<String>, next: Option<String>, range: String) -> impl IntoView {
@@ -288,6 +333,43 @@ mod tests {
         // However far the URL skips, the sums do not overflow.
         let (_, prev, next) = pages(u64::MAX, 100, 1, 5);
         assert_eq!((prev, next), (Some(u64::MAX - 100), None));
+    }
+
+    #[test]
+    fn cursor_pages_lead_on_by_cursor_and_back_to_the_first_page() {
+        let (prev, next) = cursor_links(0, 25, Some("n".into()), None);
+        assert_eq!(prev, None);
+        assert_eq!(next, Some((Some("n".into()), Some(25))));
+        let (prev, _) = cursor_links(25, 25, Some("n".into()), Some("p".into()));
+        assert_eq!(prev, Some((None, None)));
+        let (prev, next) = cursor_links(50, 25, None, Some("p".into()));
+        assert_eq!(prev, Some((Some("p".into()), Some(25))));
+        assert_eq!(next, None);
+        // A page link names the cursor and the position, and drops `skip`.
+        let pairs = |href: String| {
+            let mut pairs: Vec<String> = href
+                .trim_start_matches("/rates?")
+                .split('&')
+                .map(str::to_string)
+                .collect();
+            pairs.sort();
+            pairs
+        };
+        let q = query(&[("search", "44"), ("skip", "25")]);
+        assert_eq!(
+            pairs(list_href(
+                "/rates",
+                &q,
+                &cursor_changes(Some("abc".into()), Some(50))
+            )),
+            ["at=50", "cursor=abc", "search=44"]
+        );
+        // Any other change starts again from the first page.
+        let q = query(&[("search", "44"), ("cursor", "abc"), ("at", "50")]);
+        assert_eq!(
+            list_href("/rates", &q, &[("orderby", Some("prefix".into()))]),
+            "/rates?search=44&orderby=prefix"
+        );
     }
 
     #[test]
