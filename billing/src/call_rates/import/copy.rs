@@ -195,6 +195,12 @@ impl Import {
         rates_before: i64,
     ) -> Result<()> {
         let stage = stage.name.as_str();
+        // The rates are written in the file's order (their ids follow it, as
+        // on SQLite): room for a deck of a million to be sorted in memory,
+        // for this transaction alone.
+        sqlx::query("SET LOCAL work_mem = '256MB'")
+            .execute(&mut **tx)
+            .await?;
         sqlx::query(&format!("ANALYZE {stage}"))
             .execute(&mut **tx)
             .await?;
