@@ -193,6 +193,26 @@ impl Db {
         &self.pool
     }
 
+    /// On PostgreSQL, the backend's own pool (`COPY` and typed rows).
+    pub(crate) fn postgres(&self) -> Option<&sqlx::PgPool> {
+        match &self.typed {
+            Typed::Postgres(pool) => Some(pool),
+            _ => None,
+        }
+    }
+
+    /// On PostgreSQL, a connection of its own for one bulk read or write
+    /// (a deck's import or export), which may last as long as its client
+    /// takes to send or read the file: outside every pool, so that it holds
+    /// up neither requests nor rate-table builds.
+    pub(crate) async fn postgres_connection(&self) -> Result<Option<sqlx::PgConnection>> {
+        use sqlx::ConnectOptions;
+        match self.postgres() {
+            Some(pool) => Ok(Some(pool.connect_options().connect().await?)),
+            None => Ok(None),
+        }
+    }
+
     /// Whether [`Db::rate_rows`] may read two statements at once.
     pub(crate) fn parallel_reads(&self) -> bool {
         !matches!(self.typed, Typed::Shared)

@@ -8,8 +8,9 @@
 //! activation dates). A dry run reads the file and the tariff the same way,
 //! writes nothing and answers what the import would do.
 //!
-//! Here the import's run and its writes; [`lines`] reads the file's lines,
-//! [`report`] tells of the rates in the preview.
+//! Here the import's run and its writes on SQLite; [`lines`] reads the
+//! file's lines, [`report`] tells of the rates in the preview, and [`copy`]
+//! stages the rates on PostgreSQL through `COPY` and merges them from there.
 
 use std::collections::HashMap;
 
@@ -21,6 +22,7 @@ use serde::{Deserialize, Serialize};
 use sqlx::any::AnyRow;
 use sqlx::Row;
 
+mod copy;
 mod lines;
 mod report;
 
@@ -158,6 +160,15 @@ impl Db {
                 ..DeckReport::default()
             },
         };
+        // On PostgreSQL the file's rates are staged through `COPY`.
+        let mut conn = self.postgres_connection().await?;
+        let (stage, mut staging) = match conn.as_mut() {
+            Some(conn) => {
+                let (stage, staging) = copy::Staging::begin(conn, self.pool().clone()).await?;
+                (Some(stage), Some(staging))
+            }
+            None => (None, None),
+        };
         let mut reader = CsvReader::new();
         loop {
             let (records, end) = match body.next().await {
@@ -172,7 +183,7 @@ impl Db {
                     for record in records {
                         import.take(record);
                         if import.batch.len() >= IMPORT_BATCH {
-                            import.flush(&mut tx).await?;
+                            import.flush(&mut tx, staging.as_mut()).await?;
                         }
                     }
                 }
@@ -185,7 +196,7 @@ impl Db {
                 break;
             }
         }
-        import.flush(&mut tx).await?;
+        import.flush(&mut tx, staging.as_mut()).await?;
         if import.columns.is_none() {
             import.fail(
                 1,
@@ -194,18 +205,35 @@ impl Db {
             );
         }
         if !import.errors.is_empty() {
+            if let Some(staging) = staging {
+                staging.abort().await?;
+            }
             tx.rollback().await?;
+            if let Some(stage) = stage {
+                stage.remove().await?;
+            }
             return Err(Error::BadLines {
                 lines: import.errors,
                 more: import.more_errors,
             });
         }
-        if options.mode == ImportMode::Replace && rates_before > 0 {
-            import.remove_unnamed(&mut tx).await?;
+        match (staging, &stage) {
+            (Some(staging), Some(stage)) => {
+                let staged = staging.finish().await?;
+                import.merge(&mut tx, stage, staged, rates_before).await?;
+            }
+            _ => {
+                if options.mode == ImportMode::Replace && rates_before > 0 {
+                    import.remove_unnamed(&mut tx).await?;
+                }
+            }
         }
         let report = import.report;
         if options.dry_run {
             tx.rollback().await?;
+            if let Some(stage) = stage {
+                stage.remove().await?;
+            }
             return Ok(report);
         }
         // Its entry always names the tariff and the mode: never an empty one.
@@ -250,6 +278,9 @@ impl Db {
         // Answered once this server's table of the new deck is built.
         self.commit_rating_change(tx, change, Changed::Tariff(tariff))
             .await?;
+        if let Some(stage) = stage {
+            stage.remove().await?;
+        }
         crate::metrics::import(
             match options.mode {
                 ImportMode::Merge => "merge",
@@ -295,14 +326,18 @@ struct Import {
 impl Import {
     /// Sorts the pending rates into new, changed and unchanged and writes
     /// the new and changed ones (unless the import already failed or is a
-    /// dry run).
-    async fn flush(&mut self, tx: &mut Tx) -> Result<()> {
+    /// dry run); on PostgreSQL stages them, to be sorted and written
+    /// together ([`Import::merge`]).
+    async fn flush(&mut self, tx: &mut Tx, staging: Option<&mut copy::Staging<'_>>) -> Result<()> {
         if self.batch.is_empty() {
             return Ok(());
         }
         let rows = std::mem::take(&mut self.batch);
         if !self.errors.is_empty() {
             return Ok(());
+        }
+        if let Some(staging) = staging {
+            return staging.send(&rows).await;
         }
         let mut existing = if self.compare {
             self.look_up(tx, &rows).await?

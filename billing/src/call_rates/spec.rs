@@ -105,7 +105,35 @@ pub static TARIFF_RATE_SPEC: ResourceSpec = ResourceSpec {
     decode_id: ApiId::decode,
 };
 
-pub(super) fn fields_from_row(row: &AnyRow) -> Result<CallRateFields> {
+/// SQL that holds when the row `alias`, with the columns [`COLUMNS`] names
+/// (`prefix`, `rate_type`, … `description`), has the fields of the rate `r`
+/// of tariff `t` as the API shows them (its fallbacks included): what an
+/// import calls an unchanged rate.
+pub(super) fn same_fields(alias: &str) -> String {
+    V22_FIELDS[1..]
+        .iter()
+        .map(|f| {
+            let column = if f.name == "type" {
+                "rate_type"
+            } else {
+                f.name
+            };
+            format!("{alias}.{column} IS NOT DISTINCT FROM {}", f.column)
+        })
+        .collect::<Vec<_>>()
+        .join(" AND ")
+}
+
+/// A rate's fields from a row with the columns [`COLUMNS`] names, from
+/// either driver (`Any`'s, or PostgreSQL's own for bulk reads).
+pub(super) fn fields_from_row<R: Row>(row: &R) -> Result<CallRateFields>
+where
+    for<'a> &'a str: sqlx::ColumnIndex<R>,
+    for<'r> String: sqlx::Decode<'r, R::Database>,
+    String: sqlx::Type<R::Database>,
+    for<'r> i64: sqlx::Decode<'r, R::Database>,
+    i64: sqlx::Type<R::Database>,
+{
     Ok(CallRateFields {
         prefix: row.try_get("prefix")?,
         rate_type: row
