@@ -76,6 +76,10 @@ enum Typed {
 /// tariff at a time, and rarely).
 const TYPED_CONNECTIONS: u32 = 2;
 
+/// Authorisation groups granted side by side on PostgreSQL, each for its
+/// own share of the tenants (see `charging::Queue`).
+const AUTHORIZATION_LANES: usize = 4;
+
 /// A pool on one database, with its migrations applied.
 #[derive(Debug, Clone)]
 pub struct Db {
@@ -144,7 +148,10 @@ impl Db {
             backend,
             rates: Default::default(),
             write_gate: Default::default(),
-            authorizations: Default::default(),
+            authorizations: std::sync::Arc::new(crate::charging::Queue::new(match backend {
+                Backend::Sqlite => 1,
+                Backend::Postgres => AUTHORIZATION_LANES,
+            })),
             tokens: Default::default(),
             counts: Default::default(),
             login_clock: Default::default(),

@@ -210,6 +210,22 @@ const ROLLUP: sql::Insert = sql::Insert {
     ],
 };
 
+/// A rollup row keyed by column, as PostgreSQL reads many of them.
+#[derive(Serialize)]
+struct RollupRow<'a> {
+    tenant_id: i64,
+    hour: i64,
+    user_id: i64,
+    billed_user_id: i64,
+    direction: &'a str,
+    rate_id: i64,
+    rate_prefix: &'a str,
+    calls: i64,
+    answered: i64,
+    seconds: i64,
+    cost: i64,
+}
+
 const UPSERT: &str =
     " ON CONFLICT (tenant_id, hour, user_id, billed_user_id, direction, rate_id, rate_prefix) \
     DO UPDATE SET calls = spend_rollups.calls + excluded.calls, \
@@ -263,6 +279,33 @@ impl Rollups {
             .into_iter()
             .filter(|(_, sums)| !sums.is_zero())
             .collect();
+        if backend == Backend::Postgres {
+            if rows.is_empty() {
+                return Ok(());
+            }
+            // One statement, the rows in one JSON parameter.
+            let json: Vec<RollupRow> = rows
+                .iter()
+                .map(|(key, sums)| RollupRow {
+                    tenant_id: self.tenant_id,
+                    hour: key.hour,
+                    user_id: key.user_id,
+                    billed_user_id: key.billed_user_id,
+                    direction: key.direction.as_str(),
+                    rate_id: key.rate_id,
+                    rate_prefix: key.rate_prefix.as_str(),
+                    calls: sums.calls,
+                    answered: sums.answered,
+                    seconds: sums.seconds,
+                    cost: sums.cost,
+                })
+                .collect();
+            sqlx::query(&ROLLUP.json_sql(1, UPSERT))
+                .bind(sql::json_rows(&json)?)
+                .execute(&mut *conn)
+                .await?;
+            return Ok(());
+        }
         for chunk in ROLLUP.chunks(&rows) {
             let sql = ROLLUP.sql(backend, chunk.len(), UPSERT);
             let mut query = ROLLUP.binds(&sql, chunk.len());

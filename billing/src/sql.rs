@@ -52,6 +52,20 @@ impl Insert {
         sql
     }
 
+    /// On PostgreSQL, `INSERT INTO table (columns) SELECT columns FROM` the
+    /// rows of a JSON array bound at `$param`, then `tail`: one object per
+    /// row keyed by column ([`json_rows`]), each value read as its
+    /// column's type. One statement text for any number of rows, so it is
+    /// prepared once, and one parameter to send instead of one per value.
+    pub fn json_sql(&self, param: usize, tail: &str) -> String {
+        let columns = self.columns.join(", ");
+        format!(
+            "INSERT INTO {table} ({columns}) SELECT {columns} FROM \
+             json_populate_recordset(NULL::{table}, CAST(${param} AS JSON)){tail}",
+            table = self.table
+        )
+    }
+
     /// `items` split into this INSERT's statements ([`chunked`]).
     pub fn chunks<'a, T>(&self, items: &'a [T]) -> impl Iterator<Item = &'a [T]> {
         chunked(items, self.width())
@@ -199,6 +213,27 @@ pub(crate) fn list(backend: Backend, first: usize, count: usize) -> String {
     sql
 }
 
+/// `rows` as one JSON array, the parameter of a statement reading it with
+/// `json_to_recordset` or [`Insert::json_sql`] on PostgreSQL.
+pub(crate) fn json_rows<T: serde::Serialize>(rows: &[T]) -> Result<String> {
+    serde_json::to_string(rows).map_err(Error::internal)
+}
+
+/// `ids` as the text of a PostgreSQL array (`{1,2,3}`), bound as one
+/// parameter and read with `CAST($n AS BIGINT[])`.
+pub(crate) fn bigint_array(ids: &[i64]) -> String {
+    let mut text = String::with_capacity(ids.len() * 8 + 2);
+    text.push('{');
+    for (i, id) in ids.iter().enumerate() {
+        if i > 0 {
+            text.push(',');
+        }
+        text.push_str(&id.to_string());
+    }
+    text.push('}');
+    text
+}
+
 /// What makes a SELECT lock the rows it reads until the transaction ends:
 /// `FOR UPDATE` on PostgreSQL; nothing on SQLite, where a writing
 /// transaction (`BEGIN IMMEDIATE`) already keeps every other writer out.
@@ -251,6 +286,20 @@ mod tests {
         let mut p = Params::new(Backend::Sqlite);
         assert_eq!(format!("{} {}", p.next(), p.list(2)), "? ?, ?");
         assert_eq!(p.count(), 3);
+    }
+
+    #[test]
+    fn postgres_reads_many_rows_from_one_parameter() {
+        let insert = Insert {
+            table: "t",
+            columns: &["a", "b"],
+        };
+        assert_eq!(
+            insert.json_sql(2, " ON CONFLICT DO NOTHING"),
+            "INSERT INTO t (a, b) SELECT a, b FROM json_populate_recordset(NULL::t, CAST($2 AS JSON)) ON CONFLICT DO NOTHING"
+        );
+        assert_eq!(bigint_array(&[]), "{}");
+        assert_eq!(bigint_array(&[1, -2, 30]), "{1,-2,30}");
     }
 
     #[test]

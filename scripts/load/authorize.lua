@@ -1,6 +1,7 @@
 -- wrk script for POST /api/charging/authorize: every request authorises a
--- new call (a call id unique per thread and run), with the bearer token
--- from RATEDECK_TOKEN. Prints req/s, p50 and p99 at the end.
+-- new call (a call id unique per thread and run), with a bearer token of
+-- RATEDECK_TOKENS (space-separated; the requests take them in turn).
+-- Prints req/s, p50 and p99 at the end.
 
 local threads = {}
 
@@ -11,12 +12,14 @@ end
 
 function init(args)
   counter = 0
-  token = os.getenv("RATEDECK_TOKEN")
   prefix = string.format("load-%d-%d-", os.time(), thread_id)
-  headers = {
-    ["Content-Type"] = "application/json",
-    ["Authorization"] = "Bearer " .. token,
-  }
+  headers = {}
+  for token in string.gmatch(os.getenv("RATEDECK_TOKENS") or "", "%S+") do
+    table.insert(headers, {
+      ["Content-Type"] = "application/json",
+      ["Authorization"] = "Bearer " .. token,
+    })
+  end
 end
 
 function request()
@@ -24,7 +27,9 @@ function request()
   local body = string.format(
     '{"call_id":"%s%d","caller":"101","callee":"44207%07d"}',
     prefix, counter, counter % 10000000)
-  return wrk.format("POST", "/api/charging/authorize", headers, body)
+  -- Each thread starts at its own token, so that the threads spread too.
+  local h = headers[((counter + thread_id) % #headers) + 1]
+  return wrk.format("POST", "/api/charging/authorize", h, body)
 end
 
 function done(summary, latency, requests)

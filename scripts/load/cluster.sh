@@ -42,7 +42,7 @@ wait_ready "$base"
 online_tenant "$funds"
 
 echo "wrk: $threads threads, $connections connections, $duration through nginx to ${#ports[@]} servers"
-RATEDECK_TOKEN="$token" wrk -t"$threads" -c"$connections" -d"$duration" --latency \
+RATEDECK_TOKENS="$token" wrk -t"$threads" -c"$connections" -d"$duration" --latency \
   -s scripts/load/authorize.lua "$base/api/charging/authorize" | tail -n 20
 
 # Each server's share, from its own metrics (loopback, not through nginx).

@@ -78,17 +78,24 @@ call() {
 }
 field() { sed -n "s/.*\"$1\":\"\([^\"]*\)\".*/\1/p"; }
 
-# online_tenant BALANCE: through $base, a tenant charging online on its own
-# account with one rate on prefix 44 and BALANCE of funds. Sets $root_token,
-# $tenant and $token (an API token of the tenant's PBX user).
-online_tenant() {
+# root_login: the system administrator's access token in $root_token.
+root_login() {
   root_token="$(curl -sS --fail-with-body "$base/api/login" -H 'Content-Type: application/json' \
     -d "{\"username\":\"admin\",\"password\":\"$password\"}" | field access_token)"
-  tenant="$(call POST /api/tenants "$root_token" '{"name":"Load","sip_domain":"load.example.com"}' | field id)"
+}
+
+# online_tenant BALANCE [NAME]: through $base, a tenant charging online on its
+# own account (SIP domain NAME.example.com, default `load`) with one rate on
+# prefix 44 and BALANCE of funds. Sets $root_token (once), $tenant and $token
+# (an API token of the tenant's PBX user).
+online_tenant() {
+  local name="${2:-load}"
+  [ -n "${root_token:-}" ] || root_login
+  tenant="$(call POST /api/tenants "$root_token" "{\"name\":\"$name\",\"sip_domain\":\"$name.example.com\"}" | field id)"
   call POST /api/users "$root_token" \
     "{\"username\":\"pbx\",\"password\":\"$password\",\"role\":\"Admin\",\"tenant_id\":\"$tenant\"}" >/dev/null
   token="$(call POST /api/tokens "$(curl -sS --fail-with-body "$base/api/login" -H 'Content-Type: application/json' \
-    -d "{\"username\":\"pbx\",\"password\":\"$password\",\"domain\":\"load.example.com\"}" | field access_token)" \
+    -d "{\"username\":\"pbx\",\"password\":\"$password\",\"domain\":\"$name.example.com\"}" | field access_token)" \
     '{"name":"load"}' | field token)"
   call POST /api/tenant/billing "$token" '{"enabled":true,"type":"ONLINE"}' >/dev/null
   call POST /api/call_rates "$token" '{"prefix":"44","type":"INTERNATIONAL","interval_1":60,"interval_n":6,"free_seconds":0,"grace_period":0,"postcall_surcharge":0,

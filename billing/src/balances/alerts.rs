@@ -126,6 +126,46 @@ pub(crate) async fn watch(
     let Some(row) = query.fetch_optional(&mut **tx).await? else {
         return Ok(());
     };
+    alert_if_below(tx, backend, tenant_id, user_id, &row).await
+}
+
+/// [`watch`] of the own accounts of the tenants `tenant_ids` at once: on
+/// PostgreSQL one UPDATE for them all.
+pub(crate) async fn watch_tenants(tx: &mut Tx, backend: Backend, tenant_ids: &[i64]) -> Result<()> {
+    if backend == Backend::Sqlite {
+        for &tenant_id in tenant_ids {
+            watch(tx, backend, tenant_id, None).await?;
+        }
+        return Ok(());
+    }
+    if tenant_ids.is_empty() {
+        return Ok(());
+    }
+    let below = "(balance + credit_limit < low_balance_threshold)";
+    let sql = format!(
+        "UPDATE tenants SET low_balance_alerted = {below} WHERE id = ANY(CAST($1 AS BIGINT[])) \
+         AND low_balance_threshold IS NOT NULL AND low_balance_alerted <> {below} \
+         RETURNING id, balance, credit_limit, low_balance_threshold"
+    );
+    let rows = sqlx::query(&sql)
+        .bind(crate::sql::bigint_array(tenant_ids))
+        .fetch_all(&mut **tx)
+        .await?;
+    for row in &rows {
+        alert_if_below(tx, backend, row.try_get("id")?, None, row).await?;
+    }
+    Ok(())
+}
+
+/// After [`watch`]'s UPDATE changed an account's alert state (`row`): the
+/// alert raised when it went below its threshold.
+async fn alert_if_below(
+    tx: &mut Tx,
+    backend: Backend,
+    tenant_id: i64,
+    user_id: Option<i64>,
+    row: &AnyRow,
+) -> Result<()> {
     let balance: i64 = row.try_get("balance")?;
     let credit_limit: i64 = row.try_get("credit_limit")?;
     let threshold: i64 = row.try_get("low_balance_threshold")?;

@@ -248,6 +248,31 @@ pub(crate) async fn record_calls(
     let now = now_ms();
     let kind = kind.to_string();
     let mut running = balance_after + calls.iter().map(|(_, amount)| amount).sum::<i64>();
+    if backend == Backend::Postgres {
+        // One statement, the rows in one JSON parameter.
+        let rows: Vec<LedgerRow> = calls
+            .iter()
+            .map(|(call_id, amount)| {
+                running -= amount;
+                LedgerRow {
+                    tenant_id,
+                    user_id,
+                    kind: &kind,
+                    amount: -amount,
+                    balance_after: running,
+                    call_id,
+                    description,
+                    created_by: None,
+                    created_at: now,
+                }
+            })
+            .collect();
+        sqlx::query(&LEDGER.json_sql(1, ""))
+            .bind(crate::sql::json_rows(&rows)?)
+            .execute(&mut **tx)
+            .await?;
+        return Ok(());
+    }
     for chunk in LEDGER.chunks(calls) {
         let sql = LEDGER.sql(backend, chunk.len(), "");
         let mut query = LEDGER.binds(&sql, chunk.len());
@@ -267,6 +292,20 @@ pub(crate) async fn record_calls(
         query.query()?.execute(&mut **tx).await?;
     }
     Ok(())
+}
+
+/// A ledger row keyed by column, as PostgreSQL reads many of them.
+#[derive(serde::Serialize)]
+struct LedgerRow<'a> {
+    tenant_id: i64,
+    user_id: Option<i64>,
+    kind: &'a str,
+    amount: i64,
+    balance_after: i64,
+    call_id: &'a str,
+    description: &'a str,
+    created_by: Option<i64>,
+    created_at: i64,
 }
 
 /// A ledger row.

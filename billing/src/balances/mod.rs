@@ -17,7 +17,7 @@ mod ledger;
 mod recharge;
 
 pub use accounts::{AccountSummary, Balance, ACCOUNT_SPEC};
-pub(crate) use alerts::watch;
+pub(crate) use alerts::{watch, watch_tenants};
 pub use alerts::{BalanceAlert, LowAccount, LowBalance, ALERT_SPEC};
 pub use history::{BalanceHistory, BalancePoint};
 #[cfg(any(test, feature = "testing"))]

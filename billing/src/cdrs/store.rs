@@ -79,6 +79,92 @@ const NEW_CDR: sql::Insert = sql::Insert {
     ],
 };
 
+/// What skips the call ids already stored, answering those stored.
+const CONFLICT_RETURNING: &str = " ON CONFLICT (tenant_id, call_id) DO NOTHING RETURNING call_id";
+
+/// A new CDR's row keyed by column, as PostgreSQL reads a batch of them.
+#[derive(serde::Serialize)]
+struct CdrRow<'a> {
+    tenant_id: i64,
+    call_id: &'a str,
+    caller: &'a str,
+    caller_domain: &'a str,
+    caller_display_name: &'a str,
+    callee: &'a str,
+    callee_domain: &'a str,
+    callee_display_name: &'a str,
+    started_at: i64,
+    rang_at: Option<i64>,
+    answered_at: Option<i64>,
+    ended_at: Option<i64>,
+    direction: String,
+    end_reason: Option<String>,
+    reroute_reason: Option<String>,
+    status_code: Option<i64>,
+    destination: &'a str,
+    outbound_caller_id: &'a str,
+    did_cid: &'a str,
+    trunk: &'a str,
+    duration: i64,
+    user_data: &'a str,
+    user_id: Option<i64>,
+    rating_status: &'a str,
+    unrated_reason: Option<&'a str>,
+    cost: Option<i64>,
+    currency: Option<&'a str>,
+    rate_id: Option<i64>,
+    rate_prefix: Option<&'a str>,
+    billed_account: Option<&'a str>,
+    billed_user_id: Option<i64>,
+    created_at: i64,
+}
+
+impl<'a> CdrRow<'a> {
+    fn new(
+        tenant_id: i64,
+        cdr: &'a NewCdr,
+        outcome: &'a Outcome,
+        currency: &'a str,
+        now: i64,
+    ) -> CdrRow<'a> {
+        let call = &cdr.call;
+        CdrRow {
+            tenant_id,
+            call_id: &call.call_id,
+            caller: &call.caller,
+            caller_domain: &call.caller_domain,
+            caller_display_name: &call.caller_display_name,
+            callee: &call.callee,
+            callee_domain: &call.callee_domain,
+            callee_display_name: &call.callee_display_name,
+            started_at: call.started_at,
+            rang_at: call.rang_at,
+            answered_at: call.answered_at,
+            ended_at: call.ended_at,
+            direction: call.direction.to_string(),
+            end_reason: call.end_reason.map(|r| r.to_string()),
+            reroute_reason: call.reroute_reason.map(|r| r.to_string()),
+            status_code: call.status_code,
+            destination: &call.destination,
+            outbound_caller_id: &call.outbound_caller_id,
+            did_cid: &call.did_cid,
+            trunk: &call.trunk,
+            duration: call.duration,
+            user_data: &call.user_data,
+            user_id: outcome.user_id,
+            rating_status: outcome.status.wire(),
+            unrated_reason: outcome.reason.as_deref(),
+            cost: outcome.cost,
+            currency: outcome.cost.map(|_| currency),
+            rate_id: outcome.rate.as_ref().map(|r| r.0),
+            rate_prefix: outcome.rate.as_ref().map(|r| r.1.as_str()),
+            billed_account: outcome.billed_account.as_deref(),
+            billed_user_id: outcome.billed_user_id,
+            created_at: now,
+        }
+    }
+}
+
 /// An INSERT of `rows` CDRs that skips call ids already stored, answering
 /// the call ids it stored when `returning`.
 fn insert_sql(backend: Backend, rows: usize, returning: bool) -> String {
@@ -86,7 +172,7 @@ fn insert_sql(backend: Backend, rows: usize, returning: bool) -> String {
         backend,
         rows,
         if returning {
-            " ON CONFLICT (tenant_id, call_id) DO NOTHING RETURNING call_id"
+            CONFLICT_RETURNING
         } else {
             " ON CONFLICT (tenant_id, call_id) DO NOTHING"
         },
@@ -106,6 +192,23 @@ pub(super) async fn insert_cdrs(
 ) -> Result<(u64, HashSet<String>)> {
     let mut count = 0;
     let mut stored = HashSet::new();
+    if backend == Backend::Postgres {
+        // One statement, the rows in one JSON parameter.
+        let json: Vec<CdrRow> = rows
+            .iter()
+            .map(|(cdr, outcome)| CdrRow::new(tenant_id, cdr, outcome, currency, now))
+            .collect();
+        let sql = NEW_CDR.json_sql(1, CONFLICT_RETURNING);
+        for row in sqlx::query(&sql)
+            .bind(sql::json_rows(&json)?)
+            .fetch_all(&mut *conn)
+            .await?
+        {
+            stored.insert(row.try_get("call_id")?);
+            count += 1;
+        }
+        return Ok((count, stored));
+    }
     for chunk in NEW_CDR.chunks(rows) {
         let sql = insert_sql(backend, chunk.len(), returning);
         let mut query = NEW_CDR.binds(&sql, chunk.len());

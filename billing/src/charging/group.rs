@@ -23,6 +23,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::{Arc, Mutex};
 
 use model::billing_settings::{BillingAccount, BillingType};
+use model::tenant::TenantStatus;
 use sqlx::Row;
 use tokio::sync::oneshot;
 
@@ -55,11 +56,35 @@ struct Waiting {
     answer: oneshot::Sender<Result<Grant>>,
 }
 
-/// The authorisations waiting, and the turn of the group being granted.
-#[derive(Default)]
+/// The authorisations waiting, in lanes by tenant: each lane grants one
+/// group at a time, and the lanes' groups run side by side. Tenants of two
+/// lanes never share an account, so their groups never wait for each
+/// other's row locks; SQLite, with one writer at a time, has one lane.
 pub(crate) struct Queue {
+    lanes: Vec<Lane>,
+}
+
+/// One lane: the authorisations waiting, and the turn of its group being
+/// granted.
+#[derive(Default)]
+struct Lane {
     waiting: Mutex<Vec<Waiting>>,
     turn: Arc<tokio::sync::Mutex<()>>,
+}
+
+impl Queue {
+    /// A queue of `lanes` lanes (at least one).
+    pub(crate) fn new(lanes: usize) -> Queue {
+        Queue {
+            lanes: (0..lanes.max(1)).map(|_| Lane::default()).collect(),
+        }
+    }
+
+    fn lane(&self, tenant_id: i64) -> &Lane {
+        let count = i64::try_from(self.lanes.len()).unwrap_or(1);
+        let index = usize::try_from(tenant_id.rem_euclid(count)).unwrap_or(0);
+        &self.lanes[index.min(self.lanes.len() - 1)]
+    }
 }
 
 impl std::fmt::Debug for Queue {
@@ -71,7 +96,7 @@ impl std::fmt::Debug for Queue {
 impl Db {
     /// Grants `call` in the next group and answers its grant.
     pub(super) async fn authorize_in_group(&self, call: Call) -> Result<Grant> {
-        let queue = self.authorizations();
+        let queue = self.authorizations().lane(call.tenant_id);
         let (answer, mut granted) = oneshot::channel();
         queue
             .waiting
@@ -194,6 +219,7 @@ enum Granted {
 struct TenantState {
     /// The tenant's own account's balance plus credit limit.
     available: i64,
+    suspended: bool,
     billing_online: bool,
     account: BillingAccount,
     rates: ChargingRates,
@@ -223,28 +249,65 @@ struct Funds {
 }
 
 /// A hold the group grants.
-struct NewHold<'a> {
-    call: &'a Call,
-    account: Account,
-    rate_id: i64,
-    prefix: String,
-    currency: String,
-    duration: u64,
-    amount: i64,
-    expires_at: i64,
+pub(super) struct NewHold<'a> {
+    pub call: &'a Call,
+    pub account: Account,
+    pub rate_id: i64,
+    pub prefix: String,
+    pub currency: String,
+    pub duration: u64,
+    pub amount: i64,
+    pub expires_at: i64,
 }
 
 async fn grant_in(db: &Db, tx: &mut Tx, calls: &[Call], rebuild: bool) -> Result<Granted> {
     let now = now_ms();
+    let backend = db.backend();
+    let ids: Vec<i64> = calls
+        .iter()
+        .map(|c| c.tenant_id)
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    let mut rows = lock_tenants(tx, backend, &ids).await?;
+    // The sessions already stored for the group's calls: on PostgreSQL one
+    // statement for every tenant, on SQLite (no round trip to save) one per
+    // tenant.
+    let mut stored: HashMap<i64, HashMap<String, Session>> = HashMap::new();
+    match backend {
+        Backend::Postgres => {
+            for session in super::batch::sessions(tx, calls).await? {
+                stored
+                    .entry(session.tenant_id)
+                    .or_default()
+                    .insert(session.call_id.clone(), session);
+            }
+        }
+        Backend::Sqlite => {
+            for &tenant_id in rows.keys() {
+                let call_ids: Vec<&str> = calls
+                    .iter()
+                    .filter(|c| c.tenant_id == tenant_id)
+                    .map(|c| c.call_id.as_str())
+                    .collect();
+                let sessions = sessions_among(tx, backend, tenant_id, &call_ids).await?;
+                stored.insert(tenant_id, sessions);
+            }
+        }
+    }
     let mut tenants: BTreeMap<i64, Option<TenantState>> = BTreeMap::new();
-    for tenant_id in calls.iter().map(|c| c.tenant_id).collect::<BTreeSet<_>>() {
-        let mine: Vec<&Call> = calls.iter().filter(|c| c.tenant_id == tenant_id).collect();
-        let state = match tenant_state(db, tx, tenant_id, &mine, rebuild).await? {
-            Read::Found(state) => Some(state),
-            Read::Missing => None,
-            Read::RatesChanged => return Ok(Granted::RatesChanged(tenant_id)),
+    for tenant_id in ids {
+        let Some(row) = rows.remove(&tenant_id) else {
+            tenants.insert(tenant_id, None);
+            continue;
         };
-        tenants.insert(tenant_id, state);
+        let mine: Vec<&Call> = calls.iter().filter(|c| c.tenant_id == tenant_id).collect();
+        let sessions = stored.remove(&tenant_id).unwrap_or_default();
+        let state = match tenant_state(db, tx, tenant_id, row, &mine, sessions, rebuild).await? {
+            Some(state) => state,
+            None => return Ok(Granted::RatesChanged(tenant_id)),
+        };
+        tenants.insert(tenant_id, Some(state));
     }
     let mut funds: HashMap<Account, Funds> = HashMap::new();
     let mut holds: Vec<NewHold> = Vec::new();
@@ -267,6 +330,10 @@ async fn grant_in(db: &Db, tx: &mut Tx, calls: &[Call], rebuild: bool) -> Result
             answers.push(Answer::Done(Err(Error::NotFound("tenant"))));
             continue;
         };
+        if tenant.suspended {
+            answers.push(Answer::Done(Err(crate::standing::suspended())));
+            continue;
+        }
         if let Some(session) = tenant.sessions.get(&call.call_id) {
             answers.push(Answer::Done(if session.state == SessionState::Live {
                 Ok(session.grant())
@@ -275,7 +342,7 @@ async fn grant_in(db: &Db, tx: &mut Tx, calls: &[Call], rebuild: bool) -> Result
             }));
             continue;
         }
-        let answer = hold_for(tx, db.backend(), call, tenant, &mut funds, now).await?;
+        let answer = hold_for(tx, backend, call, tenant, &mut funds, now).await?;
         answers.push(match answer {
             Ok(hold) => {
                 holds.push(hold);
@@ -288,8 +355,22 @@ async fn grant_in(db: &Db, tx: &mut Tx, calls: &[Call], rebuild: bool) -> Result
     // Every account whose funds the group read: held from, or its expired
     // holds released.
     let accounts: BTreeSet<Account> = funds.keys().copied().collect();
-    for account in accounts {
-        balances::watch(tx, db.backend(), account.tenant_id, account.user_id).await?;
+    if backend == Backend::Postgres {
+        // The tenants' own accounts in one statement.
+        let mut own: Vec<i64> = Vec::new();
+        for account in accounts {
+            match account.user_id {
+                None => own.push(account.tenant_id),
+                Some(user_id) => {
+                    balances::watch(tx, backend, account.tenant_id, Some(user_id)).await?;
+                }
+            }
+        }
+        balances::watch_tenants(tx, backend, &own).await?;
+    } else {
+        for account in accounts {
+            balances::watch(tx, backend, account.tenant_id, account.user_id).await?;
+        }
     }
     let mut out: Vec<Result<Grant>> = Vec::with_capacity(answers.len());
     for answer in answers {
@@ -303,48 +384,92 @@ async fn grant_in(db: &Db, tx: &mut Tx, calls: &[Call], rebuild: bool) -> Result
     Ok(Granted::Answers(out))
 }
 
-/// A tenant as a group's transaction read it.
-enum Read {
-    Found(TenantState),
-    Missing,
-    /// Its rates changed since its table was built (and `rebuild` was not
-    /// asked).
-    RatesChanged,
+/// A tenant's row as the group locked it.
+struct TenantRow {
+    enabled: bool,
+    suspended: bool,
+    account: BillingAccount,
+    billing_type: BillingType,
+    rates_version: i64,
+    /// Balance plus credit limit.
+    funds: i64,
 }
 
-/// Locks and reads one tenant of the group, with its rate table as cached
+/// Reads and locks the rows of the group's tenants (`ids`, ascending), in
+/// one statement on PostgreSQL (`FOR UPDATE`, in id order: two groups
+/// locking some of the same tenants take them in one order); by id.
+async fn lock_tenants(
+    tx: &mut Tx,
+    backend: Backend,
+    ids: &[i64],
+) -> Result<HashMap<i64, TenantRow>> {
+    const COLUMNS: &str = "id, CASE WHEN billing_enabled THEN 1 ELSE 0 END AS enabled, status, \
+        billing_account, billing_type, rates_version, balance + credit_limit AS funds";
+    let mut rows = Vec::new();
+    match backend {
+        Backend::Postgres => {
+            let sql = format!(
+                "SELECT {COLUMNS} FROM tenants WHERE id = ANY(CAST($1 AS BIGINT[])) \
+                 ORDER BY id FOR UPDATE"
+            );
+            rows = sqlx::query(&sql)
+                .bind(sql::bigint_array(ids))
+                .fetch_all(&mut **tx)
+                .await?;
+        }
+        Backend::Sqlite => {
+            for chunk in ids.chunks(IN_LIST) {
+                let mut p = sql::Params::new(backend);
+                let sql = format!(
+                    "SELECT {COLUMNS} FROM tenants WHERE id IN ({})",
+                    p.list(chunk.len())
+                );
+                let mut query = sql::Binds::new(&sql, p.count());
+                for id in chunk {
+                    query = query.bind(*id);
+                }
+                rows.extend(query.query()?.fetch_all(&mut **tx).await?);
+            }
+        }
+    }
+    let suspended = TenantStatus::Suspended.to_string();
+    let mut found = HashMap::with_capacity(rows.len());
+    for row in rows {
+        found.insert(
+            row.try_get::<i64, _>("id")?,
+            TenantRow {
+                enabled: row.try_get::<i64, _>("enabled")? != 0,
+                suspended: row.try_get::<String, _>("status")? == suspended,
+                account: row
+                    .try_get::<String, _>("billing_account")?
+                    .parse()
+                    .map_err(Error::internal)?,
+                billing_type: row
+                    .try_get::<String, _>("billing_type")?
+                    .parse()
+                    .map_err(Error::internal)?,
+                rates_version: row.try_get("rates_version")?,
+                funds: row.try_get("funds")?,
+            },
+        );
+    }
+    Ok(found)
+}
+
+/// One tenant of the group as locked (`row`), with its rate table as cached
 /// (when `rebuild`, the one in service even if its rates changed since; it
-/// is built only when the tenant has none).
+/// is built only when the tenant has none). `None`: its rates changed since
+/// its table was built (and `rebuild` was not asked).
 async fn tenant_state(
     db: &Db,
     tx: &mut Tx,
     tenant_id: i64,
+    row: TenantRow,
     calls: &[&Call],
+    sessions: HashMap<String, Session>,
     rebuild: bool,
-) -> Result<Read> {
-    let sql = format!(
-        "SELECT CASE WHEN billing_enabled THEN 1 ELSE 0 END AS enabled, billing_account, \
-         billing_type, rates_version, currency, balance + credit_limit AS funds \
-         FROM tenants WHERE id = $1{}",
-        sql::for_update(db.backend())
-    );
-    let Some(row) = sqlx::query(&sql)
-        .bind(tenant_id)
-        .fetch_optional(&mut **tx)
-        .await?
-    else {
-        return Ok(Read::Missing);
-    };
-    let enabled = row.try_get::<i64, _>("enabled")? != 0;
-    let account: BillingAccount = row
-        .try_get::<String, _>("billing_account")?
-        .parse()
-        .map_err(Error::internal)?;
-    let billing_type: BillingType = row
-        .try_get::<String, _>("billing_type")?
-        .parse()
-        .map_err(Error::internal)?;
-    let version: i64 = row.try_get("rates_version")?;
+) -> Result<Option<TenantState>> {
+    let version = row.rates_version;
     let rating = match db.cached_rating(tenant_id, version)? {
         Some(rating) => rating,
         // The rating was refreshed outside the transaction: what it could
@@ -354,11 +479,11 @@ async fn tenant_state(
             Some(rating) => rating,
             None => db.tenant_rating_at(tenant_id, version).await?,
         },
-        None => return Ok(Read::RatesChanged),
+        None => return Ok(None),
     };
     let backend = db.backend();
     let mut users = HashMap::new();
-    if account == BillingAccount::User {
+    if row.account == BillingAccount::User && !row.suspended {
         let makers: Vec<&str> = calls
             .iter()
             .map(|c| c.maker.as_str())
@@ -384,12 +509,11 @@ async fn tenant_state(
             }
         }
     }
-    let call_ids: Vec<&str> = calls.iter().map(|c| c.call_id.as_str()).collect();
-    let sessions = sessions_among(tx, backend, tenant_id, &call_ids).await?;
-    Ok(Read::Found(TenantState {
-        available: row.try_get("funds")?,
-        billing_online: enabled && billing_type == BillingType::Online,
-        account,
+    Ok(Some(TenantState {
+        available: row.funds,
+        suspended: row.suspended,
+        billing_online: row.enabled && row.billing_type == BillingType::Online,
+        account: row.account,
         rates: ChargingRates::new(rating),
         users,
         sessions,
@@ -481,7 +605,8 @@ async fn hold_for<'a>(
 }
 
 /// Debits the group's holds (one balance update per account, one HOLD row
-/// per call) and stores its sessions.
+/// per call) and stores its sessions: on PostgreSQL the tenants' own
+/// accounts and every session in one statement ([`super::batch::write`]).
 async fn write_holds(db: &Db, tx: &mut Tx, holds: &[NewHold<'_>], now: i64) -> Result<()> {
     if holds.is_empty() {
         return Ok(());
@@ -495,24 +620,34 @@ async fn write_holds(db: &Db, tx: &mut Tx, holds: &[NewHold<'_>], now: i64) -> R
             .push((hold.call.call_id.as_str(), hold.amount));
     }
     for (account, calls) in &by_account {
+        if backend == Backend::Postgres && account.user_id.is_none() {
+            continue;
+        }
         let total: i64 = calls.iter().map(|(_, amount)| amount).sum();
         // The account's row is locked, so the holds fit; the debit checks
         // it all the same, and the whole group is undone if they do not.
         let Some(balance_after) = debit_within_funds(tx, *account, total).await? else {
-            return Err(Error::Conflict {
-                code: "BUSY",
-                message: "the account's funds changed while calls were authorised; try again"
-                    .into(),
-            });
+            return Err(busy());
         };
         let calls = balances::Calls {
             tenant_id: account.tenant_id,
             user_id: account.user_id,
             kind: TransactionKind::Hold,
-            description: "call authorised",
+            description: HOLD_DESCRIPTION,
             calls,
         };
         balances::record_calls(tx, backend, &calls, balance_after).await?;
+    }
+    if backend == Backend::Postgres {
+        let own: Vec<(i64, &[(&str, i64)])> = by_account
+            .iter()
+            .filter(|(account, _)| account.user_id.is_none())
+            .map(|(account, calls)| (account.tenant_id, calls.as_slice()))
+            .collect();
+        if !super::batch::write(tx, &own, holds, now).await? {
+            return Err(busy());
+        }
+        return Ok(());
     }
     for chunk in NEW_SESSION.chunks(holds) {
         let sql = NEW_SESSION.sql(backend, chunk.len(), "");
@@ -540,8 +675,19 @@ async fn write_holds(db: &Db, tx: &mut Tx, holds: &[NewHold<'_>], now: i64) -> R
     Ok(())
 }
 
+/// The ledger's description of a hold.
+pub(super) const HOLD_DESCRIPTION: &str = "call authorised";
+
+/// A debit that found the funds changed under a locked row.
+fn busy() -> Error {
+    Error::Conflict {
+        code: "BUSY",
+        message: "the account's funds changed while calls were authorised; try again".into(),
+    }
+}
+
 /// A new session's row.
-const NEW_SESSION: sql::Insert = sql::Insert {
+pub(super) const NEW_SESSION: sql::Insert = sql::Insert {
     table: "charging_sessions",
     columns: &[
         "tenant_id",
