@@ -31,11 +31,7 @@ pub const FILE_COST: u64 = 12_000;
 /// module, it merges the two groups whose merging lessens that the most,
 /// while some merging does. Answers the groups, each a list of indices.
 pub fn plan(modules: &[(u128, u64)]) -> Vec<Vec<usize>> {
-    let file_cost: u64 = std::env::var("SPLIT_FILE_COST")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(FILE_COST);
-    let cost = |pages: u128, size: u64| u64::from(pages.count_ones()) * (size + file_cost);
+    let cost = |pages: u128, size: u64| u64::from(pages.count_ones()) * (size + FILE_COST);
     let mut groups: Vec<(Vec<usize>, u128, u64)> = modules
         .iter()
         .enumerate()
