@@ -104,15 +104,28 @@ cp -r public/. "$site/"
 printf 'js: %s\nwasm: %s\ncss: %s\nsplit: %s\nmanifest: %s\n' \
     "$hash" "$hash" "$css_hash" "$hash" "$hash" >"$site/hash.txt"
 
-# The strongest levels for a release; quicker ones for a debug build's large wasm.
-levels=(-6 -q 5)
-if [ "$profile" = "wasm-release" ]; then levels=(-9 -q 11); fi
-for file in "$pkg"/*.js "$pkg"/*.wasm "$pkg"/*.css; do
-    gzip "${levels[0]}" --keep --force "$file"
-    if command -v brotli >/dev/null; then
-        brotli "${levels[1]}" "${levels[2]}" --keep --force "$file"
+# The strongest levels for a release (its gzip files by zopfli, when
+# installed: about 4% smaller than gzip -9); quicker ones for a debug build's
+# large wasm. Two files at a time.
+gzip_level=-6 brotli_level=5 use_zopfli=false
+if [ "$profile" = "wasm-release" ]; then
+    gzip_level=-9 brotli_level=11
+    if command -v zopfli >/dev/null; then use_zopfli=true; fi
+fi
+has_brotli=false
+if command -v brotli >/dev/null; then has_brotli=true; fi
+compress() {
+    if [ "$use_zopfli" = true ]; then
+        zopfli -c "$1" >"$1.gz"
+    else
+        gzip "$gzip_level" --keep --force "$1"
     fi
-done
+    if [ "$has_brotli" = true ]; then brotli -q "$brotli_level" --keep --force "$1"; fi
+}
+export -f compress
+export gzip_level brotli_level use_zopfli has_brotli
+find "$pkg" -maxdepth 1 -type f \( -name '*.js' -o -name '*.wasm' -o -name '*.css' \) -print0 |
+    xargs -0 -P 2 -I '{}' bash -c 'compress "$1"' _ '{}'
 if ! command -v brotli >/dev/null; then
     echo "brotli is not installed (scripts/setup-tools.sh installs it): gzip only" >&2
 fi
@@ -126,3 +139,5 @@ printf 'site built in %s (%s): main wasm %s bytes, %s gzipped; %s split modules,
     "$site" "$profile" "$(size "$main_wasm")" "$(size "$main_wasm.gz")" \
     "$(find "$pkg" -name 'split_*.wasm' -o -name 'chunk_*.wasm' | wc -l)" \
     "$(find "$pkg" \( -name 'split_*.wasm.gz' -o -name 'chunk_*.wasm.gz' \) -printf '%s\n' | awk '{s+=$1} END {print s+0}')"
+echo "what a browser fetches to show each page (its lazy function), gzipped:"
+"$split_wasm" sizes "$pkg" "$name"

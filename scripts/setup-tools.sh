@@ -2,7 +2,7 @@
 # Installs what building, running and testing Ratedeck needs, skipping what is
 # already present: the wasm32 target, wasm-bindgen-cli (same version as the
 # wasm-bindgen crate in Cargo.lock), the browser-test npm packages (Playwright
-# and binaryen's wasm-opt) and Debian's chromium.
+# and binaryen's wasm-opt), Debian's chromium, brotli and zopfli.
 #
 # Every tool comes from a package registry; nothing is downloaded from elsewhere.
 set -euo pipefail
@@ -60,6 +60,13 @@ if ! command -v brotli >/dev/null; then
     if [ "$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi
     $SUDO apt-get update -qq
     DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq brotli >/dev/null
+fi
+
+if ! command -v zopfli >/dev/null; then
+    log "installing Debian's zopfli (a release site's gzip files are made with it)"
+    if [ "$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq zopfli >/dev/null ||
+        { $SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq zopfli >/dev/null; }
 fi
 
 log "tools ready"

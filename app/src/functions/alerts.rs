@@ -4,8 +4,8 @@
 //! the account's credit limit: the operator the tenant's own, the tenant's
 //! administrators its users'.
 
+use crate::functions::codec::Json;
 use leptos::prelude::*;
-use leptos::server_fn::codec::Json;
 use model::FieldError;
 use serde::{Deserialize, Serialize};
 
@@ -60,7 +60,7 @@ pub fn check_threshold(text: &str) -> Vec<FieldError> {
 /// The caller's accounts whose funds are below their threshold now: its
 /// own, and for a tenant administrator the tenant's. Nothing for a visitor
 /// not logged in, or a system administrator.
-#[server(prefix = "/portal/fn", endpoint = "low_balance_banner", input = Json)]
+#[server(prefix = "/portal/fn", endpoint = "low_balance_banner", input = Json, output = Json)]
 pub async fn low_balance_banner() -> Result<Vec<LowAccountView>, ServerFnError> {
     use crate::server::{caller_if_any, db, to_server_error};
 
@@ -99,7 +99,7 @@ fn account_in(
 /// An account's threshold and latest alerts (the tenant's administrators,
 /// or a standard user its own); `None` until a system administrator has
 /// chosen a tenant.
-#[server(prefix = "/portal/fn", endpoint = "account_alerts", input = Json)]
+#[server(prefix = "/portal/fn", endpoint = "account_alerts", input = Json, output = Json)]
 pub async fn account_alerts(
     tenant: Option<String>,
     account: Option<String>,
@@ -158,7 +158,7 @@ pub async fn account_alerts(
 
 /// Sets an account's low-balance threshold (`account`: a user's id, none
 /// for the tenant's own); blank removes it. The same rights as credit limits.
-#[server(prefix = "/portal/fn", endpoint = "set_account_threshold", input = Json)]
+#[server(prefix = "/portal/fn", endpoint = "set_account_threshold", input = Json, output = Json)]
 pub async fn set_account_threshold(
     tenant: Option<String>,
     account: Option<String>,

@@ -3,8 +3,8 @@
 //! REST list's `filter`. The filters are checked by the same
 //! [`AuditArgs::check`] in the browser and on the server.
 
+use crate::functions::codec::Json;
 use leptos::prelude::*;
-use leptos::server_fn::codec::Json;
 use model::query::ListParams;
 use model::FieldError;
 use serde::{Deserialize, Serialize};
@@ -172,7 +172,7 @@ pub fn field_changes(changes: &serde_json::Value) -> Vec<FieldChange> {
 
 /// A page of the audit log (administrators: a tenant administrator its own
 /// tenant's entries, a system administrator every entry), newest first.
-#[server(prefix = "/portal/fn", endpoint = "list_audit", input = Json)]
+#[server(prefix = "/portal/fn", endpoint = "list_audit", input = Json, output = Json)]
 pub async fn list_audit(args: AuditArgs) -> Result<Option<AuditPage>, ServerFnError> {
     use crate::server::{caller, db};
     let caller = caller().await?;

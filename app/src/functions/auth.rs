@@ -1,8 +1,11 @@
 //! Logging in and out of the portal.
 
 use leptos::prelude::*;
+use leptos::server_fn::codec::PostUrl;
 use model::user::Role;
 use serde::{Deserialize, Serialize};
+
+use crate::functions::codec::Json;
 
 /// Who is logged in, as the pages show it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -14,7 +17,7 @@ pub struct SignedIn {
 }
 
 /// The logged-in user, or `None`.
-#[server(prefix = "/portal/fn", endpoint = "current_user")]
+#[server(prefix = "/portal/fn", endpoint = "current_user", input = PostUrl, output = Json)]
 pub async fn current_user() -> Result<Option<SignedIn>, ServerFnError> {
     let Ok(Some(caller)) = crate::server::caller_if_any().await else {
         return Ok(None);
@@ -35,7 +38,7 @@ pub async fn current_user() -> Result<Option<SignedIn>, ServerFnError> {
 }
 
 /// Checks the credentials and starts a portal session.
-#[server(prefix = "/portal/fn", endpoint = "login")]
+#[server(prefix = "/portal/fn", endpoint = "login", input = PostUrl, output = Json)]
 pub async fn login(
     username: String,
     password: String,
@@ -86,7 +89,7 @@ fn inactive_text(code: &str) -> String {
 }
 
 /// Ends the portal session.
-#[server(prefix = "/portal/fn", endpoint = "logout")]
+#[server(prefix = "/portal/fn", endpoint = "logout", input = PostUrl, output = Json)]
 pub async fn logout() -> Result<(), ServerFnError> {
     let session = crate::server::session().await?;
     session

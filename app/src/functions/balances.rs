@@ -3,8 +3,8 @@
 //! given its credit limit by the operator (a system administrator); its
 //! users' accounts by the tenant's administrators.
 
+use crate::functions::codec::Json;
 use leptos::prelude::*;
-use leptos::server_fn::codec::Json;
 use model::FieldError;
 use serde::{Deserialize, Serialize};
 
@@ -145,7 +145,7 @@ fn account_of(account: Option<&str>) -> Result<Option<i64>, ServerFnError> {
 /// The tenant's account and its users' (its administrators), or a
 /// standard user's own account; `None` until a system administrator has
 /// chosen a tenant.
-#[server(prefix = "/portal/fn", endpoint = "list_accounts", input = Json)]
+#[server(prefix = "/portal/fn", endpoint = "list_accounts", input = Json, output = Json)]
 pub async fn list_accounts(tenant: Option<String>) -> Result<Option<Accounts>, ServerFnError> {
     use crate::server::{db, reading_scope, to_server_error};
     use model::query::{ListParams, ListQuery};
@@ -198,7 +198,7 @@ pub async fn list_accounts(tenant: Option<String>) -> Result<Option<Accounts>, S
 
 /// A page of one account's ledger, filtered (the tenant's administrators;
 /// a standard user's own, whatever account it names).
-#[server(prefix = "/portal/fn", endpoint = "list_ledger", input = Json)]
+#[server(prefix = "/portal/fn", endpoint = "list_ledger", input = Json, output = Json)]
 pub async fn list_ledger(
     tenant: Option<String>,
     args: LedgerArgs,
@@ -273,7 +273,7 @@ pub async fn list_ledger(
 /// Adds `amount` to an account (`account`: a user's id, none for the
 /// tenant's own): the operator recharges tenants, a tenant's administrators
 /// its users.
-#[server(prefix = "/portal/fn", endpoint = "recharge_account", input = Json)]
+#[server(prefix = "/portal/fn", endpoint = "recharge_account", input = Json, output = Json)]
 pub async fn recharge_account(
     tenant: Option<String>,
     account: Option<String>,
@@ -300,7 +300,7 @@ pub async fn recharge_account(
 }
 
 /// Sets how far below zero an account may go (same rights as recharges).
-#[server(prefix = "/portal/fn", endpoint = "set_account_credit_limit", input = Json)]
+#[server(prefix = "/portal/fn", endpoint = "set_account_credit_limit", input = Json, output = Json)]
 pub async fn set_account_credit_limit(
     tenant: Option<String>,
     account: Option<String>,

@@ -1,7 +1,7 @@
 //! Billing plans of the tenant, for the billing plans page.
 
+use crate::functions::codec::Json;
 use leptos::prelude::*;
-use leptos::server_fn::codec::Json;
 use model::billing_plan::BillingPlan;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -30,7 +30,7 @@ pub struct PlanList {
 
 /// The tenant's billing plans and tariffs; `None` until a system
 /// administrator has chosen a tenant.
-#[server(prefix = "/portal/fn", endpoint = "list_billing_plans", input = Json)]
+#[server(prefix = "/portal/fn", endpoint = "list_billing_plans", input = Json, output = Json)]
 pub async fn list_billing_plans(tenant: Option<String>) -> Result<Option<PlanList>, ServerFnError> {
     use super::tariffs::{first_page, tariff_rows};
     use crate::server::{chosen_scope, db, to_server_error};
@@ -66,7 +66,7 @@ pub async fn list_billing_plans(tenant: Option<String>) -> Result<Option<PlanLis
 /// as the REST API's body does (`prefix`, `tariff_id`, `description`,
 /// `suspend_mode`, `currency`, `billing_cycle`, `billing_day`, `round_up`,
 /// `prepaid`).
-#[server(prefix = "/portal/fn", endpoint = "save_billing_plan", input = Json)]
+#[server(prefix = "/portal/fn", endpoint = "save_billing_plan", input = Json, output = Json)]
 pub async fn save_billing_plan(
     tenant: Option<String>,
     id: Option<String>,
@@ -97,7 +97,7 @@ pub async fn save_billing_plan(
 }
 
 /// Deletes a billing plan.
-#[server(prefix = "/portal/fn", endpoint = "delete_billing_plan", input = Json)]
+#[server(prefix = "/portal/fn", endpoint = "delete_billing_plan", input = Json, output = Json)]
 pub async fn delete_billing_plan(tenant: Option<String>, id: String) -> Result<(), ServerFnError> {
     use crate::server::{db, scope};
     let scope = scope(tenant).await?;

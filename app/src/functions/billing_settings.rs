@@ -1,13 +1,13 @@
 //! The tenant's billing settings.
 
+use crate::functions::codec::Json;
 use leptos::prelude::*;
-use leptos::server_fn::codec::Json;
 use model::billing_settings::BillingSettings;
 use serde_json::{Map, Value};
 
 /// The billing settings of the tenant acted on; `None` until a system
 /// administrator has chosen one.
-#[server(prefix = "/portal/fn", endpoint = "billing_settings", input = Json)]
+#[server(prefix = "/portal/fn", endpoint = "billing_settings", input = Json, output = Json)]
 pub async fn get_billing_settings(
     tenant: Option<String>,
 ) -> Result<Option<BillingSettings>, ServerFnError> {
@@ -25,7 +25,7 @@ pub async fn get_billing_settings(
 
 /// Changes the billing settings (`enabled`, `account`, `type`, as in the
 /// REST API's body); answers them as saved.
-#[server(prefix = "/portal/fn", endpoint = "save_billing_settings", input = Json)]
+#[server(prefix = "/portal/fn", endpoint = "save_billing_settings", input = Json, output = Json)]
 pub async fn save_billing_settings(
     tenant: Option<String>,
     body: Map<String, Value>,

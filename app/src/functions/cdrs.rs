@@ -4,8 +4,8 @@
 //! REST list's options by [`CdrListArgs::list_params`] (which the CSV export
 //! of the portal takes too).
 
+use crate::functions::codec::Json;
 use leptos::prelude::*;
-use leptos::server_fn::codec::Json;
 use model::query::ListParams;
 use model::FieldError;
 use serde::{Deserialize, Serialize};
@@ -203,7 +203,7 @@ async fn currency(db: &::billing::Db, scope: &::billing::Scope) -> Result<String
 
 /// A page of the tenant's calls (its administrators), or a standard
 /// user's own calls; `None` until a system administrator has chosen a tenant.
-#[server(prefix = "/portal/fn", endpoint = "list_cdrs", input = Json)]
+#[server(prefix = "/portal/fn", endpoint = "list_cdrs", input = Json, output = Json)]
 pub async fn list_cdrs(
     tenant: Option<String>,
     args: CdrListArgs,
@@ -246,7 +246,7 @@ pub async fn list_cdrs(
 
 /// One of the tenant's calls with its rating (its administrators), or one
 /// of a standard user's own.
-#[server(prefix = "/portal/fn", endpoint = "get_cdr_detail", input = Json)]
+#[server(prefix = "/portal/fn", endpoint = "get_cdr_detail", input = Json, output = Json)]
 pub async fn get_cdr_detail(
     tenant: Option<String>,
     id: String,
@@ -329,7 +329,7 @@ pub async fn get_cdr_detail(
 
 /// Re-rates the calls the filters match with the current rates (the
 /// tenant's administrators).
-#[server(prefix = "/portal/fn", endpoint = "rerate_cdrs", input = Json)]
+#[server(prefix = "/portal/fn", endpoint = "rerate_cdrs", input = Json, output = Json)]
 pub async fn rerate_cdrs(
     tenant: Option<String>,
     args: CdrListArgs,

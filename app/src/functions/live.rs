@@ -4,8 +4,8 @@
 //! calls the caller sees.
 
 use super::days::given;
+use crate::functions::codec::Json;
 use leptos::prelude::*;
-use leptos::server_fn::codec::Json;
 use serde::{Deserialize, Serialize};
 
 /// Rows per page unless the page asks for another size.
@@ -79,7 +79,7 @@ impl LiveArgs {
 /// A page of the calls in progress of the tenant (its administrators), or
 /// of those billed to one's own account (a standard user); `None` until a
 /// system administrator has chosen a tenant.
-#[server(prefix = "/portal/fn", endpoint = "list_live_calls", input = Json)]
+#[server(prefix = "/portal/fn", endpoint = "list_live_calls", input = Json, output = Json)]
 pub async fn list_live_calls(
     tenant: Option<String>,
     args: LiveArgs,

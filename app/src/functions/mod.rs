@@ -16,6 +16,7 @@ pub mod balances;
 pub mod billing_plans;
 pub mod billing_settings;
 pub mod cdrs;
+pub mod codec;
 pub mod days;
 pub mod live;
 pub mod overview;

@@ -3,8 +3,8 @@
 //! deck import (`billing::overview`, which decides whose figures the caller
 //! sees).
 
+use crate::functions::codec::Json;
 use leptos::prelude::*;
-use leptos::server_fn::codec::Json;
 use serde::{Deserialize, Serialize};
 
 /// An amount in a currency, five decimals.
@@ -70,7 +70,7 @@ pub struct OverviewView {
 
 /// The overview of the tenant acted on; `None` until a system
 /// administrator has chosen one.
-#[server(prefix = "/portal/fn", endpoint = "overview", input = Json)]
+#[server(prefix = "/portal/fn", endpoint = "overview", input = Json, output = Json)]
 pub async fn get_overview(tenant: Option<String>) -> Result<Option<OverviewView>, ServerFnError> {
     use crate::server::{chosen_scope, db};
     use model::billing_settings::BillingType;

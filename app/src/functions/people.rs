@@ -2,8 +2,8 @@
 //! function runs the `billing` use case of the REST API, which checks the
 //! caller's role and tenant itself.
 
+use crate::functions::codec::Json;
 use leptos::prelude::*;
-use leptos::server_fn::codec::Json;
 use model::tenant::TenantStatus;
 use model::user::Role;
 use serde::{Deserialize, Serialize};
@@ -116,7 +116,7 @@ fn decode(wire: &str, what: &'static str) -> Result<i64, ServerFnError> {
 
 /// A page of every tenant (system administrators only), searched by name
 /// or SIP domain.
-#[server(prefix = "/portal/fn", endpoint = "list_tenant_rows", input = Json)]
+#[server(prefix = "/portal/fn", endpoint = "list_tenant_rows", input = Json, output = Json)]
 pub async fn list_tenant_rows(
     args: PeopleArgs,
 ) -> Result<Option<PeoplePage<TenantRow>>, ServerFnError> {
@@ -129,7 +129,7 @@ pub async fn list_tenant_rows(
 
 /// Creates a tenant (no `id`: `name`, `sip_domain`, `currency`) or changes
 /// one (`name`, `currency`).
-#[server(prefix = "/portal/fn", endpoint = "save_tenant", input = Json)]
+#[server(prefix = "/portal/fn", endpoint = "save_tenant", input = Json, output = Json)]
 pub async fn save_tenant(
     tenant: Option<String>,
     id: Option<String>,
@@ -163,7 +163,7 @@ pub async fn save_tenant(
 }
 
 /// Suspends or resumes a tenant; answers what was done, to be shown.
-#[server(prefix = "/portal/fn", endpoint = "set_tenant_status", input = Json)]
+#[server(prefix = "/portal/fn", endpoint = "set_tenant_status", input = Json, output = Json)]
 pub async fn set_tenant_status(id: String, status: TenantStatus) -> Result<String, ServerFnError> {
     use crate::server::{caller, db};
     use ::billing::tenants::TenantChange;
@@ -187,7 +187,7 @@ pub async fn set_tenant_status(id: String, status: TenantStatus) -> Result<Strin
 }
 
 /// Tenants are suspended, never deleted: this only says so.
-#[server(prefix = "/portal/fn", endpoint = "delete_tenant", input = Json)]
+#[server(prefix = "/portal/fn", endpoint = "delete_tenant", input = Json, output = Json)]
 pub async fn delete_tenant(tenant: Option<String>, id: String) -> Result<(), ServerFnError> {
     let _ = (tenant, id);
     Err(crate::server::to_server_error(::billing::Error::Forbidden(
@@ -197,7 +197,7 @@ pub async fn delete_tenant(tenant: Option<String>, id: String) -> Result<(), Ser
 
 /// A page of the users of the tenant acted on (a system administrator
 /// chooses it), searched by name; `None` until one is chosen.
-#[server(prefix = "/portal/fn", endpoint = "list_user_rows", input = Json)]
+#[server(prefix = "/portal/fn", endpoint = "list_user_rows", input = Json, output = Json)]
 pub async fn list_user_rows(
     tenant: Option<String>,
     args: PeopleArgs,
@@ -223,7 +223,7 @@ pub async fn list_user_rows(
 
 /// Creates a user of the tenant acted on (no `id`: `username`, `password`,
 /// `role`) or changes one's role (`role`).
-#[server(prefix = "/portal/fn", endpoint = "save_user", input = Json)]
+#[server(prefix = "/portal/fn", endpoint = "save_user", input = Json, output = Json)]
 pub async fn save_user(
     tenant: Option<String>,
     id: Option<String>,
@@ -270,7 +270,7 @@ pub async fn save_user(
 /// Removes a user. One that calls or ledger entries name is disabled
 /// instead: the answer is then a refusal (409) that says so, the list
 /// showing the user disabled.
-#[server(prefix = "/portal/fn", endpoint = "delete_user", input = Json)]
+#[server(prefix = "/portal/fn", endpoint = "delete_user", input = Json, output = Json)]
 pub async fn delete_user(tenant: Option<String>, id: String) -> Result<(), ServerFnError> {
     use ::billing::user_admin::{Removal, DISABLED_INSTEAD};
     let removal = on_user(tenant, &id, |db, caller, id| async move {
@@ -286,7 +286,7 @@ pub async fn delete_user(tenant: Option<String>, id: String) -> Result<(), Serve
 }
 
 /// Enables or disables a user; answers what was done, to be shown.
-#[server(prefix = "/portal/fn", endpoint = "set_user_enabled", input = Json)]
+#[server(prefix = "/portal/fn", endpoint = "set_user_enabled", input = Json, output = Json)]
 pub async fn set_user_enabled(
     tenant: Option<String>,
     id: String,
@@ -312,7 +312,7 @@ pub async fn set_user_enabled(
 }
 
 /// An administrator sets a user's new password.
-#[server(prefix = "/portal/fn", endpoint = "reset_user_password", input = Json)]
+#[server(prefix = "/portal/fn", endpoint = "reset_user_password", input = Json, output = Json)]
 pub async fn reset_user_password(
     tenant: Option<String>,
     id: String,
@@ -326,7 +326,7 @@ pub async fn reset_user_password(
 }
 
 /// The logged-in user changes its own password.
-#[server(prefix = "/portal/fn", endpoint = "change_my_password", input = Json)]
+#[server(prefix = "/portal/fn", endpoint = "change_my_password", input = Json, output = Json)]
 pub async fn change_my_password(
     current_password: String,
     new_password: String,

@@ -1,8 +1,8 @@
 //! What a call costs: a quote, with its breakdown, by the rates that apply
 //! to the caller's calls (its tenant's billing plans and default tariff).
 
+use crate::functions::codec::Json;
 use leptos::prelude::*;
-use leptos::server_fn::codec::Json;
 use model::FieldError;
 use serde::{Deserialize, Serialize};
 
@@ -65,7 +65,7 @@ pub struct QuoteView {
 
 /// What a call of `args.duration` seconds to `args.callee` would cost now:
 /// a standard user's own account, or the tenant's for its administrators.
-#[server(prefix = "/portal/fn", endpoint = "quote_call", input = Json)]
+#[server(prefix = "/portal/fn", endpoint = "quote_call", input = Json, output = Json)]
 pub async fn quote_call(
     tenant: Option<String>,
     args: QuoteArgs,

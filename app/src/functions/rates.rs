@@ -1,7 +1,7 @@
 //! Call rates of the tenant's default tariff.
 
+use crate::functions::codec::Json;
 use leptos::prelude::*;
-use leptos::server_fn::codec::Json;
 use model::call_rate::CallRate;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -40,7 +40,7 @@ pub struct RatePage {
 
 /// A page of the tenant's rates, searched and sorted as the REST API's list;
 /// `None` until a system administrator has chosen a tenant.
-#[server(prefix = "/portal/fn", endpoint = "list_rates", input = Json)]
+#[server(prefix = "/portal/fn", endpoint = "list_rates", input = Json, output = Json)]
 pub async fn list_rates(
     tenant: Option<String>,
     args: RateListArgs,
@@ -90,7 +90,7 @@ pub async fn list_rates(
 
 /// Creates a rate (no `id`) or replaces every field of one; `body` holds the
 /// fields as the REST API's body does (numbers may be strings).
-#[server(prefix = "/portal/fn", endpoint = "save_rate", input = Json)]
+#[server(prefix = "/portal/fn", endpoint = "save_rate", input = Json, output = Json)]
 pub async fn save_rate(
     tenant: Option<String>,
     id: Option<String>,
@@ -126,7 +126,7 @@ pub async fn save_rate(
 }
 
 /// Deletes a rate.
-#[server(prefix = "/portal/fn", endpoint = "delete_rate", input = Json)]
+#[server(prefix = "/portal/fn", endpoint = "delete_rate", input = Json, output = Json)]
 pub async fn delete_rate(tenant: Option<String>, id: String) -> Result<(), ServerFnError> {
     use crate::server::{db, scope};
     let scope = scope(tenant).await?;

@@ -5,8 +5,8 @@
 //! (`billing::reports`, `billing::balances::history`), each with the table
 //! of its numbers.
 
+use crate::functions::codec::Json;
 use leptos::prelude::*;
-use leptos::server_fn::codec::Json;
 use model::FieldError;
 use serde::{Deserialize, Serialize};
 
@@ -119,7 +119,7 @@ pub struct ReportView {
 /// The report of the tenant acted on (its administrators) or of one's own
 /// calls and account (a standard user) over the days `args` names; `None`
 /// until a system administrator has chosen a tenant.
-#[server(prefix = "/portal/fn", endpoint = "get_report", input = Json)]
+#[server(prefix = "/portal/fn", endpoint = "get_report", input = Json, output = Json)]
 pub async fn get_report(
     tenant: Option<String>,
     args: ReportArgs,

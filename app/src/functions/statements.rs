@@ -4,8 +4,8 @@
 //! same `billing` use cases as `/api/statements` and
 //! `/api/tenant/statement_settings`; a standard user reads only its own.
 
+use crate::functions::codec::Json;
 use leptos::prelude::*;
-use leptos::server_fn::codec::Json;
 use model::statement::StatementSettings;
 use model::FieldError;
 use serde::{Deserialize, Serialize};
@@ -151,7 +151,7 @@ fn days(s: &::billing::statements::Statement) -> (String, String) {
 /// A page of the statements the caller reads: every account's of the
 /// tenant for its administrators (or one account's), a standard user's own;
 /// `None` until a system administrator has chosen a tenant.
-#[server(prefix = "/portal/fn", endpoint = "list_statements", input = Json)]
+#[server(prefix = "/portal/fn", endpoint = "list_statements", input = Json, output = Json)]
 pub async fn list_statements(
     tenant: Option<String>,
     args: StatementArgs,
@@ -225,7 +225,7 @@ pub async fn list_statements(
 
 /// One statement with its lines (the tenant's administrators; a standard
 /// user its own).
-#[server(prefix = "/portal/fn", endpoint = "get_statement", input = Json)]
+#[server(prefix = "/portal/fn", endpoint = "get_statement", input = Json, output = Json)]
 pub async fn get_statement(
     tenant: Option<String>,
     id: String,
@@ -300,7 +300,7 @@ pub async fn get_statement(
 
 /// The statement settings of the tenant acted on (its administrators);
 /// `None` until a system administrator has chosen one.
-#[server(prefix = "/portal/fn", endpoint = "statement_settings", input = Json)]
+#[server(prefix = "/portal/fn", endpoint = "statement_settings", input = Json, output = Json)]
 pub async fn get_statement_settings(
     tenant: Option<String>,
 ) -> Result<Option<StatementSettings>, ServerFnError> {
@@ -315,7 +315,7 @@ pub async fn get_statement_settings(
 /// Changes the statement settings (the REST API's body: `cycle`,
 /// `cycle_day`, `tax_name`, `tax_rate`, `tax_included`); answers them as
 /// saved.
-#[server(prefix = "/portal/fn", endpoint = "save_statement_settings", input = Json)]
+#[server(prefix = "/portal/fn", endpoint = "save_statement_settings", input = Json, output = Json)]
 pub async fn save_statement_settings(
     tenant: Option<String>,
     body: Map<String, Value>,

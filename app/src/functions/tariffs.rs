@@ -1,8 +1,8 @@
 //! Tariffs of the tenant, for the tariffs page (and the tariffs a billing
 //! plan can use).
 
+use crate::functions::codec::Json;
 use leptos::prelude::*;
-use leptos::server_fn::codec::Json;
 use model::tariff::Tariff;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -73,7 +73,7 @@ pub(super) async fn tariff_rows(
 
 /// The tenant's tariffs; `None` until a system administrator has chosen a
 /// tenant.
-#[server(prefix = "/portal/fn", endpoint = "list_tariffs", input = Json)]
+#[server(prefix = "/portal/fn", endpoint = "list_tariffs", input = Json, output = Json)]
 pub async fn list_tariffs(tenant: Option<String>) -> Result<Option<TariffList>, ServerFnError> {
     use crate::server::{chosen_scope, db};
     let Some(scope) = chosen_scope(tenant).await? else {
@@ -86,7 +86,7 @@ pub async fn list_tariffs(tenant: Option<String>) -> Result<Option<TariffList>, 
 /// Creates a tariff (no `id`) or changes one; `body` holds the fields as the
 /// REST API's body does (`name`, `currency`, `free_seconds`, `connect_fee`,
 /// `post_call_surcharge`, `grace_period`).
-#[server(prefix = "/portal/fn", endpoint = "save_tariff", input = Json)]
+#[server(prefix = "/portal/fn", endpoint = "save_tariff", input = Json, output = Json)]
 pub async fn save_tariff(
     tenant: Option<String>,
     id: Option<String>,
@@ -116,7 +116,7 @@ pub async fn save_tariff(
 }
 
 /// Deletes a tariff (not the default one, nor one a billing plan uses).
-#[server(prefix = "/portal/fn", endpoint = "delete_tariff", input = Json)]
+#[server(prefix = "/portal/fn", endpoint = "delete_tariff", input = Json, output = Json)]
 pub async fn delete_tariff(tenant: Option<String>, id: String) -> Result<(), ServerFnError> {
     use crate::server::{db, scope};
     let scope = scope(tenant).await?;

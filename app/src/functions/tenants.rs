@@ -1,7 +1,7 @@
 //! The tenants a system administrator can choose from.
 
+use crate::functions::codec::Json;
 use leptos::prelude::*;
-use leptos::server_fn::codec::Json;
 use serde::{Deserialize, Serialize};
 
 /// A tenant as the picker shows it.
@@ -16,7 +16,7 @@ pub struct TenantChoice {
 /// The tenants the caller can choose from, by name (the first
 /// [`model::query::MAX_TOP`]): all for a system administrator, none for tenant
 /// users, who always act on their own.
-#[server(prefix = "/portal/fn", endpoint = "tenant_choices", input = Json)]
+#[server(prefix = "/portal/fn", endpoint = "tenant_choices", input = Json, output = Json)]
 pub async fn tenant_choices() -> Result<Vec<TenantChoice>, ServerFnError> {
     use crate::server::{caller, db, to_server_error};
     use model::query::{ListParams, ListQuery, MAX_TOP};

@@ -5,8 +5,8 @@
 //! administrator's every one). A secret is answered once, by the creation,
 //! and never again.
 
+use crate::functions::codec::Json;
 use leptos::prelude::*;
-use leptos::server_fn::codec::Json;
 use serde::{Deserialize, Serialize};
 
 use super::people::{PeopleArgs, PeoplePage};
@@ -51,7 +51,7 @@ impl std::fmt::Debug for NewToken {
 
 /// A page of the tokens the caller may see, searched by name or owner,
 /// newest first unless the page sorts otherwise.
-#[server(prefix = "/portal/fn", endpoint = "list_token_rows", input = Json)]
+#[server(prefix = "/portal/fn", endpoint = "list_token_rows", input = Json, output = Json)]
 pub async fn list_token_rows(
     args: PeopleArgs,
 ) -> Result<Option<PeoplePage<TokenRow>>, ServerFnError> {
@@ -91,7 +91,7 @@ pub async fn list_token_rows(
 }
 
 /// Makes an API token of the logged-in user's own; answers its secret, once.
-#[server(prefix = "/portal/fn", endpoint = "create_token", input = Json)]
+#[server(prefix = "/portal/fn", endpoint = "create_token", input = Json, output = Json)]
 pub async fn create_token(name: String) -> Result<NewToken, ServerFnError> {
     use crate::server::{caller, db};
     let caller = caller().await?;
@@ -103,7 +103,7 @@ pub async fn create_token(name: String) -> Result<NewToken, ServerFnError> {
 }
 
 /// Revokes a token the caller may revoke; answers what was done, to be shown.
-#[server(prefix = "/portal/fn", endpoint = "revoke_token", input = Json)]
+#[server(prefix = "/portal/fn", endpoint = "revoke_token", input = Json, output = Json)]
 pub async fn revoke_token(id: String) -> Result<String, ServerFnError> {
     use crate::server::{caller, db};
     let caller = caller().await?;

@@ -2,8 +2,8 @@
 //! same `billing` use cases as `/api/webhooks`, the tenant's
 //! administrators' only.
 
+use crate::functions::codec::Json;
 use leptos::prelude::*;
-use leptos::server_fn::codec::Json;
 use model::FieldError;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -108,7 +108,7 @@ pub struct DeliveryPage {
 
 /// The tenant's endpoints; `None` until a system administrator has chosen
 /// a tenant.
-#[server(prefix = "/portal/fn", endpoint = "list_webhook_endpoints", input = Json)]
+#[server(prefix = "/portal/fn", endpoint = "list_webhook_endpoints", input = Json, output = Json)]
 pub async fn list_webhook_endpoints(
     tenant: Option<String>,
 ) -> Result<Option<EndpointList>, ServerFnError> {
@@ -149,7 +149,7 @@ pub async fn list_webhook_endpoints(
 
 /// Registers an endpoint (no `id`) or changes one; `body` holds the fields
 /// as the REST API's body does (`url`, `description`, `events`, `enabled`).
-#[server(prefix = "/portal/fn", endpoint = "save_webhook_endpoint", input = Json)]
+#[server(prefix = "/portal/fn", endpoint = "save_webhook_endpoint", input = Json, output = Json)]
 pub async fn save_webhook_endpoint(
     tenant: Option<String>,
     id: Option<String>,
@@ -184,7 +184,7 @@ pub async fn save_webhook_endpoint(
 }
 
 /// Removes an endpoint with its deliveries.
-#[server(prefix = "/portal/fn", endpoint = "delete_webhook_endpoint", input = Json)]
+#[server(prefix = "/portal/fn", endpoint = "delete_webhook_endpoint", input = Json, output = Json)]
 pub async fn delete_webhook_endpoint(
     tenant: Option<String>,
     id: String,
@@ -199,7 +199,7 @@ pub async fn delete_webhook_endpoint(
 }
 
 /// Gives an endpoint a new secret; answers what was done, to be shown.
-#[server(prefix = "/portal/fn", endpoint = "rotate_webhook_secret", input = Json)]
+#[server(prefix = "/portal/fn", endpoint = "rotate_webhook_secret", input = Json, output = Json)]
 pub async fn rotate_webhook_secret(
     tenant: Option<String>,
     id: String,
@@ -215,7 +215,7 @@ pub async fn rotate_webhook_secret(
 
 /// A page of the delivery log, newest first, filtered; `None` until a
 /// system administrator has chosen a tenant.
-#[server(prefix = "/portal/fn", endpoint = "list_webhook_deliveries", input = Json)]
+#[server(prefix = "/portal/fn", endpoint = "list_webhook_deliveries", input = Json, output = Json)]
 pub async fn list_webhook_deliveries(
     tenant: Option<String>,
     args: DeliveryArgs,

@@ -6,6 +6,10 @@
 //! the REST API's import with the session's user; the progress bar follows
 //! the upload, which the server reads as fast as it imports. A refused file
 //! shows its bad lines (line, field, message) at the file input.
+//!
+//! The section is closed until its user opens it, and its form's code (the
+//! upload, the preview, the refusals) is a module of its own that the browser
+//! fetches then ([`deck_form`]), not with the rates page.
 
 use leptos::html::Input;
 use leptos::prelude::*;
@@ -130,11 +134,44 @@ pub fn DeckUpload(#[prop(into)] imported: Callback<()>) -> impl IntoView {
                     let me = user.signed_in().await?;
                     let picks = me.role == Role::SystemAdmin;
                     (me.manages_tenant && (chosen || !picks))
-                        .then(|| view! { <DeckForm imported=imported /> })
+                        .then(|| view! { <DeckSection imported=imported /> })
                 })
             }}
         </Suspense>
     }
+}
+
+/// The section, closed: the form is drawn (its module fetched, the first
+/// time) when it is first opened, and stays while the page does.
+#[component]
+fn DeckSection(imported: Callback<()>) -> impl IntoView {
+    let opened = RwSignal::new(false);
+    view! {
+        <details class="card deck" data-testid="deck" on:toggle=move |_| opened.set(true)>
+            <summary>"Upload a rate deck"</summary>
+            {move || {
+                opened
+                    .get()
+                    .then(|| {
+                        view! {
+                            <Suspense fallback=|| {
+                                view! {
+                                    <p class="hint" role="status" data-testid="deck-loading">
+                                        "Loading the upload form…"
+                                    </p>
+                                }
+                            }>{Suspend::new(async move { deck_form(imported).await })}</Suspense>
+                        }
+                    })
+            }}
+        </details>
+    }
+}
+
+/// The form and what it answered, in a module of its own.
+#[lazy]
+fn deck_form(imported: Callback<()>) -> AnyView {
+    view! { <DeckForm imported=imported /> }.into_any()
 }
 
 #[component]
@@ -215,9 +252,7 @@ fn DeckForm(imported: Callback<()>) -> impl IntoView {
     };
 
     view! {
-        <details class="card deck" data-testid="deck">
-            <summary>"Upload a rate deck"</summary>
-            <form class="deck-form" novalidate on:submit=on_submit data-testid="deck-form">
+        <form class="deck-form" novalidate on:submit=on_submit data-testid="deck-form">
                 <p class="hint">
                     "A CSV file in the export's columns (a header line, then one rate a line). "
                     "You see what it would change before anything is written."
@@ -272,10 +307,9 @@ fn DeckForm(imported: Callback<()>) -> impl IntoView {
                     let cancel = Callback::new(move |()| step.set(Step::Idle));
                     Some(view! { <Preview report=report commit=commit cancel=cancel /> }.into_any())
                 }
-                Step::Committed(report) => Some(committed(&report).into_any()),
-                _ => None,
-            }}
-        </details>
+            Step::Committed(report) => Some(committed(&report).into_any()),
+            _ => None,
+        }}
     }
 }
 

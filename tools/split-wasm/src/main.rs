@@ -3,6 +3,7 @@
 //! ```text
 //! split-wasm split INPUT.wasm MAIN_OUT.wasm PKG_DIR NAME
 //! split-wasm fingerprint PKG_DIR
+//! split-wasm sizes PKG_DIR NAME
 //! ```
 //!
 //! `split` cuts the browser's wasm (linked with `--emit-relocs`) at its
@@ -26,6 +27,11 @@
 //! own content alone: one fingerprint of the whole set names a different
 //! set whenever any of them changes, so browsers may keep them for good. It
 //! prints the fingerprint.
+//!
+//! `sizes` prints, for each lazy function of a fingerprinted site, the
+//! gzipped bytes a browser fetches to run it: the main module and script
+//! `NAME.<hash>.wasm`, `.js`, the loader and the modules the manifest names
+//! for it (their `.gz` twins), largest first.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -53,9 +59,15 @@ fn main() -> ExitCode {
             split(Path::new(input), Path::new(main_out), Path::new(pkg), name)
         }
         ["fingerprint", pkg] => fingerprint(Path::new(pkg)).map(|hash| println!("{hash}")),
+        ["sizes", pkg, name] => sizes(Path::new(pkg), name).map(|lines| {
+            for (bytes, function) in lines {
+                println!("{:>9.1} KB  {function}", bytes as f64 / 1000.0);
+            }
+        }),
         _ => Err(
             "usage: split-wasm split INPUT.wasm MAIN_OUT.wasm PKG_DIR NAME\n       \
-             split-wasm fingerprint PKG_DIR"
+             split-wasm fingerprint PKG_DIR\n       \
+             split-wasm sizes PKG_DIR NAME"
                 .to_string(),
         ),
     };
@@ -332,6 +344,47 @@ fn fingerprint(pkg: &Path) -> Result<String, String> {
     Ok(hash)
 }
 
+/// The gzipped bytes each lazy function of the fingerprinted site in `pkg`
+/// needs fetched (see `sizes` above), largest first.
+fn sizes(pkg: &Path, name: &str) -> Result<Vec<(u64, String)>, String> {
+    let prefix = format!("{MANIFEST_NAME}.");
+    let manifest = std::fs::read_dir(pkg)
+        .map_err(|e| format!("cannot list {}: {e}", pkg.display()))?
+        .filter_map(|entry| entry.ok())
+        .map(|entry| entry.file_name().to_string_lossy().into_owned())
+        .find(|file| file.starts_with(&prefix) && file.ends_with(".json"))
+        .ok_or_else(|| format!("no {MANIFEST_NAME}.<hash>.json in {}", pkg.display()))?;
+    let hash = &manifest[prefix.len()..manifest.len() - ".json".len()];
+    let text = std::fs::read_to_string(pkg.join(&manifest))
+        .map_err(|e| format!("cannot read {manifest}: {e}"))?;
+    let functions: BTreeMap<String, Vec<String>> =
+        serde_json::from_str(&text).map_err(|e| format!("{manifest}: {e}"))?;
+    let gzipped = |file: String| {
+        let path = pkg.join(format!("{file}.gz"));
+        std::fs::metadata(&path)
+            .map(|m| m.len())
+            .map_err(|e| format!("cannot read {}: {e}", path.display()))
+    };
+    let mut always = 0;
+    for file in [
+        format!("{name}.{hash}.wasm"),
+        format!("{name}.{hash}.js"),
+        format!("{LINK_NAME}.{hash}.js"),
+    ] {
+        always += gzipped(file)?;
+    }
+    let mut lines = Vec::with_capacity(functions.len());
+    for (function, modules) in functions {
+        let mut bytes = always;
+        for module in modules {
+            bytes += gzipped(format!("{module}.wasm"))?;
+        }
+        lines.push((bytes, function));
+    }
+    lines.sort_by(|a, b| b.cmp(a));
+    Ok(lines)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -419,6 +472,31 @@ mod tests {
         for d in [dir, again, changed] {
             let _ = std::fs::remove_dir_all(d);
         }
+    }
+
+    #[test]
+    fn sizes_count_what_each_page_fetches_gzipped() {
+        let dir = scratch("sizes");
+        let files = [
+            ("site.abc.wasm.gz", 100),
+            ("site.abc.js.gz", 10),
+            ("__wasm_split.abc.js.gz", 1),
+            ("split_a.abc.wasm.gz", 50),
+            ("split_b.abc.wasm.gz", 70),
+            ("chunk_1.abc.wasm.gz", 5),
+        ];
+        for (file, len) in files {
+            std::fs::write(dir.join(file), vec![0u8; len]).expect("write");
+        }
+        let manifest = r#"{"a": ["split_a.abc", "chunk_1.abc"], "b": ["split_b.abc"]}"#;
+        std::fs::write(dir.join(format!("{MANIFEST_NAME}.abc.json")), manifest).expect("write");
+        assert_eq!(
+            sizes(&dir, "site").expect("sizes"),
+            vec![(181, "b".to_string()), (166, "a".to_string())]
+        );
+        std::fs::remove_file(dir.join("chunk_1.abc.wasm.gz")).expect("remove");
+        assert!(sizes(&dir, "site").is_err(), "a missing module is an error");
+        let _ = std::fs::remove_dir_all(dir);
     }
 
     #[test]
