@@ -27,11 +27,11 @@
 # twin, served to clients that accept them.
 #
 # Usage: scripts/build-site.sh [--release]
-# --release builds the wasm with the size-optimised `wasm-release` profile and
-# shrinks every module with wasm-opt; without it, a debug build (quicker to
-# compile, for tests), split the same way. Needs the wasm32 target,
-# wasm-bindgen-cli and, for --release, binaryen's wasm-opt:
-# scripts/setup-tools.sh installs them. split-wasm is built here, in the dev
+# --release builds the wasm with the size-optimised `wasm-release` profile,
+# shrinks every module with wasm-opt and minifies the scripts with terser;
+# without it, a debug build (quicker to compile, for tests), split the same
+# way. Needs the wasm32 target, wasm-bindgen-cli and, for --release,
+# binaryen's wasm-opt and terser: scripts/setup-tools.sh installs them. split-wasm is built here, in the dev
 # profile the tests share (it splits even the debug wasm in seconds).
 # Every build here is type-erased (`--cfg erase_components`, set for all
 # cargo builds in .cargo/config.toml), as the server's is: the two must agree
@@ -90,6 +90,15 @@ if [ "$profile" = "wasm-release" ]; then
     find "$pkg" \( -name "split_*.$placeholder.wasm" -o -name "chunk_*.$placeholder.wasm" \) -print0 |
         xargs -0 -P 2 -I '{}' "$wasm_opt" "${opt[@]}" '{}' -o '{}' \
             2> >(grep -v 'unknown name subsection' >&2)
+    # The two scripts, minified (npm's terser): the wasm-bindgen glue and the
+    # loader, which every page fetches. Their exports keep their names (the
+    # wasm module, the loader and the hydration script use them), and the
+    # file names inside them stay as strings for the fingerprint.
+    terser="$root/end2end/node_modules/.bin/terser"
+    for script in "$pkg/$name.$placeholder.js" "$pkg/__wasm_split.$placeholder.js"; do
+        "$terser" "$script" --module --compress --mangle --output "$script.min"
+        mv "$script.min" "$script"
+    done
 else
     mv "$work/${name}_bg.wasm" "$pkg/$name.$placeholder.wasm"
 fi

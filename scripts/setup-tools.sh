@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Installs what building, running and testing Ratedeck needs, skipping what is
 # already present: the wasm32 target, wasm-bindgen-cli (same version as the
-# wasm-bindgen crate in Cargo.lock), the browser-test npm packages (Playwright
-# and binaryen's wasm-opt), Debian's chromium, brotli and zopfli.
+# wasm-bindgen crate in Cargo.lock), the browser-test npm packages (Playwright,
+# binaryen's wasm-opt and terser), Debian's chromium, brotli and zopfli.
 #
 # Every tool comes from a package registry; nothing is downloaded from elsewhere.
 set -euo pipefail
@@ -43,8 +43,9 @@ if [ "$(wasm-bindgen --version 2>/dev/null | awk '{print $2}')" != "$WASM_BINDGE
     cargo install --path "$src" --locked --force
 fi
 
-if [ ! -x end2end/node_modules/.bin/wasm-opt ] || [ ! -d end2end/node_modules/playwright-core ]; then
-    log "installing the end-to-end npm packages (Playwright, binaryen)"
+if [ ! -x end2end/node_modules/.bin/wasm-opt ] || [ ! -x end2end/node_modules/.bin/terser ] ||
+    [ ! -d end2end/node_modules/playwright-core ]; then
+    log "installing the end-to-end npm packages (Playwright, binaryen, terser)"
     (cd end2end && npm ci --no-audit --no-fund)
 fi
 
