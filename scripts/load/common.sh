@@ -84,19 +84,26 @@ root_login() {
     -d "{\"username\":\"admin\",\"password\":\"$password\"}" | field access_token)"
 }
 
+# pbx_tenant NAME: through $base, a tenant (SIP domain NAME.example.com) with
+# an administrator `pbx`. Sets $root_token (once), $tenant and $token (an API
+# token of that user, as its PBX would hold).
+pbx_tenant() {
+  [ -n "${root_token:-}" ] || root_login
+  tenant="$(call POST /api/tenants "$root_token" "{\"name\":\"$1\",\"sip_domain\":\"$1.example.com\"}" | field id)"
+  call POST /api/users "$root_token" \
+    "{\"username\":\"pbx\",\"password\":\"$password\",\"role\":\"Admin\",\"tenant_id\":\"$tenant\"}" >/dev/null
+  token="$(call POST /api/tokens "$(curl -sS --fail-with-body "$base/api/login" -H 'Content-Type: application/json' \
+    -d "{\"username\":\"pbx\",\"password\":\"$password\",\"domain\":\"$1.example.com\"}" | field access_token)" \
+    '{"name":"load"}' | field token)"
+}
+
 # online_tenant BALANCE [NAME]: through $base, a tenant charging online on its
 # own account (SIP domain NAME.example.com, default `load`) with one rate on
 # prefix 44 and BALANCE of funds. Sets $root_token (once), $tenant and $token
 # (an API token of the tenant's PBX user).
 online_tenant() {
   local name="${2:-load}"
-  [ -n "${root_token:-}" ] || root_login
-  tenant="$(call POST /api/tenants "$root_token" "{\"name\":\"$name\",\"sip_domain\":\"$name.example.com\"}" | field id)"
-  call POST /api/users "$root_token" \
-    "{\"username\":\"pbx\",\"password\":\"$password\",\"role\":\"Admin\",\"tenant_id\":\"$tenant\"}" >/dev/null
-  token="$(call POST /api/tokens "$(curl -sS --fail-with-body "$base/api/login" -H 'Content-Type: application/json' \
-    -d "{\"username\":\"pbx\",\"password\":\"$password\",\"domain\":\"$name.example.com\"}" | field access_token)" \
-    '{"name":"load"}' | field token)"
+  pbx_tenant "$name"
   call POST /api/tenant/billing "$token" '{"enabled":true,"type":"ONLINE"}' >/dev/null
   call POST /api/call_rates "$token" '{"prefix":"44","type":"INTERNATIONAL","interval_1":60,"interval_n":6,"free_seconds":0,"grace_period":0,"postcall_surcharge":0,
     "connect_fee":0.01,"price_1":0.02,"price_n":0.01,"description":"load"}' >/dev/null

@@ -31,13 +31,7 @@ for database in ${DATABASES:-sqlite postgres}; do
     *) echo "DATABASES names sqlite or postgres, not $database" >&2; exit 1 ;;
   esac
   start_server "$port" "$database_url" "$work/server-$database.log"
-  root_login
-  tenant="$(call POST /api/tenants "$root_token" '{"name":"Ingest","sip_domain":"ingest.example.com"}' | field id)"
-  call POST /api/users "$root_token" \
-    "{\"username\":\"pbx\",\"password\":\"$password\",\"role\":\"Admin\",\"tenant_id\":\"$tenant\"}" >/dev/null
-  token="$(call POST /api/tokens "$(curl -sS --fail-with-body "$base/api/login" -H 'Content-Type: application/json' \
-    -d "{\"username\":\"pbx\",\"password\":\"$password\",\"domain\":\"ingest.example.com\"}" | field access_token)" \
-    '{"name":"ingest"}' | field token)"
+  pbx_tenant ingest
   call POST /api/tenant/billing "$token" '{"enabled":true}' >/dev/null
   for prefix in 1 2 3 4 5 6 7 8 9 44; do
     call POST /api/call_rates "$token" "{\"prefix\":\"$prefix\",\"type\":\"INTERNATIONAL\",\"interval_1\":60,\"interval_n\":6,\"free_seconds\":0,\"grace_period\":0,\"postcall_surcharge\":0,
